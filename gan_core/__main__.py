@@ -1,0 +1,208 @@
+"""Command line: python -m gan_core train|sample|interpolate|bench. Bad input: one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from gan_core.config import PRESET_NAMES, DATASET_NAMES, parse_value, preset
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.exit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's argument parser."""
+    parser = _Parser(prog="python -m gan_core", description="GAN Workbench: train and explore GANs.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a GAN headless into a run directory")
+    train.add_argument("--preset", default="default", choices=PRESET_NAMES)
+    train.add_argument("--dataset", choices=DATASET_NAMES, help="data set (overrides the preset's)")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="train until the run has this many steps")
+    length.add_argument("--seconds", type=float, help="train for this many seconds of wall time")
+    train.add_argument("--run-dir", help="the run directory to create (default: runs/<time>-<name>)")
+    train.add_argument("--runs-root", default="runs", help="folder for new run directories")
+    train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                       help="change a config field, e.g. --set optimizer.lr_g=1e-3 or --set batch_size=64")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its checkpoints/latest.pt")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sample = commands.add_parser("sample", help="generate images from a checkpoint")
+    sample.add_argument("--checkpoint", required=True)
+    sample.add_argument("--n", type=int, default=64)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy (N x C x H x W in [-1, 1])")
+
+    interp = commands.add_parser("interpolate", help="a lerp/slerp strip between two seeds' latents")
+    interp.add_argument("--checkpoint", required=True)
+    interp.add_argument("--from-seed", type=int, required=True)
+    interp.add_argument("--to-seed", type=int, required=True)
+    interp.add_argument("--steps", type=int, default=10)
+    interp.add_argument("--method", choices=("lerp", "slerp"), default="slerp")
+    interp.add_argument("--out", required=True, help="FILE.png")
+
+    bench = commands.add_parser("bench", help="benchmarks that print figures")
+    bench.add_argument("which", choices=("engine", "session"))
+    bench.add_argument("--rounds", type=int, default=5)
+    bench.add_argument("--steps", type=int, default=200, help="steps per round")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return {"train": _train, "sample": _sample, "interpolate": _interpolate, "bench": _bench}[args.command](args)
+    except (ValueError, FileNotFoundError) as error:
+        # Config, data and checkpoint errors are ValueErrors whose message names the problem.
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_USAGE
+
+
+def _config_from_args(args: argparse.Namespace):
+    config = preset(args.preset)
+    changes = {}
+    if args.dataset:
+        changes["data.name"] = args.dataset
+    for item in args.set:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {item!r} is invalid: allowed FIELD=VALUE, e.g. optimizer.lr_g=1e-3")
+        changes[key.strip()] = parse_value(key.strip(), text.strip())
+    return config.with_changes(changes) if changes else config
+
+
+def _train(args: argparse.Namespace) -> int:
+    from gan_core.runs import RunRecorder, create_run_dir, open_run_for_resume
+    from gan_core.trainer import Trainer
+
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"--steps={args.steps} is invalid: allowed an integer >= 1")
+    if args.seconds is not None and args.seconds <= 0:
+        raise ValueError(f"--seconds={args.seconds} is invalid: allowed a number > 0")
+    if args.resume:
+        if args.set or args.dataset or args.run_dir:
+            raise ValueError("--resume continues a run as configured: --set, --dataset and --run-dir "
+                             "are not allowed with it")
+        trainer, paths = open_run_for_resume(args.resume)
+    else:
+        config = _config_from_args(args)
+        trainer = Trainer(config)  # loads data and builds models before any folder is made
+        paths = create_run_dir(config, args.runs_root, args.run_dir)
+    recorder = RunRecorder(trainer, paths)
+    recorder.events.append("resume" if args.resume else "start", trainer.step_count, source="cli")
+    stop = {"requested": False}
+
+    def _request_stop(signum, frame):  # finish the current step, then checkpoint and exit
+        stop["requested"] = True
+
+    signal.signal(signal.SIGTERM, _request_stop)
+    signal.signal(signal.SIGINT, _request_stop)
+    target = args.steps if args.steps is not None else (None if args.seconds else trainer.step_count + 1000)
+    deadline = time.monotonic() + args.seconds if args.seconds else None
+    progress = _progress(trainer.step_count, target, args.quiet)
+    exit_code = 0
+    try:
+        while not stop["requested"]:
+            if target is not None and trainer.step_count >= target:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            row = trainer.step()
+            if not recorder.record(row):
+                recorder.events.append("nonfinite", trainer.step_count,
+                                       message=f"non-finite loss at step {trainer.step_count}")
+                sys.stderr.write(f"error: non-finite loss at step {trainer.step_count}; the last good "
+                                 f"checkpoint is kept; resume with a lower learning rate\n")
+                exit_code = 1
+                break
+            progress.update(1)
+            progress.set_postfix_str(
+                f"D {row['d_loss']:.3f} G {row['g_loss']:.3f} D(x) {row['d_real']:.2f} "
+                f"D(G(z)) {row['d_fake']:.2f} {row['images_per_s']:.0f} img/s", refresh=False)
+        if exit_code == 0:
+            recorder.save_sample_grid()
+            recorder.save_checkpoint()
+            recorder.events.append("stop" if stop["requested"] else "finish", trainer.step_count)
+    finally:
+        progress.close()
+        recorder.close()
+    print(f"run directory: {paths.root}  steps: {trainer.step_count}")
+    return exit_code
+
+
+def _progress(initial: int, total: int | None, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(initial=initial, total=total, disable=quiet, unit="step", dynamic_ncols=True,
+                mininterval=0.5)
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from gan_core.checkpoint import load_generator
+    from gan_core.latent import generate, image_grid, save_png, zs_from_seeds
+
+    out = Path(args.out)
+    if out.suffix not in (".png", ".npy"):
+        raise ValueError(f"--out={args.out!r} is invalid: allowed a .png or .npy file name")
+    if not 1 <= args.n <= 100000:
+        raise ValueError(f"--n={args.n} is invalid: allowed an integer from 1 to 100000")
+    if args.seed < 0:
+        raise ValueError(f"--seed={args.seed} is invalid: allowed an integer >= 0")
+    generator, config, _ = load_generator(args.checkpoint)
+    # Sample i uses seed + i, so one seed names one image whatever --n is.
+    z = zs_from_seeds(range(args.seed, args.seed + args.n), config.model.latent_dim)
+    images = generate(generator, z)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npy":
+        np.save(out, images.numpy().astype(np.float32))
+    else:
+        save_png(image_grid(images), out)
+    print(f"wrote {args.n} samples to {out}")
+    return 0
+
+
+def _interpolate(args: argparse.Namespace) -> int:
+    from gan_core.checkpoint import load_generator
+    from gan_core.latent import generate, interpolate, save_strip, z_from_seed
+
+    if not args.out.endswith(".png"):
+        raise ValueError(f"--out={args.out!r} is invalid: allowed a .png file name")
+    if not 2 <= args.steps <= 256:
+        raise ValueError(f"--steps={args.steps} is invalid: allowed an integer from 2 to 256")
+    for name in ("from_seed", "to_seed"):
+        if getattr(args, name) < 0:
+            raise ValueError(f"--{name.replace('_', '-')}={getattr(args, name)} is invalid: allowed an integer >= 0")
+    generator, config, _ = load_generator(args.checkpoint)
+    latent_dim = config.model.latent_dim
+    path = interpolate(z_from_seed(args.from_seed, latent_dim), z_from_seed(args.to_seed, latent_dim),
+                       args.steps, args.method)
+    save_strip(generate(generator, path), args.out)
+    print(f"wrote a {args.steps}-image {args.method} strip to {args.out}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from gan_core import bench
+
+    if args.rounds < 1 or args.steps < 1:
+        raise ValueError("--rounds and --steps must be integers >= 1")
+    return {"engine": bench.bench_engine, "session": bench.bench_session}[args.which](args.rounds, args.steps)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

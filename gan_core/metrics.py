@@ -1,0 +1,106 @@
+"""Per-step metrics: appended to metrics.csv (flushed at least every second) and read back tolerantly."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import time
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from gan_core.trainer import METRIC_NAMES
+
+FLUSH_INTERVAL_S = 0.5
+
+
+class MetricsWriter:
+    """Appends metric rows to a CSV file, writing the header once and flushing at least every second."""
+
+    def __init__(self, path: str | os.PathLike, columns: Iterable[str] = METRIC_NAMES) -> None:
+        self.path = Path(path)
+        self.columns = tuple(columns)
+        new_file = not self.path.exists() or self.path.stat().st_size == 0
+        self._file = open(self.path, "a", newline="", encoding="utf-8")
+        self._last_flush = time.monotonic()
+        if new_file:
+            self._file.write(",".join(self.columns) + "\n")
+            self.flush()
+
+    def append(self, row: dict[str, float]) -> None:
+        """Write one row (missing columns stay empty); flushes when the last flush is 0.5 s old."""
+        self._file.write(",".join(_format(row.get(name)) for name in self.columns) + "\n")
+        if time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Push buffered rows to the OS so readers (the dashboard, another process) see them."""
+        self._file.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        """Flush and close; safe to call twice."""
+        if not self._file.closed:
+            self._file.flush()
+            self._file.close()
+
+
+def _format(value: float | int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value)) if math.isfinite(value) else str(float(value))
+
+
+def _complete_text(path: Path) -> str:
+    """The file's text up to its last newline: a row half-written by a crash is left out."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    end = text.rfind("\n")
+    return text[: end + 1] if end >= 0 else ""
+
+
+def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
+    """metrics.csv as a DataFrame; a partial or malformed last line from a crash is ignored."""
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame(columns=list(METRIC_NAMES))
+    text = _complete_text(path)
+    if not text.strip():
+        return pd.DataFrame(columns=list(METRIC_NAMES))
+    rows = list(csv.reader(io.StringIO(text)))
+    header, body = rows[0], [row for row in rows[1:] if len(row) == len(rows[0])]
+    frame = pd.DataFrame(body, columns=header)
+    frame = frame.apply(pd.to_numeric, errors="coerce")
+    if "step" in frame:
+        frame = frame.dropna(subset=["step"])
+        frame["step"] = frame["step"].astype("int64")
+    return frame.reset_index(drop=True)
+
+
+def truncate_metrics(path: str | os.PathLike, last_step: int) -> int:
+    """Drop rows after last_step (and any partial line), rewriting the file atomically; returns rows kept."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    lines = _complete_text(path).splitlines(keepends=True)
+    if not lines:
+        return 0
+    header, kept = lines[0], []
+    names = header.rstrip("\n").split(",")
+    width, step_index = len(names), names.index("step")
+    for line in lines[1:]:
+        fields = line.rstrip("\n").split(",")
+        try:
+            step = int(fields[step_index])
+        except ValueError:
+            continue
+        if len(fields) == width and step <= last_step:
+            kept.append(line)
+    temp = path.with_suffix(".csv.tmp")
+    temp.write_text(header + "".join(kept), encoding="utf-8")
+    os.replace(temp, path)
+    return len(kept)

@@ -1,0 +1,235 @@
+"""The run directory: create, record into, list, and open runs for resuming."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gan_core.checkpoint import load_checkpoint, save_checkpoint
+from gan_core.config import RunConfig
+from gan_core.latent import image_grid, save_png
+from gan_core.metrics import MetricsWriter, read_metrics, truncate_metrics
+from gan_core.trainer import Trainer
+
+DEFAULT_RUNS_ROOT = "runs"
+_STEP_FILE = re.compile(r"step_(\d+)\.pt$")
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where each part of a run directory lives."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.csv"
+
+    @property
+    def events(self) -> Path:
+        return self.root / "events.jsonl"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def latest(self) -> Path:
+        return self.checkpoints / "latest.pt"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    def step_checkpoint(self, step: int) -> Path:
+        """checkpoints/step_<step>.pt"""
+        return self.checkpoints / f"step_{step:07d}.pt"
+
+    def sample_grid(self, step: int) -> Path:
+        """samples/step_<step>.png"""
+        return self.samples / f"step_{step:07d}.png"
+
+
+def create_run_dir(config: RunConfig, runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT,
+                   run_dir: str | os.PathLike | None = None) -> RunPaths:
+    """Make runs_root/<yyyymmdd-hhmmss>-<name>/ (or run_dir) with its subfolders and config.json."""
+    if run_dir is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        root = Path(runs_root) / f"{stamp}-{config.name}"
+        suffix = 1
+        while root.exists():
+            suffix += 1
+            root = Path(runs_root) / f"{stamp}-{config.name}-{suffix}"
+    else:
+        root = Path(run_dir)
+        if root.exists() and any(root.iterdir()):
+            raise ValueError(f"run directory {str(root)!r} already exists and is not empty: "
+                             "choose a new one, or resume it")
+    paths = RunPaths(root)
+    paths.checkpoints.mkdir(parents=True, exist_ok=True)
+    paths.samples.mkdir(parents=True, exist_ok=True)
+    paths.config.write_text(config.to_json() + "\n", encoding="utf-8")
+    return paths
+
+
+class EventLog:
+    """Appends one JSON object per line to events.jsonl, flushed at once (events are rare)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self._file = open(path, "a", encoding="utf-8")
+
+    def append(self, kind: str, step: int, **fields: Any) -> dict[str, Any]:
+        """Record an event of a kind (start, pause, resume, update, nonfinite, checkpoint, ...) at a step."""
+        event = {"time": round(time.time(), 3), "kind": kind, "step": int(step), **fields}
+        self._file.write(json.dumps(event, default=str) + "\n")
+        self._file.flush()
+        return event
+
+    def close(self) -> None:
+        """Close the file; safe to call twice."""
+        self._file.close()
+
+
+def read_events(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """events.jsonl as a list of dicts; lines that do not parse (a crash mid-write) are skipped."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def list_checkpoints(paths: RunPaths) -> list[Path]:
+    """The run's step_<n>.pt files, oldest first."""
+    if not paths.checkpoints.is_dir():
+        return []
+    return sorted(p for p in paths.checkpoints.iterdir() if _STEP_FILE.search(p.name))
+
+
+class RunRecorder:
+    """Writes a Trainer's progress into its run directory: metrics, events, sample grids, checkpoints."""
+
+    def __init__(self, trainer: Trainer, paths: RunPaths, keep_checkpoints: int = 5) -> None:
+        self.trainer = trainer
+        self.paths = paths
+        self.keep_checkpoints = keep_checkpoints
+        self.metrics = MetricsWriter(paths.metrics)
+        self.events = EventLog(paths.events)
+        self.last_checkpoint_step = -1
+
+    def record(self, row: dict[str, float]) -> bool:
+        """Log a step's row; write a grid and a checkpoint when due. False if the row is not finite."""
+        self.metrics.append(row)
+        if not all(math.isfinite(row[k]) for k in ("d_loss", "g_loss")):
+            return False
+        step, training = int(row["step"]), self.trainer.config.training
+        if step % training.sample_every == 0:
+            self.save_sample_grid()
+        if step % training.checkpoint_every == 0:
+            self.save_checkpoint()
+        return True
+
+    def save_sample_grid(self) -> Path:
+        """samples/step_<n>.png from the fixed noise batch."""
+        return save_png(image_grid(self.trainer.sample_fixed()),
+                        self.paths.sample_grid(self.trainer.step_count))
+
+    def save_checkpoint(self) -> Path:
+        """Write step_<n>.pt atomically, point latest.pt at it, prune old step files, log an event."""
+        self.metrics.flush()  # rows up to the checkpoint are on disk before it is
+        step = self.trainer.step_count
+        path = save_checkpoint(self.trainer.state_dict(), self.paths.step_checkpoint(step))
+        _replace_with_link(path, self.paths.latest)
+        self.last_checkpoint_step = step
+        if self.keep_checkpoints:
+            for old in list_checkpoints(self.paths)[: -self.keep_checkpoints]:
+                old.unlink(missing_ok=True)
+        self.events.append("checkpoint", step, path=str(path.name))
+        return path
+
+    def close(self) -> None:
+        """Flush and close the metrics and event files."""
+        self.metrics.close()
+        self.events.close()
+
+
+def _replace_with_link(source: Path, target: Path) -> None:
+    """Atomically make target the same file as source (a hard link; a copy where links fail)."""
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temp.unlink(missing_ok=True)
+    try:
+        os.link(source, temp)
+    except OSError:
+        import shutil
+
+        shutil.copyfile(source, temp)
+    os.replace(temp, target)
+
+
+def open_run_for_resume(run_dir: str | os.PathLike) -> tuple[Trainer, RunPaths]:
+    """A Trainer restored from run_dir's latest.pt, with metrics.csv cut back to that step."""
+    paths = RunPaths(Path(run_dir))
+    if not paths.root.is_dir():
+        raise ValueError(f"run directory {str(paths.root)!r} does not exist")
+    if not paths.latest.exists():
+        raise ValueError(f"run directory {str(paths.root)!r} has no checkpoints/latest.pt to resume from")
+    state = load_checkpoint(paths.latest)
+    trainer = Trainer(RunConfig.from_dict(state["config"]))
+    trainer.load_state_dict(state)
+    # Rows logged after the checkpoint will be trained again; drop them so steps stay contiguous.
+    truncate_metrics(paths.metrics, trainer.step_count)
+    return trainer, paths
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of a runs listing."""
+
+    path: Path
+    name: str
+    steps: int
+    status: str
+    modified: float
+
+
+def list_runs(runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT) -> list[RunSummary]:
+    """Run directories (those with a config.json) under runs_root, newest first."""
+    root = Path(runs_root)
+    if not root.is_dir():
+        return []
+    summaries = []
+    for path in root.iterdir():
+        paths = RunPaths(path)
+        if not paths.config.is_file():
+            continue
+        events = read_events(paths.events)
+        kinds = [e.get("kind") for e in events]
+        status = "finished" if "finish" in kinds else "failed" if "failed" in kinds else "running"
+        metrics = read_metrics(paths.metrics)
+        modified = max((p.stat().st_mtime for p in (paths.metrics, paths.events, paths.config)
+                        if p.exists()), default=0.0)
+        try:
+            name = json.loads(paths.config.read_text(encoding="utf-8")).get("name", path.name)
+        except json.JSONDecodeError:
+            name = path.name
+        summaries.append(RunSummary(path=path, name=name, steps=int(metrics["step"].max()) if len(metrics) else 0,
+                                    status=status, modified=modified))
+    return sorted(summaries, key=lambda s: s.modified, reverse=True)
