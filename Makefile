@@ -1,0 +1,33 @@
+# Two entry points do all the set-up on a fresh clone:
+#   make dashboard   - create .venv, install, start the dashboard on 127.0.0.1:8501
+#   make test        - create .venv, install, run the whole test suite
+# The venv is reinstalled only when requirements*.txt or pyproject.toml change.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+PYTEST_ARGS ?=
+
+.PHONY: dashboard test bench clean-venv
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -c "import torch, torchvision, streamlit, plotly, pandas, mlxtend, sklearn, playwright, pytest"
+	touch $(STAMP)
+
+dashboard: $(STAMP)
+	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m gan_core bench engine
+	$(PY) -m gan_core bench session
+
+clean-venv:
+	rm -rf $(VENV)
