@@ -222,7 +222,7 @@ def list_runs(runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT) -> list[RunSumma
             continue
         events = read_events(paths.events)
         kinds = [e.get("kind") for e in events]
-        status = "finished" if "finish" in kinds else "failed" if "failed" in kinds else "running"
+        status = "finished" if "finish" in kinds else "failed" if "failed" in kinds else "incomplete"
         metrics = read_metrics(paths.metrics)
         modified = max((p.stat().st_mtime for p in (paths.metrics, paths.events, paths.config)
                         if p.exists()), default=0.0)
