@@ -102,7 +102,7 @@ def _train(args: argparse.Namespace) -> int:
         trainer = Trainer(config)  # loads data and builds models before any folder is made
         paths = create_run_dir(config, args.runs_root, args.run_dir)
     recorder = RunRecorder(trainer, paths)
-    recorder.events.append("resume" if args.resume else "start", trainer.step_count, source="cli")
+    recorder.log("resume" if args.resume else "start", source="cli")
     stop = {"requested": False}
 
     def _request_stop(signum, frame):  # finish the current step, then checkpoint and exit
@@ -122,8 +122,7 @@ def _train(args: argparse.Namespace) -> int:
                 break
             row = trainer.step()
             if not recorder.record(row):
-                recorder.events.append("nonfinite", trainer.step_count,
-                                       message=f"non-finite loss at step {trainer.step_count}")
+                recorder.log("nonfinite", message=f"non-finite loss at step {trainer.step_count}")
                 sys.stderr.write(f"error: non-finite loss at step {trainer.step_count}; the last good "
                                  f"checkpoint is kept; resume with a lower learning rate\n")
                 exit_code = 1
@@ -135,7 +134,7 @@ def _train(args: argparse.Namespace) -> int:
         if exit_code == 0:
             recorder.save_sample_grid()
             recorder.save_checkpoint()
-            recorder.events.append("stop" if stop["requested"] else "finish", trainer.step_count)
+            recorder.log("stop" if stop["requested"] else "finish")
     finally:
         progress.close()
         recorder.close()

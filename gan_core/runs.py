@@ -19,6 +19,7 @@ from gan_core.metrics import MetricsWriter, read_metrics, truncate_metrics
 from gan_core.trainer import Trainer
 
 DEFAULT_RUNS_ROOT = "runs"
+_END_KINDS = ("finish", "stop", "failed", "start", "resume")
 _STEP_FILE = re.compile(r"step_(\d+)\.pt$")
 
 
@@ -27,6 +28,9 @@ class RunPaths:
     """Where each part of a run directory lives."""
 
     root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
 
     @property
     def config(self) -> Path:
@@ -133,7 +137,15 @@ class RunRecorder:
         self.keep_checkpoints = keep_checkpoints
         self.metrics = MetricsWriter(paths.metrics)
         self.events = EventLog(paths.events)
+        self.written: list[dict[str, Any]] = []  # events written so far, for a session to drain
         self.last_checkpoint_step = -1
+
+    def log(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Write an event at the trainer's current step; None-valued fields are left out."""
+        fields = {key: value for key, value in fields.items() if value is not None}
+        event = self.events.append(kind, self.trainer.step_count, **fields)
+        self.written.append(event)
+        return event
 
     def record(self, row: dict[str, float]) -> bool:
         """Log a step's row; write a grid and a checkpoint when due. False if the row is not finite."""
@@ -162,7 +174,7 @@ class RunRecorder:
         if self.keep_checkpoints:
             for old in list_checkpoints(self.paths)[: -self.keep_checkpoints]:
                 old.unlink(missing_ok=True)
-        self.events.append("checkpoint", step, path=str(path.name))
+        self.log("checkpoint", path=str(path.name))
         return path
 
     def close(self) -> None:
@@ -221,8 +233,8 @@ def list_runs(runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT) -> list[RunSumma
         if not paths.config.is_file():
             continue
         events = read_events(paths.events)
-        kinds = [e.get("kind") for e in events]
-        status = "finished" if "finish" in kinds else "failed" if "failed" in kinds else "incomplete"
+        last = next((e.get("kind") for e in reversed(events) if e.get("kind") in _END_KINDS), None)
+        status = {"finish": "finished", "stop": "finished", "failed": "failed"}.get(last, "incomplete")
         metrics = read_metrics(paths.metrics)
         modified = max((p.stat().st_mtime for p in (paths.metrics, paths.events, paths.config)
                         if p.exists()), default=0.0)

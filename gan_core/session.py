@@ -1,0 +1,388 @@
+"""TrainingSession: a thread-safe controller running one Trainer in a background daemon thread.
+
+Threading contract: every public method is safe from any thread and returns quickly. The
+training thread alone steps the Trainer and writes the run directory; other threads only set
+requests under `_cond` (a Condition) and read copies through snapshot(). Weights are touched
+under `_model_lock`, held for one step at a time, so generator() never sees a half-updated net.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import math
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from torch import nn
+
+from gan_core.checkpoint import load_checkpoint
+from gan_core.config import LIVE_FIELDS, RunConfig
+from gan_core.latent import image_grid
+from gan_core.metrics import MetricsWriter, read_metrics, truncate_metrics
+from gan_core.runs import DEFAULT_RUNS_ROOT, RunPaths, RunRecorder, create_run_dir, open_run_for_resume
+from gan_core.trainer import METRIC_NAMES, Trainer
+
+STATUSES = ("idle", "running", "paused", "stopping", "finished", "failed")
+ACTIVE = ("running", "paused", "stopping")
+LIVE_GRID_INTERVAL_S = 1.0  # refresh the in-memory sample grid at most this often
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable copy of what a page needs; rows are tuples in `columns` order."""
+
+    status: str
+    step: int
+    epoch: int
+    elapsed_s: float
+    images_per_s: float
+    columns: tuple[str, ...]
+    rows: tuple[tuple[float, ...], ...]
+    cursor: tuple[int, int]
+    reset: bool
+    grid: np.ndarray | None
+    grid_step: int
+    events: tuple[dict[str, Any], ...]
+    error: str | None
+    run_dir: str | None
+    config: RunConfig | None
+    steps_pending: int
+    diverged: bool = False
+    last_checkpoint_step: int = -1
+
+
+class TrainingSession:
+    """Start, pause, step, resume, stop and live-tune one training run in a daemon thread."""
+
+    def __init__(self, runs_root: str | Path = DEFAULT_RUNS_ROOT) -> None:
+        self.runs_root = Path(runs_root)
+        self._cond = threading.Condition()
+        self._model_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._trainer: Trainer | None = None
+        self._recorder: RunRecorder | None = None
+        self._status = "idle"
+        self._rows: list[tuple[float, ...]] = []
+        self._rows_generation = 0  # bumped when rows are cut back, so old cursors restart
+        self._events: list[dict[str, Any]] = []
+        self._grid: np.ndarray | None = None
+        self._grid_step = -1
+        self._error: str | None = None
+        self._pause_requested = False
+        self._stop_requested = False
+        self._checkpoint_requested = False
+        self._step_budget = 0
+        self._pending_updates: list[dict[str, Any]] = []
+        self._diverged = False
+        self._generator_copy: tuple[int, nn.Module] | None = None
+        # atexit holds only a weak reference, so a session can still be garbage collected.
+        reference = weakref.ref(self)
+        atexit.register(lambda: (session := reference()) is not None and session.shutdown())
+
+    # ---- control, from any thread -------------------------------------------------------
+
+    def start(self, config: RunConfig, run_dir: str | Path | None = None, paused: bool = False) -> Path:
+        """Start a new run (loads data and builds models here, so errors reach the caller); returns its run dir."""
+        with self._cond:
+            self._refuse_if_active()
+        trainer = Trainer(config)
+        paths = create_run_dir(config, self.runs_root, run_dir)
+        self._launch(trainer, paths, "start", paused)
+        return paths.root
+
+    def resume_run(self, run_dir: str | Path, paused: bool = False) -> Path:
+        """Continue a run from its checkpoints/latest.pt in a new thread; returns its run dir."""
+        with self._cond:
+            self._refuse_if_active()
+        trainer, paths = open_run_for_resume(run_dir)
+        self._launch(trainer, paths, "resume", paused)
+        return paths.root
+
+    def pause(self) -> None:
+        """Ask the thread to pause before its next step (takes effect within one step)."""
+        with self._cond:
+            if self._status in ("running", "paused"):
+                self._pause_requested = True
+                self._step_budget = 0
+                self._cond.notify_all()
+
+    def resume(self) -> None:
+        """Continue a paused run (after a non-finite loss, from the last good checkpoint)."""
+        with self._cond:
+            if self._status in ("running", "paused"):
+                self._pause_requested = False
+                self._cond.notify_all()
+
+    def step(self, n: int = 1) -> None:
+        """While paused, train exactly n more steps, then stay paused."""
+        if not (isinstance(n, int) and 1 <= n <= 100000):
+            raise ValueError(f"n={n!r} is invalid: allowed an integer from 1 to 100000")
+        with self._cond:
+            if self._status != "paused":
+                raise RuntimeError(f"step() needs a paused run; the run is {self._status}")
+            self._step_budget += n
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        """End the run after the current step and write a checkpoint; calling it again does nothing."""
+        with self._cond:
+            if self._status in ("running", "paused"):
+                self._stop_requested = True
+                self._status = "stopping"
+                self._cond.notify_all()
+
+    def update(self, **changes: Any) -> None:
+        """Change live hyperparameters (LIVE_FIELDS); validated now, applied before the next step."""
+        unknown = sorted(set(changes) - set(LIVE_FIELDS))
+        if unknown:
+            raise ValueError(f"cannot change {', '.join(unknown)} during a run: allowed "
+                             f"{', '.join(LIVE_FIELDS)}")
+        with self._cond:
+            if self._trainer is None or self._status not in ("running", "paused"):
+                raise RuntimeError(f"update() needs a running or paused run; the run is {self._status}")
+            # Validate against the config as it will be once earlier pending changes land.
+            config = self._trainer.config
+            for pending in self._pending_updates + [changes]:
+                config = _with_live_changes(config, pending)
+            self._pending_updates.append(dict(changes))
+            self._cond.notify_all()
+
+    def save_checkpoint(self) -> None:
+        """Ask the thread to write a checkpoint now (also while paused)."""
+        with self._cond:
+            if self._status in ("running", "paused") and not self._diverged:
+                self._checkpoint_requested = True
+                self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[["TrainingSession"], bool], timeout: float) -> bool:
+        """Block until predicate(session) holds (checked on every state change) or timeout; for tests and tools."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self), timeout=timeout)
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop any active run, wait for its checkpoint, join the thread (registered with atexit)."""
+        self.stop()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    # ---- reading, from any thread -------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        """idle, running, paused, stopping, finished or failed."""
+        return self._status
+
+    def snapshot(self, since: tuple[int, int] | int = 0) -> Snapshot:
+        """A copy of the state, with the metric rows added since cursor `since` and the new cursor.
+
+        The cursor is (generation, row count). When rows were cut back since it was issued
+        (a restore after a non-finite loss, a new run) `reset` is True and rows start at step 1.
+        """
+        with self._cond:
+            count = len(self._rows)
+            generation, seen = since if isinstance(since, tuple) else (self._rows_generation, since)
+            reset = generation != self._rows_generation or seen > count
+            start = 0 if reset else max(0, seen)
+            trainer = self._trainer
+            recent = self._rows[-20:]
+            speed_index = METRIC_NAMES.index("images_per_s")
+            return Snapshot(
+                status=self._status,
+                step=trainer.step_count if trainer else 0,
+                epoch=trainer.epoch if trainer else 0,
+                elapsed_s=trainer.time_s if trainer else 0.0,
+                images_per_s=float(np.median([r[speed_index] for r in recent])) if recent else 0.0,
+                columns=METRIC_NAMES,
+                rows=tuple(self._rows[start:count]),
+                cursor=(self._rows_generation, count),
+                reset=reset,
+                grid=self._grid,
+                grid_step=self._grid_step,
+                events=tuple(self._events),
+                error=self._error,
+                run_dir=str(self._recorder.paths.root) if self._recorder else None,
+                config=trainer.config if trainer else None,
+                steps_pending=self._step_budget,
+                diverged=self._diverged,
+                last_checkpoint_step=self._recorder.last_checkpoint_step if self._recorder else -1,
+            )
+
+    def generator(self) -> nn.Module | None:
+        """An eval-mode copy of the current generator (EMA weights when on), taken under the lock."""
+        trainer = self._trainer
+        if trainer is None:
+            return None
+        with self._model_lock:
+            cached = self._generator_copy
+            if cached is not None and cached[0] == trainer.step_count:
+                return cached[1]
+            model = copy.deepcopy(trainer.sampling_generator()).eval().requires_grad_(False)
+            self._generator_copy = (trainer.step_count, model)
+            return model
+
+    # ---- the training thread ------------------------------------------------------------
+
+    def _refuse_if_active(self) -> None:
+        if self._status in ACTIVE:
+            raise RuntimeError(f"a run is already {self._status} in {self._recorder.paths.root}: "
+                               "stop it before starting another")
+
+    def _launch(self, trainer: Trainer, paths: RunPaths, kind: str, paused: bool) -> None:
+        with self._cond:
+            self._refuse_if_active()
+            self._trainer, self._recorder = trainer, RunRecorder(trainer, paths)
+            self._rows = _rows_from_csv(paths) if kind == "resume" else []
+            self._rows_generation += 1
+            self._events, self._error, self._diverged = [], None, False
+            self._grid, self._grid_step, self._generator_copy = None, -1, None
+            self._pause_requested, self._stop_requested = paused, False
+            self._checkpoint_requested, self._step_budget, self._pending_updates = False, 0, []
+            self._status = "paused" if paused else "running"
+            self._log(kind, config=trainer.config.to_dict() if kind == "start" else None)
+            self._thread = threading.Thread(target=self._run, name="gan-training", daemon=True)
+            self._thread.start()
+
+    def _log(self, kind: str, **fields: Any) -> None:
+        """Write an event and copy every event written so far into memory (caller holds _cond)."""
+        self._recorder.log(kind, **fields)
+        self._drain_events()
+
+    def _drain_events(self) -> None:
+        """Move the recorder's newly written events (checkpoints too) into the snapshot's list."""
+        self._events.extend(self._recorder.written)
+        self._recorder.written.clear()
+
+    def _run(self) -> None:
+        trainer, recorder = self._trainer, self._recorder
+        last_grid_time = 0.0
+        try:
+            while True:
+                with self._cond:
+                    if not self._wait_for_work():
+                        break
+                    stepping = self._pause_requested
+                with self._model_lock:
+                    row = trainer.step()
+                finite = math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])
+                if finite:
+                    recorder.record(row)
+                else:
+                    recorder.metrics.append(row)
+                now = time.monotonic()
+                grid = None
+                if finite and (now - last_grid_time >= LIVE_GRID_INTERVAL_S
+                               or row["step"] % trainer.config.training.sample_every == 0):
+                    with self._model_lock:
+                        grid = image_grid(trainer.sample_fixed())
+                    grid.flags.writeable = False
+                    last_grid_time = now
+                with self._cond:
+                    self._drain_events()
+                    self._rows.append(tuple(float(row[name]) for name in METRIC_NAMES))
+                    if grid is not None:
+                        self._grid, self._grid_step = grid, trainer.step_count
+                    if stepping and self._step_budget > 0:
+                        self._step_budget -= 1
+                    if not finite:
+                        self._diverged = True
+                        self._pause_requested, self._step_budget = True, 0
+                        self._log("nonfinite", message=f"non-finite loss at step {trainer.step_count}")
+                    self._cond.notify_all()
+            self._finish()
+        except Exception as error:  # never kill the process: report and keep what can be kept
+            with self._cond:
+                self._error = f"{type(error).__name__}: {error}"
+                self._status = "failed"
+                try:
+                    self._log("failed", message=self._error)
+                    recorder.close()
+                finally:
+                    self._cond.notify_all()
+
+    def _wait_for_work(self) -> bool:
+        """Under _cond: apply requests; sleep while paused. True to take a step, False to finish."""
+        while True:
+            self._apply_requests()
+            if self._stop_requested:
+                return False
+            if self._pause_requested and self._step_budget == 0:
+                if self._status != "paused":
+                    self._status = "paused"
+                    self._log("pause")
+                    self._cond.notify_all()
+                self._cond.wait()
+                continue
+            if self._diverged:  # resume or step after a non-finite loss: from the last good state
+                self._restore_last_good()
+            if self._status == "paused" and not self._pause_requested:
+                self._status = "running"
+                self._log("resume")
+                self._cond.notify_all()
+            return True
+
+    def _apply_requests(self) -> None:
+        trainer = self._trainer
+        while self._pending_updates:
+            changes = self._pending_updates.pop(0)
+            old = trainer.update_hyperparameters(**changes)
+            self._log("update", changes=changes, old=old)
+            self._generator_copy = None
+        if self._checkpoint_requested:
+            self._checkpoint_requested = False
+            self._recorder.save_checkpoint()
+            self._drain_events()
+
+    def _restore_last_good(self) -> None:
+        """After a non-finite loss: reload latest.pt (or the initial weights), keep the live changes."""
+        trainer, recorder = self._trainer, self._recorder
+        live = {name: getattr(trainer.config.loss if name in ("loss", "label_smoothing")
+                              else trainer.config.optimizer, name) for name in LIVE_FIELDS}
+        with self._model_lock:
+            if recorder.paths.latest.exists():
+                trainer.load_state_dict(load_checkpoint(recorder.paths.latest))
+            else:
+                fresh = Trainer(RunConfig.from_dict(trainer.config.to_dict()), trainer.dataset)
+                trainer.load_state_dict(fresh.state_dict())
+            trainer.update_hyperparameters(**live)
+        recorder.metrics.close()
+        truncate_metrics(recorder.paths.metrics, trainer.step_count)
+        recorder.metrics = MetricsWriter(recorder.paths.metrics)
+        del self._rows[trainer.step_count:]
+        self._rows_generation += 1
+        self._diverged, self._generator_copy = False, None
+        self._log("restore", message=f"restored the last good state at step {trainer.step_count}")
+
+    def _finish(self) -> None:
+        recorder = self._recorder
+        diverged = self._diverged
+        if not diverged:  # never overwrite the last good checkpoint with non-finite weights
+            recorder.save_sample_grid()
+            recorder.save_checkpoint()
+        with self._cond:
+            self._log("stop", message="stopped without a checkpoint: the weights were non-finite"
+                      if diverged else None)
+            recorder.close()
+            self._status = "finished"
+            self._cond.notify_all()
+
+
+def _with_live_changes(config: RunConfig, changes: dict[str, Any]) -> RunConfig:
+    """config with live fields changed, validated by the sections' __post_init__."""
+    sections = {name: ("loss" if name in ("loss", "label_smoothing") else "optimizer") for name in changes}
+    return config.with_changes({f"{sections[name]}.{name}": value for name, value in changes.items()})
+
+
+def _rows_from_csv(paths: RunPaths) -> list[tuple[float, ...]]:
+    """A resumed run's earlier rows, so its curves start at step 1."""
+    frame = read_metrics(paths.metrics)
+    if frame.empty:
+        return []
+    frame = frame.reindex(columns=list(METRIC_NAMES))
+    return [tuple(float(v) for v in row) for row in frame.itertuples(index=False)]
