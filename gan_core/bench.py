@@ -108,7 +108,92 @@ def bench_engine(rounds: int = 5, steps: int = 200) -> int:
 
 
 def bench_session(rounds: int = 5, steps: int = 200) -> int:
-    """TrainingSession vs bare Trainer.step() loop, pause latency, snapshot cost."""
-    from gan_core.session_bench import run_session_bench
+    """TrainingSession vs a bare Trainer.step() loop (alternating), pause latency, snapshot cost."""
+    import tempfile
 
-    return run_session_bench(rounds, steps)
+    from gan_core.session import TrainingSession
+
+    print(f"bench session: {rounds} alternating rounds of {steps} steps per preset, "
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
+    with tempfile.TemporaryDirectory() as runs_root:
+        for name in ("default", "seed-mlp"):
+            config = preset(name).with_changes({"training.device": "cpu"})
+            bare = Trainer(config)
+            session = TrainingSession(runs_root=runs_root)
+            session.start(config, paused=True)
+            _steps_per_second(bare.step, 10)
+            bare_rates, session_rates = [], []
+            for _ in range(rounds):
+                bare_rates.append(_steps_per_second(bare.step, steps))
+                session_rates.append(_session_steps_per_second(session, steps / bare_rates[-1]))
+            ratio = statistics.median(session_rates) / statistics.median(bare_rates)
+            print(_summary(f"{name}: bare Trainer loop", bare_rates))
+            print(_summary(f"{name}: TrainingSession", session_rates))
+            print(f"{name}: ratio session / bare: {ratio:.3f}x")
+            if name == "default":
+                _pause_latency(session, statistics.median(session_rates))
+            session.stop()
+            session.wait_for(lambda s: s.status == "finished", 60)
+        _snapshot_cost(runs_root)
+    return 0
+
+
+def _session_steps_per_second(session, seconds: float) -> float:
+    """Resume a paused session, count the steps it takes in a wall-clock window, pause again.
+
+    The caller sleeps through the window (as a page between refreshes does) instead of
+    polling, so the measurement itself does not compete for the GIL.
+    """
+    session.resume()
+    session.wait_for(lambda s: s.status == "running", 10)
+    start_step, started = session.snapshot().step, time.perf_counter()
+    time.sleep(seconds)
+    done, elapsed = session.snapshot().step - start_step, time.perf_counter() - started
+    session.pause()
+    session.wait_for(lambda s: s.status == "paused", 30)
+    return done / elapsed
+
+
+def _pause_latency(session, steps_per_second: float, count: int = 100) -> None:
+    """Time from pause() to the thread reporting paused, over `count` pauses at random points of a step."""
+    import random
+
+    rng = random.Random(0)
+    latencies = []
+    for _ in range(count):
+        session.resume()
+        session.wait_for(lambda s: s.status == "running", 10)
+        time.sleep(rng.uniform(0.02, 0.08))
+        started = time.perf_counter()
+        session.pause()
+        session.wait_for(lambda s: s.status == "paused", 30)
+        latencies.append((time.perf_counter() - started) * 1000)
+    latencies.sort()
+    step_ms = 1000 / steps_per_second
+    p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) - 1]
+    print(f"pause latency over {count} pauses: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms "
+          f"(one step = {step_ms:.1f} ms; goal p99 < {step_ms + 50:.1f} ms)")
+
+
+def _snapshot_cost(runs_root: str, rows: int = 100_000) -> None:
+    """snapshot(since=...) cost with 100k logged rows: 10 new rows vs all rows."""
+    from gan_core.config import ModelConfig, RunConfig, DataConfig, TrainingConfig
+    from gan_core.session import TrainingSession
+
+    config = RunConfig(name="snap", data=DataConfig(limit=200),
+                       model=ModelConfig(latent_dim=8, hidden_dim=8, depth=1),
+                       training=TrainingConfig(batch_size=8, device="cpu"))
+    session = TrainingSession(runs_root=runs_root)
+    session.start(config, paused=True)
+    with session._cond:  # fill the log directly: 100k real steps would take minutes
+        row = (1.0,) * 13
+        session._rows.extend([row] * rows)
+    cursor = session.snapshot().cursor
+    recent = (cursor[0], cursor[1] - 10)
+    for label, since, repeats in (("10 new rows", recent, 2000), ("all rows", 0, 20)):
+        started = time.perf_counter()
+        for _ in range(repeats):
+            session.snapshot(since=since)
+        print(f"snapshot(since=...) at {rows:,} rows, {label}: {(time.perf_counter() - started) / repeats * 1e6:,.0f} us")
+    session.stop()
+    session.wait_for(lambda s: s.status == "finished", 30)

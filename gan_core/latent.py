@@ -48,25 +48,28 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor | float | Sequence[f
     lerp; opposite vectors, whose great circle is not unique, take a fixed circle through a
     direction orthogonal to a, so no NaN appears.
     """
-    t = _as_t(t, a)
-    norm_a, norm_b = a.norm(), b.norm()
+    t_out = _as_t(t, a)
+    # The angle in float64: in float32, nearly opposite vectors look merely close to opposite.
+    a64, b64, t = a.double(), b.double(), t_out.double()
+    norm_a, norm_b = a64.norm(), b64.norm()
     if norm_a == 0 or norm_b == 0:
-        result = lerp(a, b, t)
+        result = lerp(a64, b64, t)
     else:
-        unit_a, unit_b = a / norm_a, b / norm_b
-        cos_omega = torch.clamp(torch.dot(unit_a, unit_b), -1.0, 1.0)
-        omega = torch.arccos(cos_omega)
+        unit_a, unit_b = a64 / norm_a, b64 / norm_b
+        omega = torch.arccos(torch.clamp(torch.dot(unit_a, unit_b), -1.0, 1.0))
         if omega < _PARALLEL_EPS:
-            result = lerp(a, b, t)
+            result = lerp(a64, b64, t)
         else:
             if math.pi - omega < _PARALLEL_EPS:
                 # Opposite: pick the great circle through a unit vector orthogonal to a.
-                unit_b_perp = _orthogonal_unit(unit_a)
-                direction = torch.cos(t * omega) * unit_a + torch.sin(t * omega) * unit_b_perp
+                omega = torch.tensor(math.pi, dtype=torch.float64)
+                unit_b = _orthogonal_unit(unit_a)
+                direction = torch.cos(t * omega) * unit_a + torch.sin(t * omega) * unit_b
             else:
-                sin_omega = torch.sin(omega)
-                direction = (torch.sin((1 - t) * omega) * unit_a + torch.sin(t * omega) * unit_b) / sin_omega
+                direction = (torch.sin((1 - t) * omega) * unit_a + torch.sin(t * omega) * unit_b) / torch.sin(omega)
             result = direction * (norm_a + (norm_b - norm_a) * t)
+    result = result.to(a.dtype)
+    t = t_out
     # Exact endpoints whatever rounding did.
     result = torch.where(t == 0, a.expand_as(result), result)
     return torch.where(t == 1, b.expand_as(result), result)

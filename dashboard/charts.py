@@ -1,0 +1,141 @@
+"""Plotly figure builders: pure functions of DataFrames (and event lists), testable without a browser."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+MAX_POINTS = 2000
+EVENT_STYLES = {  # event kind -> (colour, label) for chart markers
+    "pause": ("#888888", "pause"),
+    "resume": ("#2ca02c", "resume"),
+    "update": ("#9467bd", "hyperparameters"),
+    "nonfinite": ("#d62728", "non-finite loss"),
+    "restore": ("#ff7f0e", "restored"),
+}
+
+
+def smooth(series: pd.Series, smoothing: float) -> pd.Series:
+    """Exponential moving average as TensorBoard's slider: 0 = raw, 0.99 = very smooth."""
+    if smoothing <= 0:
+        return series
+    return series.ewm(alpha=1.0 - smoothing, adjust=True).mean()
+
+
+def downsample(frame: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """Every k-th row (and always the last) so at most about max_points rows are drawn."""
+    if len(frame) <= max_points:
+        return frame
+    stride = int(np.ceil(len(frame) / max_points))
+    keep = np.zeros(len(frame), dtype=bool)
+    keep[::stride] = True
+    keep[-1] = True
+    return frame[keep]
+
+
+def _line_figure(frame: pd.DataFrame, columns: dict[str, str], smoothing: float, title: str,
+                 y_title: str, events: Iterable[dict[str, Any]], log_y: bool = False) -> go.Figure:
+    figure = go.Figure()
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"]
+    if not frame.empty:
+        smoothed = frame[["step"]].copy()
+        for column in columns:
+            smoothed[column] = smooth(frame[column].astype(float), smoothing)
+        raw, smoothed = downsample(frame), downsample(smoothed)
+        for (column, label), colour in zip(columns.items(), colours):
+            if smoothing > 0:  # the raw curve, faint, behind the smoothed one
+                figure.add_trace(go.Scattergl(x=raw["step"], y=raw[column], mode="lines", opacity=0.2,
+                                              line=dict(color=colour, width=1), showlegend=False,
+                                              hoverinfo="skip", name=f"{label} (raw)"))
+            figure.add_trace(go.Scattergl(x=smoothed["step"], y=smoothed[column], mode="lines",
+                                          line=dict(color=colour, width=2), name=label))
+    _add_event_markers(figure, events)
+    figure.update_layout(title=title, height=300, margin=dict(l=40, r=10, t=40, b=30),
+                         xaxis_title="step", yaxis_title=y_title, legend=dict(orientation="h", y=-0.25),
+                         uirevision="keep")  # keep the user's zoom across live refreshes
+    if log_y:
+        figure.update_yaxes(type="log")
+    return figure
+
+
+def _add_event_markers(figure: go.Figure, events: Iterable[dict[str, Any]]) -> None:
+    """A dashed vertical line per marked event, with its label on hover."""
+    shapes, xs, texts, colours = [], [], [], []
+    for event in events:
+        style = EVENT_STYLES.get(event.get("kind", ""))
+        if style is None:
+            continue
+        colour, label = style
+        step = event.get("step", 0)
+        shapes.append(dict(type="line", xref="x", yref="paper", x0=step, x1=step, y0=0, y1=1,
+                           line=dict(color=colour, width=1, dash="dot")))
+        detail = event.get("changes") or event.get("message") or ""
+        xs.append(step)
+        texts.append(f"{label} at step {step} {detail}".strip())
+        colours.append(colour)
+    if shapes:
+        figure.update_layout(shapes=shapes)
+        figure.add_trace(go.Scatter(x=xs, y=[1.0] * len(xs), yaxis="y2", mode="markers",
+                                    marker=dict(symbol="triangle-down", size=9, color=colours),
+                                    hovertext=texts, hoverinfo="text", name="events", showlegend=False))
+        figure.update_layout(yaxis2=dict(overlaying="y", range=[0, 1.05], visible=False, fixedrange=True))
+
+
+def loss_figure(frame: pd.DataFrame, events: Iterable[dict[str, Any]] = (), smoothing: float = 0.0) -> go.Figure:
+    """D loss and G loss against step."""
+    return _line_figure(frame, {"d_loss": "D loss", "g_loss": "G loss"}, smoothing, "Losses", "loss", events)
+
+
+def scores_figure(frame: pd.DataFrame, events: Iterable[dict[str, Any]] = (), smoothing: float = 0.0) -> go.Figure:
+    """Mean D(x) on real and D(G(z)) on fakes against step, with the 0.5 line where D cannot tell them apart."""
+    figure = _line_figure(frame, {"d_real": "D(x) real", "d_fake": "D(G(z)) fake"}, smoothing,
+                          "Discriminator scores", "mean sigmoid output", events)
+    figure.add_hline(y=0.5, line=dict(color="#555555", dash="dash", width=1),
+                     annotation_text="0.5: D cannot tell", annotation_position="bottom right")
+    figure.update_yaxes(range=[0, 1])
+    return figure
+
+
+def grad_norm_figure(frame: pd.DataFrame, events: Iterable[dict[str, Any]] = (), smoothing: float = 0.0) -> go.Figure:
+    """Gradient norms of D and G against step (log scale)."""
+    return _line_figure(frame, {"grad_norm_d": "|grad D|", "grad_norm_g": "|grad G|"}, smoothing,
+                        "Gradient norms", "L2 norm", events, log_y=True)
+
+
+def objective_curves(points: int = 400) -> pd.DataFrame:
+    """The generator's two objectives against D(G(z)) in (0, 1), as the seed post plots them."""
+    x = np.linspace(0.001, 0.999, points)
+    return pd.DataFrame({"d_fake": x, "minimax": np.log(1 - x), "non_saturating": -np.log(x)})
+
+
+def objective_gradients(d_fake: float) -> dict[str, float]:
+    """|dLoss/dD(G(z))| and |dLoss/dlogit| for both generator objectives at a mean D(G(z))."""
+    x = float(np.clip(d_fake, 1e-6, 1 - 1e-6))
+    return {
+        "minimax_wrt_score": 1 / (1 - x), "non_saturating_wrt_score": 1 / x,
+        # Through the sigmoid, d/dl log(1 - s(l)) = -s(l) and d/dl -log s(l) = -(1 - s(l)).
+        "minimax_wrt_logit": x, "non_saturating_wrt_logit": 1 - x,
+    }
+
+
+def objectives_figure(curves: pd.DataFrame, d_fake: float | None) -> go.Figure:
+    """log(1 - D(G(z))) and -log D(G(z)) against D(G(z)), with the current batch's mean marked."""
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=curves["d_fake"], y=curves["minimax"], name="log(1 - D(G(z)))  minimax",
+                                line=dict(color="#d62728")))
+    figure.add_trace(go.Scatter(x=curves["d_fake"], y=curves["non_saturating"],
+                                name="-log D(G(z))  non-saturating", line=dict(color="#1f77b4")))
+    if d_fake is not None and np.isfinite(d_fake):
+        x = float(np.clip(d_fake, 0.001, 0.999))
+        figure.add_trace(go.Scatter(x=[x, x], y=[np.log(1 - x), -np.log(x)], mode="markers+text",
+                                    marker=dict(size=12, color=["#d62728", "#1f77b4"]),
+                                    text=["now", "now"], textposition="top right", name="current D(G(z))"))
+        figure.add_vline(x=x, line=dict(color="#555555", dash="dot", width=1))
+    figure.update_layout(title="Why the non-saturating loss", height=320, xaxis_title="D(G(z))",
+                         yaxis_title="generator objective", margin=dict(l=40, r=10, t=40, b=30),
+                         legend=dict(orientation="h", y=-0.3), yaxis=dict(range=[-5, 5]))
+    return figure
+

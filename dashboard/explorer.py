@@ -1,0 +1,140 @@
+"""The latent explorer: samples from a seed, lerp/slerp strips, a great-circle loop, bookmarks."""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+from torch import nn
+
+from gan_core.checkpoint import CheckpointError, load_generator
+from gan_core.latent import (gif_bytes, generate, great_circle_loop, image_grid, interpolate, png_bytes,
+                             z_from_seed, zs_from_seeds)
+from gan_core.session import Snapshot, TrainingSession
+
+MAX_UPLOAD_MB = 200
+BOOKMARKS_FILE = "bookmarks.json"
+
+
+def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
+    """Pick a generator (the live run or a checkpoint), then sample, interpolate and walk."""
+    generator, latent_dim, source_dir = _choose_generator(session, snapshot)
+    if generator is None:
+        return
+    grid_tab, interp_tab, loop_tab = st.columns(3)
+    with grid_tab:
+        st.subheader("Samples from a seed")
+        seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="explore.seed"))
+        count = st.select_slider("How many", [4, 16, 36, 64], 16, key="explore.count")
+        images = generate(generator, zs_from_seeds(range(seed, seed + count), latent_dim))
+        st.image(image_grid(images), caption=f"seeds {seed}..{seed + count - 1}", width="stretch")
+        _render_bookmarks(seed, source_dir)
+    with interp_tab:
+        st.subheader("Interpolate")
+        render_interpolation(generator, latent_dim)
+    with loop_tab:
+        st.subheader("Great-circle loop")
+        frames = int(st.number_input("Frames", 8, 120, 36, key="explore.loop_frames"))
+        start = int(st.session_state.get("explore.from", 1))
+        end = int(st.session_state.get("explore.to", 2))
+        loop = great_circle_loop(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), frames)
+        animation = gif_bytes(generate(generator, loop[:-1]), frame_ms=80, scale=4)
+        st.image(animation, caption=f"loop through seeds {start} and {end}, {frames} frames")
+        st.download_button("Download GIF", animation, "loop.gif", "image/gif", key="download.gif")
+
+
+def render_interpolation(generator: nn.Module, latent_dim: int) -> None:
+    """Two endpoints by seed (or random), lerp or slerp, K steps -> a strip with a PNG download."""
+    if st.button("Random endpoints", key="explore.random"):
+        st.session_state["explore.from"] = random.randrange(2**31)
+        st.session_state["explore.to"] = random.randrange(2**31)
+    left, right = st.columns(2)
+    start = int(left.number_input("From seed", 0, 2**31 - 1, 1, key="explore.from"))
+    end = int(right.number_input("To seed", 0, 2**31 - 1, 2, key="explore.to"))
+    method = st.radio("Method", ["slerp", "lerp"], horizontal=True, key="explore.method")
+    steps = int(st.number_input("Steps", 2, 32, 8, key="explore.steps"))
+    path = interpolate(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), steps, method)
+    strip = image_grid(generate(generator, path), columns=steps)
+    st.image(strip, caption=f"{method}, {steps} steps from seed {start} to seed {end}", width="stretch")
+    st.session_state["explore.strip_length"] = steps  # read by tests and the browser check
+    st.download_button("Download strip (PNG)", png_bytes(strip), f"{method}_{start}_{end}.png", "image/png",
+                       key="download.strip")
+
+
+def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> tuple[nn.Module | None, int, str | None]:
+    """The live run's generator copy, or one loaded from a checkpoint path or upload (weights_only)."""
+    source = st.radio("Generator", ["Current run", "Checkpoint file"], horizontal=True, key="explore.source")
+    if source == "Current run":
+        if snapshot.config is None:
+            st.info("Start a run (or resume one) to explore its generator, or load a checkpoint file.")
+            return None, 0, None
+        generator = session.generator()
+        st.caption(f"Sampling from a copy of the generator at step {snapshot.step}"
+                   f"{' (EMA weights)' if snapshot.config.training.ema_decay > 0 else ''}; training is not disturbed.")
+        return generator, snapshot.config.model.latent_dim, snapshot.run_dir
+    path_text = st.text_input("Checkpoint path", key="explore.path", placeholder="runs/.../checkpoints/latest.pt")
+    upload = st.file_uploader(f"...or upload a checkpoint (.pt, at most {MAX_UPLOAD_MB} MB)", type=["pt"],
+                              key="explore.upload")
+    try:
+        if upload is not None:
+            if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+                st.error(f"The upload is {upload.size / 2**20:.0f} MB: allowed at most {MAX_UPLOAD_MB} MB.")
+                return None, 0, None
+            generator, config, path = _load_upload(upload.getvalue())
+        elif path_text:
+            generator, config, path = _load_path(path_text)
+        else:
+            return None, 0, None
+    except CheckpointError as error:
+        st.error(str(error))
+        return None, 0, None
+    st.caption(f"Loaded {config.name} ({config.model.architecture}, latent {config.model.latent_dim}).")
+    run_dir = str(Path(path).parent.parent) if path and Path(path).parent.name == "checkpoints" else None
+    return generator, config.model.latent_dim, run_dir
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _load_path(path: str):
+    """A generator from a checkpoint file, loaded with weights_only=True."""
+    generator, config, _ = load_generator(path)
+    return generator, config, path
+
+
+def _load_upload(data: bytes):
+    """An uploaded checkpoint, written to a temp file and loaded with weights_only=True (never unpickled)."""
+    with tempfile.NamedTemporaryFile(suffix=".pt") as file:
+        file.write(data)
+        file.flush()
+        generator, config, _ = load_generator(file.name)
+    return generator, config, None
+
+
+def _render_bookmarks(seed: int, run_dir: str | None) -> None:
+    """Bookmarked seeds, kept in the run directory's bookmarks.json."""
+    if not run_dir:
+        return
+    path = Path(run_dir) / BOOKMARKS_FILE
+    bookmarks = load_bookmarks(path)
+    if st.button(f"Bookmark seed {seed}", key="explore.bookmark"):
+        bookmarks = save_bookmark(path, seed)
+    if bookmarks:
+        st.caption("Bookmarked seeds: " + ", ".join(str(b) for b in bookmarks))
+
+
+def load_bookmarks(path: Path) -> list[int]:
+    """Seeds in bookmarks.json, or [] when the file is missing or unreadable."""
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return []
+    return sorted({int(v) for v in values if isinstance(v, int)}) if isinstance(values, list) else []
+
+
+def save_bookmark(path: Path, seed: int) -> list[int]:
+    """Add a seed to bookmarks.json; returns the new sorted list."""
+    bookmarks = sorted(set(load_bookmarks(path)) | {int(seed)})
+    path.write_text(json.dumps(bookmarks), encoding="utf-8")
+    return bookmarks

@@ -1,0 +1,171 @@
+"""The configuration sidebar: one widget per config field, each validated with the config's own message."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import streamlit as st
+
+from gan_core.config import (ARCHITECTURES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS, LIVE_FIELDS,
+                             LOSS_NAMES, PRESET_NAMES, RunConfig, preset, resolve_field)
+
+# (dotted field, label, widget kind, options) in display order; kind: select, int, float, text, bool.
+FIELDS: list[tuple[str, str, str, Any]] = [
+    ("data.name", "Data set", "select", DATASET_NAMES),
+    ("data.root", "torchvision root folder", "text", None),
+    ("data.download", "Download (needs internet)", "bool", None),
+    ("data.path", "Image folder", "text", None),
+    ("data.image_size", "Image size (0 = native)", "int", None),
+    ("data.channels", "Channels (0 = native)", "select", (0, 1, 3)),
+    ("data.limit", "Use first N images (0 = all)", "int", None),
+    ("model.architecture", "Architecture", "select", ARCHITECTURES),
+    ("model.latent_dim", "Latent size", "int", None),
+    ("model.hidden_dim", "MLP hidden width", "int", None),
+    ("model.depth", "MLP hidden layers", "int", None),
+    ("model.base_channels", "DCGAN base channels", "int", None),
+    ("model.discriminator_norm", "D normalisation", "select", DISCRIMINATOR_NORMS),
+    ("loss.loss", "Loss", "select", LOSS_NAMES),
+    ("loss.label_smoothing", "Label smoothing (real)", "float", None),
+    ("optimizer.lr_d", "Learning rate D", "float", None),
+    ("optimizer.lr_g", "Learning rate G", "float", None),
+    ("optimizer.beta1", "Adam beta1", "float", None),
+    ("optimizer.beta2", "Adam beta2", "float", None),
+    ("optimizer.d_steps_per_g_step", "D steps per G step", "int", None),
+    ("training.batch_size", "Batch size", "int", None),
+    ("training.seed", "Seed", "int", None),
+    ("training.device", "Device", "select", DEVICES),
+    ("training.ema_decay", "EMA of G (0 = off)", "float", None),
+    ("training.sample_every", "Save grid every N steps", "int", None),
+    ("training.checkpoint_every", "Checkpoint every N steps", "int", None),
+]
+SECTIONS = {"data": "Data", "model": "Model", "loss": "Loss", "optimizer": "Optimizer",
+            "training": "Training"}
+_FIELD_IN_MESSAGE = re.compile(r"^([a-z_]+(?:\.[a-z_0-9]+)?)=")
+
+
+def widget_key(field: str) -> str:
+    """The session_state key of a field's widget."""
+    return f"cfg.{field}"
+
+
+def _field_value(config: RunConfig, field: str) -> Any:
+    section, name = resolve_field(field)
+    return getattr(getattr(config, section), name)
+
+
+VALUES_KEY = "config_values"
+
+
+def load_preset_into_state(name: str) -> None:
+    """Set every field to the preset's value.
+
+    The values live in a plain dict, since Streamlit forgets a widget's state while the
+    widget is hidden (an MLP-only field while DCGAN is chosen, say).
+    """
+    config = preset(name)
+    st.session_state[VALUES_KEY] = {field: _field_value(config, field) for field, *_ in FIELDS}
+    for field, *_ in FIELDS:
+        st.session_state.pop(widget_key(field), None)
+
+
+def validate(values: dict[str, Any], name: str) -> tuple[RunConfig | None, dict[str, str]]:
+    """(config, {}) when valid, else (None, {field: the config's own message}) for every bad field."""
+    errors: dict[str, str] = {}
+    base = preset(name)
+    remaining = dict(values)
+    for _ in range(len(values) + 1):
+        try:
+            return (base.with_changes(remaining), errors) if not errors else (None, errors)
+        except ValueError as error:
+            message = str(error)
+            match = _FIELD_IN_MESSAGE.match(message)
+            field = match.group(1) if match else ""
+            if field not in remaining:  # a cross-field or unnamed error: show it at the top
+                errors.setdefault("", message)
+                return None, errors
+            errors[field] = message
+            remaining[field] = _field_value(base, field)  # keep looking for further bad fields
+    return None, errors
+
+
+def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]:
+    """Draw the config form; returns (config or None, errors by field, preset name).
+
+    While a run is active only the live fields stay editable; they apply with Apply.
+    """
+    sidebar = st.sidebar
+    sidebar.header("Configure")
+    if VALUES_KEY not in st.session_state:
+        st.session_state["cfg.preset"] = "default"
+        load_preset_into_state("default")
+    stored = st.session_state[VALUES_KEY]
+    preset_name = sidebar.selectbox("Preset", PRESET_NAMES, key="cfg.preset", disabled=active,
+                                    on_change=lambda: load_preset_into_state(st.session_state["cfg.preset"]))
+    slots: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    dataset = st.session_state.get(widget_key("data.name"), stored["data.name"])
+    architecture = st.session_state.get(widget_key("model.architecture"), stored["model.architecture"])
+    current_section = None
+    for field, label, kind, options in FIELDS:
+        section = field.split(".")[0]
+        if section != current_section:
+            sidebar.subheader(SECTIONS[section])
+            current_section = section
+        if not _relevant(field, dataset, architecture):
+            values[field] = stored[field]
+            continue
+        if widget_key(field) not in st.session_state:
+            st.session_state[widget_key(field)] = stored[field]
+        disabled = active and field.split(".")[1] not in LIVE_FIELDS
+        values[field] = stored[field] = _widget(sidebar, field, label, kind, options, disabled)
+        slots[field] = sidebar.empty()  # the field's error message goes right below it
+    config, errors = validate(values, preset_name)
+    for field, message in errors.items():
+        if field in slots:
+            slots[field].error(message)
+        elif field:
+            sidebar.error(message)
+    if "" in errors:
+        sidebar.error(errors[""])
+    return config, errors, preset_name
+
+
+def _relevant(field: str, dataset: str, architecture: str) -> bool:
+    """Hide fields that do nothing for the chosen data set and architecture."""
+    if field in ("data.root", "data.download"):
+        return dataset in ("mnist", "fashion-mnist", "cifar10")
+    if field == "data.path":
+        return dataset == "folder"
+    if field in ("model.hidden_dim", "model.depth"):
+        return architecture == "mlp"
+    if field == "model.base_channels":
+        return architecture == "dcgan"
+    return True
+
+
+def _widget(container, field: str, label: str, kind: str, options: Any, disabled: bool) -> Any:
+    key = widget_key(field)
+    if kind == "select":
+        return container.selectbox(label, options, key=key, disabled=disabled)
+    if kind == "bool":
+        return container.checkbox(label, key=key, disabled=disabled)
+    if kind == "text":
+        return container.text_input(label, key=key, disabled=disabled)
+    if kind == "int":
+        # No min/max here on purpose: the config's validation gives the message, beside the field.
+        return int(container.number_input(label, key=key, step=1, disabled=disabled))
+    return float(container.number_input(label, key=key, format="%g", disabled=disabled))
+
+
+def live_changes(values_config: RunConfig | None, running_config: RunConfig | None) -> dict[str, Any]:
+    """The live fields whose sidebar value differs from the running config's."""
+    if values_config is None or running_config is None:
+        return {}
+    changes = {}
+    for name in LIVE_FIELDS:
+        section = "loss" if name in ("loss", "label_smoothing") else "optimizer"
+        new = getattr(getattr(values_config, section), name)
+        if new != getattr(getattr(running_config, section), name):
+            changes[name] = new
+    return changes
