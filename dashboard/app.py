@@ -56,10 +56,10 @@ def render_control_bar(session: TrainingSession, status: str, config, errors: di
                       args=(_and_wait, session, session.pause, ("paused", "failed", "finished")))
     columns[2].button("Resume", key="btn.resume", disabled=status != "paused", on_click=_call,
                       args=(_and_wait, session, session.resume, ("running", "failed", "finished")))
-    steps = columns[5].number_input("steps", min_value=1, max_value=10000, value=1, key="btn.step_n",
-                                    label_visibility="collapsed", disabled=status != "paused")
+    columns[5].number_input("steps", min_value=1, max_value=10000, value=1, key="btn.step_n",
+                            label_visibility="collapsed", disabled=status != "paused")
     columns[3].button("Step", key="btn.step", disabled=status != "paused", on_click=_call,
-                      args=(_step_and_wait, session, int(steps)))
+                      args=(_step_and_wait, session))
     columns[4].button("Stop", key="btn.stop", disabled=status not in ("running", "paused"),
                       on_click=_call, args=(_and_wait, session, session.stop, ("finished", "failed")))
     if errors and status not in ACTIVE:
@@ -83,9 +83,9 @@ def _and_wait(session: TrainingSession, method, statuses: tuple[str, ...]) -> No
     session.wait_for(lambda s: s.status in statuses, 5.0)
 
 
-def _step_and_wait(session: TrainingSession, steps: int) -> None:
-    """Ask for n steps and wait up to 2 s for them, so the page usually redraws with the new count."""
-    session.step(steps)
+def _step_and_wait(session: TrainingSession) -> None:
+    """Ask for n steps (the number beside Step, read at click time) and wait up to 2 s for them."""
+    session.step(int(st.session_state.get("btn.step_n", 1)))
     session.wait_for(lambda s: s.snapshot().steps_pending == 0 or s.status != "paused", 2.0)
 
 

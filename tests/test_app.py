@@ -1,0 +1,129 @@
+"""AppTest (streamlit.testing.v1) tests of the dashboard page with the real TrainingSession on a tiny config."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from gan_core.checkpoint import load_checkpoint
+from gan_core.metrics import read_metrics
+from gan_core.runs import RunPaths, read_events
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_WORKBENCH_RUNS", str(tmp_path / "runs"))
+    st.cache_resource.clear()  # a fresh TrainingSession per test
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    yield at
+    # Stop any run this test left going, through the page, so no thread outlives the test.
+    for key in ("btn.stop",):
+        if key in [b.key for b in at.button] and not at.button(key=key).disabled:
+            at.button(key=key).click().run()
+    st.cache_resource.clear()
+
+
+def _status(at) -> tuple[str, int]:
+    line = next(m.value for m in at.markdown if "· step **" in m.value)
+    word = re.search(r"\*\*(idle|running|paused|stopping|finished|failed)\*\*", line).group(1)
+    return word, int(re.search(r"step \*\*(\d+)\*\*", line).group(1))
+
+
+def _run_dir(at) -> Path:
+    line = next(m.value for m in at.markdown if "· step **" in m.value)
+    return Path(re.search(r"run dir `([^`]+)`", line).group(1))
+
+
+def _tiny(at) -> None:
+    """Shrink the default preset to a tiny MLP on 400 digits."""
+    at.selectbox(key="cfg.model.architecture").set_value("mlp").run()
+    for key, value in (("cfg.model.hidden_dim", 16), ("cfg.model.latent_dim", 8), ("cfg.data.limit", 400),
+                       ("cfg.training.batch_size", 16), ("cfg.training.checkpoint_every", 50)):
+        at.number_input(key=key).set_value(value)
+    at.selectbox(key="cfg.model.discriminator_norm").set_value("none")
+    at.selectbox(key="cfg.training.device").set_value("cpu").run()
+
+
+def test_page_loads_on_the_embedded_data(app):
+    assert not app.exception
+    assert _status(app) == ("idle", 0)
+    assert app.selectbox(key="cfg.data.name").value == "mnist5k"
+    enabled = {b.label: not b.disabled for b in app.button if b.key and b.key.startswith("btn.")}
+    assert enabled["Start"] and not enabled["Pause"] and not enabled["Resume"] and not enabled["Stop"]
+
+
+def test_invalid_field_shows_its_message_and_disables_start(app):
+    app.number_input(key="cfg.optimizer.lr_g").set_value(5.0).run()
+    assert not app.exception
+    messages = [e.value for e in app.sidebar.error]
+    assert any(m.startswith("optimizer.lr_g=5.0 is invalid") for m in messages)
+    assert app.button(key="btn.start").disabled
+    app.number_input(key="cfg.optimizer.lr_g").set_value(1e-3).run()
+    assert not app.sidebar.error and not app.button(key="btn.start").disabled
+
+
+def test_folder_without_path_names_the_field(app):
+    app.selectbox(key="cfg.data.name").set_value("folder").run()
+    assert any("data.path" in e.value for e in app.sidebar.error)
+    assert app.button(key="btn.start").disabled
+
+
+def test_controls_drive_the_real_session(app):
+    _tiny(app)
+    app.button(key="btn.start").click().run()
+    assert _status(app)[0] == "running"
+    time.sleep(1.0)
+    app.button(key="btn.pause").click().run()
+    status, held = _status(app)
+    assert status == "paused" and held > 0
+    assert not app.button(key="btn.step").disabled and app.button(key="btn.pause").disabled
+    time.sleep(0.5)
+    app.run()
+    assert _status(app) == ("paused", held)
+    app.number_input(key="btn.step_n").set_value(3)
+    app.button(key="btn.step").click().run()
+    assert _status(app) == ("paused", held + 3)
+    app.button(key="btn.resume").click().run()
+    assert _status(app)[0] == "running"
+    time.sleep(0.5)
+    app.button(key="btn.stop").click().run()
+    status, final = _status(app)
+    assert status == "finished" and final > held + 3
+    paths = RunPaths(_run_dir(app))
+    kinds = [e["kind"] for e in read_events(paths.events)]
+    assert kinds[0] == "start" and kinds.count("pause") == 1 and kinds.count("resume") == 1 and kinds[-1] == "stop"
+    assert load_checkpoint(paths.latest)["step"] == final
+    assert read_metrics(paths.metrics)["step"].tolist() == list(range(1, final + 1))
+
+
+def test_apply_changes_a_live_field(app):
+    _tiny(app)
+    app.button(key="btn.start").click().run()
+    app.button(key="btn.pause").click().run()
+    app.number_input(key="cfg.optimizer.lr_g").set_value(1e-3).run()
+    assert app.number_input(key="cfg.training.batch_size").disabled  # not live: locked during the run
+    app.button(key="btn.apply").click().run()
+    app.button(key="btn.step").click().run()
+    updates = [e for e in read_events(RunPaths(_run_dir(app)).events) if e["kind"] == "update"]
+    assert updates and updates[0]["changes"] == {"lr_g": 1e-3}
+
+
+def test_latent_explorer_renders_a_strip_of_the_chosen_length(app):
+    _tiny(app)
+    app.button(key="btn.start").click().run()
+    app.button(key="btn.pause").click().run()
+    app.number_input(key="explore.steps").set_value(5)
+    app.radio(key="explore.method").set_value("lerp").run()
+    assert not app.exception
+    assert app.session_state["explore.strip_length"] == 5
+    captions = [caption for image in app.image for caption in image.captions]
+    assert "lerp, 5 steps from seed 1 to seed 2" in captions
