@@ -8,6 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
+# Before torch loads: OpenMP threads that spin while waiting stall the training thread
+# whenever the browser takes a core; passive waiting measured ~10x faster with a live page.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -17,6 +20,7 @@ from dashboard.sidebar import live_changes, render_sidebar  # noqa: E402
 from gan_core.session import ACTIVE, TrainingSession  # noqa: E402
 
 LIVE_REFRESH_S = 1.0
+SWITCH_INTERVAL_S = 0.0005
 
 
 def main() -> None:
@@ -43,6 +47,10 @@ def main() -> None:
 @st.cache_resource
 def get_session() -> TrainingSession:
     """One TrainingSession per server process: a refresh or a second tab sees the same run."""
+    # The training thread re-takes the GIL after every tensor op; while a page thread runs
+    # Python (building figures), each hand-over waits up to the switch interval (5 ms by
+    # default). A shorter interval cuts that convoy wait (docs/benchmarks.md).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     return TrainingSession(runs_root=os.environ.get("GAN_WORKBENCH_RUNS", "runs"))
 
 

@@ -47,10 +47,10 @@ def _line_figure(frame: pd.DataFrame, columns: dict[str, str], smoothing: float,
         raw, smoothed = downsample(frame), downsample(smoothed)
         for (column, label), colour in zip(columns.items(), colours):
             if smoothing > 0:  # the raw curve, faint, behind the smoothed one
-                figure.add_trace(go.Scattergl(x=raw["step"], y=raw[column], mode="lines", opacity=0.2,
+                figure.add_trace(go.Scatter(x=raw["step"], y=raw[column], mode="lines", opacity=0.2,
                                               line=dict(color=colour, width=1), showlegend=False,
                                               hoverinfo="skip", name=f"{label} (raw)"))
-            figure.add_trace(go.Scattergl(x=smoothed["step"], y=smoothed[column], mode="lines",
+            figure.add_trace(go.Scatter(x=smoothed["step"], y=smoothed[column], mode="lines",
                                           line=dict(color=colour, width=2), name=label))
     _add_event_markers(figure, events)
     figure.update_layout(title=title, height=300, margin=dict(l=40, r=10, t=40, b=30),
