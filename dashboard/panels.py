@@ -35,10 +35,9 @@ def metrics_frame(snapshot: Snapshot) -> pd.DataFrame:
 
 def render_status(snapshot: Snapshot) -> None:
     """One status line: state, step, epoch, images/s, elapsed, run directory."""
-    icons = {"idle": "⚪", "running": "🟢", "paused": "⏸️", "stopping": "🟠", "finished": "🏁", "failed": "🔴"}
     elapsed = time.strftime("%H:%M:%S", time.gmtime(snapshot.elapsed_s))
     st.markdown(
-        f"{icons.get(snapshot.status, '')} **{snapshot.status}** · step **{snapshot.step}** · "
+        f"Status **{snapshot.status}** · step **{snapshot.step}** · "
         f"epoch {snapshot.epoch} · {snapshot.images_per_s:,.0f} images/s · elapsed {elapsed} · "
         f"run dir `{snapshot.run_dir or '-'}`")
     if snapshot.status == "failed":
