@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from gan_core.config import (ARCHITECTURES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS, LIVE_FIELDS,
-                             LOSS_NAMES, PRESET_NAMES, RunConfig, preset, resolve_field)
+                             LOSS_NAMES, PRESET_NAMES, RunConfig, live_values, preset, resolve_field)
 
 # (dotted field, label, widget kind, options) in display order; kind: select, int, float, text, bool.
 FIELDS: list[tuple[str, str, str, Any]] = [
@@ -162,10 +162,5 @@ def live_changes(values_config: RunConfig | None, running_config: RunConfig | No
     """The live fields whose sidebar value differs from the running config's."""
     if values_config is None or running_config is None:
         return {}
-    changes = {}
-    for name in LIVE_FIELDS:
-        section = "loss" if name in ("loss", "label_smoothing") else "optimizer"
-        new = getattr(getattr(values_config, section), name)
-        if new != getattr(getattr(running_config, section), name):
-            changes[name] = new
-    return changes
+    new, running = live_values(values_config), live_values(running_config)
+    return {name: value for name, value in new.items() if value != running[name]}

@@ -85,6 +85,7 @@ def _config_from_args(args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> int:
+    from gan_core.data import describe
     from gan_core.runs import RunRecorder, create_run_dir, open_run_for_resume
     from gan_core.trainer import Trainer
 
@@ -102,6 +103,8 @@ def _train(args: argparse.Namespace) -> int:
         trainer = Trainer(config)  # loads data and builds models before any folder is made
         paths = create_run_dir(config, args.runs_root, args.run_dir)
     recorder = RunRecorder(trainer, paths)
+    if not args.quiet:
+        print(f"data: {describe(trainer.dataset)}; run directory: {paths.root}")
     recorder.log("resume" if args.resume else "start", source="cli")
     stop = {"requested": False}
 

@@ -17,6 +17,24 @@ DEVICES = ("auto", "cpu", "cuda")
 LIVE_FIELDS = ("lr_d", "lr_g", "beta1", "beta2", "d_steps_per_g_step", "loss", "label_smoothing")
 
 
+def live_field_path(name: str) -> str:
+    """The dotted config path of a live field: 'lr_g' -> 'optimizer.lr_g', 'loss' -> 'loss.loss'."""
+    return f"{'loss' if name in ('loss', 'label_smoothing') else 'optimizer'}.{name}"
+
+
+def with_live_changes(config: "RunConfig", changes: dict[str, Any]) -> "RunConfig":
+    """config with live fields changed and re-validated; any other name is a ValueError naming it."""
+    unknown = sorted(set(changes) - set(LIVE_FIELDS))
+    if unknown:
+        raise ValueError(f"cannot change {', '.join(unknown)} during a run: allowed {', '.join(LIVE_FIELDS)}")
+    return config.with_changes({live_field_path(name): value for name, value in changes.items()})
+
+
+def live_values(config: "RunConfig") -> dict[str, Any]:
+    """The current value of every live field."""
+    return {name: getattr(getattr(config, live_field_path(name).split(".")[0]), name) for name in LIVE_FIELDS}
+
+
 def _check(condition: bool, field_name: str, value: Any, allowed: str) -> None:
     """Raise ValueError naming the field, the value and what is allowed."""
     if not condition:

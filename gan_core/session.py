@@ -22,7 +22,7 @@ import numpy as np
 from torch import nn
 
 from gan_core.checkpoint import load_checkpoint
-from gan_core.config import LIVE_FIELDS, RunConfig
+from gan_core.config import RunConfig, live_values, with_live_changes
 from gan_core.latent import image_grid
 from gan_core.metrics import MetricsWriter, read_metrics, truncate_metrics
 from gan_core.runs import DEFAULT_RUNS_ROOT, RunPaths, RunRecorder, create_run_dir, open_run_for_resume
@@ -139,17 +139,13 @@ class TrainingSession:
 
     def update(self, **changes: Any) -> None:
         """Change live hyperparameters (LIVE_FIELDS); validated now, applied before the next step."""
-        unknown = sorted(set(changes) - set(LIVE_FIELDS))
-        if unknown:
-            raise ValueError(f"cannot change {', '.join(unknown)} during a run: allowed "
-                             f"{', '.join(LIVE_FIELDS)}")
         with self._cond:
             if self._trainer is None or self._status not in ("running", "paused"):
                 raise RuntimeError(f"update() needs a running or paused run; the run is {self._status}")
             # Validate against the config as it will be once earlier pending changes land.
             config = self._trainer.config
             for pending in self._pending_updates + [changes]:
-                config = _with_live_changes(config, pending)
+                config = with_live_changes(config, pending)
             self._pending_updates.append(dict(changes))
             self._cond.notify_all()
 
@@ -342,8 +338,7 @@ class TrainingSession:
     def _restore_last_good(self) -> None:
         """After a non-finite loss: reload latest.pt (or the initial weights), keep the live changes."""
         trainer, recorder = self._trainer, self._recorder
-        live = {name: getattr(trainer.config.loss if name in ("loss", "label_smoothing")
-                              else trainer.config.optimizer, name) for name in LIVE_FIELDS}
+        live = live_values(trainer.config)
         with self._model_lock:
             if recorder.paths.latest.exists():
                 trainer.load_state_dict(load_checkpoint(recorder.paths.latest))
@@ -371,12 +366,6 @@ class TrainingSession:
             recorder.close()
             self._status = "finished"
             self._cond.notify_all()
-
-
-def _with_live_changes(config: RunConfig, changes: dict[str, Any]) -> RunConfig:
-    """config with live fields changed, validated by the sections' __post_init__."""
-    sections = {name: ("loss" if name in ("loss", "label_smoothing") else "optimizer") for name in changes}
-    return config.with_changes({f"{sections[name]}.{name}": value for name, value in changes.items()})
 
 
 def _rows_from_csv(paths: RunPaths) -> list[tuple[float, ...]]:

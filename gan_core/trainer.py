@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import time
 from typing import Any
 
@@ -11,7 +10,7 @@ import torch
 from torch import nn
 
 from gan_core.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_SCHEMA_VERSION, check_fits
-from gan_core.config import LIVE_FIELDS, RunConfig
+from gan_core.config import RunConfig, live_values, with_live_changes
 from gan_core.data import BatchIndexSampler, ImageDataset, load_dataset
 from gan_core.losses import discriminator_loss, generator_loss
 from gan_core.models import build_models, has_batch_norm
@@ -152,21 +151,9 @@ class Trainer:
         return images
 
     def update_hyperparameters(self, **changes: Any) -> dict[str, Any]:
-        """Apply live changes (names in LIVE_FIELDS); returns the old values. Unknown names raise ValueError."""
-        unknown = sorted(set(changes) - set(LIVE_FIELDS))
-        if unknown:
-            raise ValueError(f"cannot change {', '.join(unknown)} during a run: allowed "
-                             f"{', '.join(LIVE_FIELDS)}")
-        sections = {"loss": "loss", "label_smoothing": "loss"}
-        old = {}
-        config = self.config
-        for name, value in changes.items():
-            section = sections.get(name, "optimizer")
-            old[name] = getattr(getattr(config, section), name)
-            # Re-validates through the section's __post_init__.
-            config = dataclasses.replace(config, **{
-                section: dataclasses.replace(getattr(config, section), **{name: value})})
-        self.config = config
+        """Apply live changes (names in config.LIVE_FIELDS); returns the old values. Others raise ValueError."""
+        old = {name: value for name, value in live_values(self.config).items() if name in changes}
+        config = self.config = with_live_changes(self.config, changes)
         betas = (config.optimizer.beta1, config.optimizer.beta2)
         for group in self.optimizer_d.param_groups:
             group["lr"], group["betas"] = config.optimizer.lr_d, betas
