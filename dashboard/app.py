@@ -20,7 +20,6 @@ from dashboard.sidebar import live_changes, render_sidebar  # noqa: E402
 from gan_core.session import ACTIVE, TrainingSession  # noqa: E402
 
 LIVE_REFRESH_S = 1.0
-SWITCH_INTERVAL_S = 0.0005
 
 
 def main() -> None:
@@ -47,10 +46,6 @@ def main() -> None:
 @st.cache_resource
 def get_session() -> TrainingSession:
     """One TrainingSession per server process: a refresh or a second tab sees the same run."""
-    # The training thread re-takes the GIL after every tensor op; while a page thread runs
-    # Python (building figures), each hand-over waits up to the switch interval (5 ms by
-    # default). A shorter interval cuts that convoy wait (docs/benchmarks.md).
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     return TrainingSession(runs_root=os.environ.get("GAN_WORKBENCH_RUNS", "runs"))
 
 
