@@ -8,7 +8,6 @@ import torch
 from gan_core.checkpoint import load_checkpoint
 from gan_core.runs import RunPaths, read_events
 from gan_core.session import TrainingSession
-from tests.conftest import tiny_config
 
 pytestmark = pytest.mark.timeout(120)  # a hang fails instead of blocking CI
 

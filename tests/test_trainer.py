@@ -3,9 +3,7 @@ import math
 import pytest
 import torch
 
-from gan_core.config import ModelConfig, RunConfig
 from gan_core.trainer import METRIC_NAMES, Trainer
-from tests.conftest import tiny_config
 
 LOSS_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake", "d_fake_after", "grad_norm_d", "grad_norm_g")
 
