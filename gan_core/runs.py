@@ -139,6 +139,7 @@ class RunRecorder:
         self.events = EventLog(paths.events)
         self.written: list[dict[str, Any]] = []  # events written so far, for a session to drain
         self.last_checkpoint_step = -1
+        self.last_grid: tuple[int, Any] | None = None  # (step, uint8 grid) last written to samples/
 
     def log(self, kind: str, **fields: Any) -> dict[str, Any]:
         """Write an event at the trainer's current step; None-valued fields are left out."""
@@ -160,9 +161,10 @@ class RunRecorder:
         return True
 
     def save_sample_grid(self) -> Path:
-        """samples/step_<n>.png from the fixed noise batch."""
-        return save_png(image_grid(self.trainer.sample_fixed()),
-                        self.paths.sample_grid(self.trainer.step_count))
+        """samples/step_<n>.png from the fixed noise batch; the grid is kept in last_grid."""
+        grid = image_grid(self.trainer.sample_fixed())
+        self.last_grid = (self.trainer.step_count, grid)
+        return save_png(grid, self.paths.sample_grid(self.trainer.step_count))
 
     def save_checkpoint(self) -> Path:
         """Write step_<n>.pt atomically, point latest.pt at it, prune old step files, log an event."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import copy
-import math
 import threading
 import time
 import weakref
@@ -266,17 +265,15 @@ class TrainingSession:
                     stepping = self._pause_requested
                 with self._model_lock:
                     row = trainer.step()
-                finite = math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])
-                if finite:
-                    recorder.record(row)
-                else:
-                    recorder.metrics.append(row)
+                finite = recorder.record(row)  # False for a non-finite loss
                 now = time.monotonic()
                 grid = None
-                if finite and (now - last_grid_time >= LIVE_GRID_INTERVAL_S
-                               or row["step"] % trainer.config.training.sample_every == 0):
+                if finite and recorder.last_grid is not None and recorder.last_grid[0] == trainer.step_count:
+                    grid = recorder.last_grid[1]  # the grid just saved to samples/: no second pass
+                elif finite and now - last_grid_time >= LIVE_GRID_INTERVAL_S:
                     with self._model_lock:
                         grid = image_grid(trainer.sample_fixed())
+                if grid is not None:
                     grid.flags.writeable = False
                     last_grid_time = now
                 with self._cond:
