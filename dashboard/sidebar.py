@@ -36,6 +36,8 @@ FIELDS: list[tuple[str, str, str, Any]] = [
     ("training.seed", "Seed", "int", None),
     ("training.device", "Device", "select", DEVICES),
     ("training.ema_decay", "EMA of G (0 = off)", "float", None),
+    ("training.autocast_bf16", "bf16 autocast", "bool", None),
+    ("training.compile", "torch.compile", "bool", None),
     ("training.sample_every", "Save grid every N steps", "int", None),
     ("training.checkpoint_every", "Checkpoint every N steps", "int", None),
 ]

@@ -85,27 +85,44 @@ def _config_from_args(args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from gan_core.data import describe
-    from gan_core.runs import RunRecorder, create_run_dir, open_run_for_resume
-    from gan_core.trainer import Trainer
+    from gan_core import distributed as dist_setup
 
     if args.steps is not None and args.steps < 1:
         raise ValueError(f"--steps={args.steps} is invalid: allowed an integer >= 1")
     if args.seconds is not None and args.seconds <= 0:
         raise ValueError(f"--seconds={args.seconds} is invalid: allowed a number > 0")
+    if args.resume and (args.set or args.dataset or args.run_dir):
+        raise ValueError("--resume continues a run as configured: --set, --dataset and --run-dir "
+                         "are not allowed with it")
+    config = None if args.resume else _config_from_args(args)  # validated before joining a process group
+    device = config.training.device if config else "auto"
+    distributed = dist_setup.init_from_environment(device)
+    try:
+        return _train_loop(args, config, distributed)
+    finally:
+        dist_setup.shutdown()
+
+
+def _train_loop(args: argparse.Namespace, config, distributed) -> int:
+    """The headless loop; under torchrun every rank trains and rank 0 alone writes the run directory."""
+    import torch
+
+    from gan_core.data import describe
+    from gan_core.runs import RunRecorder, create_run_dir, open_run_for_resume
+    from gan_core.trainer import Trainer
+
     if args.resume:
-        if args.set or args.dataset or args.run_dir:
-            raise ValueError("--resume continues a run as configured: --set, --dataset and --run-dir "
-                             "are not allowed with it")
-        trainer, paths = open_run_for_resume(args.resume)
+        trainer, paths = open_run_for_resume(args.resume, distributed)
     else:
-        config = _config_from_args(args)
-        trainer = Trainer(config)  # loads data and builds models before any folder is made
-        paths = create_run_dir(config, args.runs_root, args.run_dir)
-    recorder = RunRecorder(trainer, paths)
-    if not args.quiet:
-        print(f"data: {describe(trainer.dataset)}; run directory: {paths.root}")
-    recorder.log("resume" if args.resume else "start", source="cli")
+        trainer = Trainer(config, distributed=distributed)  # data and models before any folder
+        paths = create_run_dir(config, args.runs_root, args.run_dir) if distributed.is_main else None
+    recorder = RunRecorder(trainer, paths) if distributed.is_main else None
+    quiet = args.quiet or not distributed.is_main
+    if recorder is not None:
+        if not quiet:
+            print(f"data: {describe(trainer.dataset)}; run directory: {paths.root}"
+                  + (f"; {distributed.world_size} processes" if distributed.enabled else ""))
+        recorder.log("resume" if args.resume else "start", source="cli", world_size=distributed.world_size)
     stop = {"requested": False}
 
     def _request_stop(signum, frame):  # finish the current step, then checkpoint and exit
@@ -115,34 +132,54 @@ def _train(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _request_stop)
     target = args.steps if args.steps is not None else (None if args.seconds else trainer.step_count + 1000)
     deadline = time.monotonic() + args.seconds if args.seconds else None
-    progress = _progress(trainer.step_count, target, args.quiet)
-    exit_code = 0
+    progress = _progress(trainer.step_count, target, quiet)
+    outcome = 0  # 0 go on, 1 stop (target, time or signal), 2 non-finite loss
     try:
-        while not stop["requested"]:
-            if target is not None and trainer.step_count >= target:
-                break
-            if deadline is not None and time.monotonic() >= deadline:
+        while True:
+            done = ((target is not None and trainer.step_count >= target)
+                    or (deadline is not None and time.monotonic() >= deadline) or stop["requested"])
+            outcome = _agree(max(outcome, int(done)), distributed)
+            if outcome:
                 break
             row = trainer.step()
-            if not recorder.record(row):
-                recorder.log("nonfinite", message=f"non-finite loss at step {trainer.step_count}")
-                sys.stderr.write(f"error: non-finite loss at step {trainer.step_count}; the last good "
-                                 f"checkpoint is kept; resume with a lower learning rate\n")
-                exit_code = 1
-                break
+            finite = recorder.record(row) if recorder is not None else bool(
+                torch.isfinite(torch.tensor([row["d_loss"], row["g_loss"]])).all())
+            if not finite:
+                outcome = 2
+                continue  # every rank learns of it at the next agreement
             progress.update(1)
             progress.set_postfix_str(
                 f"D {row['d_loss']:.3f} G {row['g_loss']:.3f} D(x) {row['d_real']:.2f} "
                 f"D(G(z)) {row['d_fake']:.2f} {row['images_per_s']:.0f} img/s", refresh=False)
-        if exit_code == 0:
-            recorder.save_sample_grid()
-            recorder.save_checkpoint()
-            recorder.log("stop" if stop["requested"] else "finish")
+        if recorder is not None:
+            if outcome == 2:
+                recorder.log("nonfinite", message=f"non-finite loss at step {trainer.step_count}")
+                sys.stderr.write(f"error: non-finite loss at step {trainer.step_count}; the last good "
+                                 f"checkpoint is kept; resume with a lower learning rate\n")
+            else:
+                recorder.save_sample_grid()
+                recorder.save_checkpoint()
+                recorder.log("stop" if stop["requested"] else "finish")
     finally:
         progress.close()
-        recorder.close()
-    print(f"run directory: {paths.root}  steps: {trainer.step_count}")
-    return exit_code
+        if recorder is not None:
+            recorder.close()
+    if distributed.is_main:
+        print(f"run directory: {paths.root}  steps: {trainer.step_count}")
+    return 1 if outcome == 2 else 0
+
+
+def _agree(value: int, distributed) -> int:
+    """The largest value over all ranks (one tiny all_reduce per step under torchrun), so all stop together."""
+    if not distributed.enabled:
+        return value
+    import torch
+    import torch.distributed as dist
+
+    flag = torch.tensor([value], dtype=torch.int64,
+                        device="cuda" if dist.get_backend() == "nccl" else "cpu")
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return int(flag.item())
 
 
 def _progress(initial: int, total: int | None, quiet: bool):

@@ -18,7 +18,7 @@ from gan_core.models import build_models
 CHECKPOINT_FORMAT = "gan-workbench-checkpoint"
 CHECKPOINT_SCHEMA_VERSION = 1
 REQUIRED_KEYS = ("config", "image_shape", "step", "generator", "discriminator", "optimizer_g",
-                 "optimizer_d", "rng", "sampler", "fixed_noise")
+                 "optimizer_d", "rng", "noise_rng", "sampler", "fixed_noise")
 
 
 class CheckpointError(ValueError):

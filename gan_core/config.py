@@ -175,6 +175,10 @@ class TrainingConfig:
     """Steps between checkpoints (one is also written at the end)."""
     grid_size: int = 64
     """Number of fixed-noise samples in each grid (a square number is best)."""
+    autocast_bf16: bool = False
+    """Run forward passes in bfloat16 autocast (losses and optimizer stay float32)."""
+    compile: bool = False
+    """torch.compile G and D (slow first steps; measure before relying on it)."""
 
     def __post_init__(self) -> None:
         _check(_is_int(self.batch_size) and 1 <= self.batch_size <= 65536, "training.batch_size",
@@ -189,6 +193,8 @@ class TrainingConfig:
             _check(_is_int(value) and value >= 1, f"training.{name}", value, "an integer >= 1")
         _check(_is_int(self.grid_size) and 1 <= self.grid_size <= 256, "training.grid_size",
                self.grid_size, "an integer from 1 to 256")
+        for name in ("autocast_bf16", "compile"):
+            _check(isinstance(getattr(self, name), bool), f"training.{name}", getattr(self, name), "true or false")
 
 
 @dataclass(frozen=True)

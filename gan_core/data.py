@@ -198,15 +198,19 @@ def describe(dataset: ImageDataset) -> str:
 class BatchIndexSampler:
     """Shuffled batch indices drawn without replacement, epoch by epoch, from a seeded generator.
 
-    The last partial batch of an epoch is dropped so every step sees batch_size images.
+    Under torchrun every rank holds the same generator state, so all ranks draw the same order;
+    rank r takes slice r of each global batch of world_size * batch_size indices. The last
+    partial global batch of an epoch is dropped so every step sees batch_size images per rank.
     """
 
-    def __init__(self, size: int, batch_size: int, generator: torch.Generator) -> None:
-        if batch_size > size:
-            raise DataError(f"training.batch_size={batch_size} is larger than the data set "
-                            f"({size} images): allowed at most {size}")
+    def __init__(self, size: int, batch_size: int, generator: torch.Generator, rank: int = 0,
+                 world_size: int = 1) -> None:
+        if batch_size * world_size > size:
+            raise DataError(f"training.batch_size={batch_size} x {world_size} processes is larger than "
+                            f"the data set ({size} images): allowed at most {size // world_size}")
         self.size = size
         self.batch_size = batch_size
+        self.rank, self.world_size = rank, world_size
         self.generator = generator
         self.epoch = 0
         self.position = 0
@@ -214,14 +218,15 @@ class BatchIndexSampler:
 
     def next_indices(self) -> torch.Tensor:
         """The next batch's indices, (batch_size,) int64 on the generator's device."""
-        if self.position + self.batch_size > self.size:
+        global_batch = self.batch_size * self.world_size
+        if self.position + global_batch > self.size:
             self.epoch += 1
             self.position = 0
             self.order = torch.randperm(self.size, generator=self.generator,
                                         device=self.generator.device)
-        indices = self.order[self.position: self.position + self.batch_size]
-        self.position += self.batch_size
-        return indices
+        start = self.position + self.rank * self.batch_size
+        self.position += global_batch
+        return self.order[start: start + self.batch_size]
 
     def state_dict(self) -> dict:
         """Epoch, position and the current epoch's order (tensors and ints only)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from gan_core.checkpoint import load_checkpoint, save_checkpoint
 from gan_core.config import RunConfig
+from gan_core.distributed import SINGLE_PROCESS, DistributedInfo
 from gan_core.latent import image_grid, save_png
 from gan_core.metrics import MetricsWriter, read_metrics, truncate_metrics
 from gan_core.trainer import Trainer
@@ -198,18 +199,20 @@ def _replace_with_link(source: Path, target: Path) -> None:
     os.replace(temp, target)
 
 
-def open_run_for_resume(run_dir: str | os.PathLike) -> tuple[Trainer, RunPaths]:
-    """A Trainer restored from run_dir's latest.pt, with metrics.csv cut back to that step."""
+def open_run_for_resume(run_dir: str | os.PathLike,
+                        distributed: DistributedInfo = SINGLE_PROCESS) -> tuple[Trainer, RunPaths]:
+    """A Trainer restored from run_dir's latest.pt, with metrics.csv cut back to that step (by rank 0)."""
     paths = RunPaths(Path(run_dir))
     if not paths.root.is_dir():
         raise ValueError(f"run directory {str(paths.root)!r} does not exist")
     if not paths.latest.exists():
         raise ValueError(f"run directory {str(paths.root)!r} has no checkpoints/latest.pt to resume from")
     state = load_checkpoint(paths.latest)
-    trainer = Trainer(RunConfig.from_dict(state["config"]))
+    trainer = Trainer(RunConfig.from_dict(state["config"]), distributed=distributed)
     trainer.load_state_dict(state)
     # Rows logged after the checkpoint will be trained again; drop them so steps stay contiguous.
-    truncate_metrics(paths.metrics, trainer.step_count)
+    if distributed.is_main:
+        truncate_metrics(paths.metrics, trainer.step_count)
     return trainer, paths
 
 

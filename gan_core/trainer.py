@@ -11,6 +11,7 @@ from torch import nn
 
 from gan_core.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_SCHEMA_VERSION, check_fits
 from gan_core.config import RunConfig, live_values, with_live_changes
+from gan_core.distributed import SINGLE_PROCESS, DistributedInfo
 from gan_core.data import BatchIndexSampler, ImageDataset, load_dataset
 from gan_core.losses import discriminator_loss, generator_loss
 from gan_core.models import build_models, has_batch_norm
@@ -33,9 +34,13 @@ def resolve_device(name: str) -> torch.device:
 class Trainer:
     """Trains one GAN: step() runs one D/G iteration and returns a metrics row."""
 
-    def __init__(self, config: RunConfig, dataset: ImageDataset | None = None) -> None:
+    def __init__(self, config: RunConfig, dataset: ImageDataset | None = None,
+                 distributed: DistributedInfo = SINGLE_PROCESS) -> None:
         self.config = config
+        self.distributed = distributed
         self.device = resolve_device(config.training.device)
+        if self.device.type == "cuda" and distributed.enabled:
+            self.device = torch.device("cuda", distributed.local_rank)
         dataset = dataset if dataset is not None else load_dataset(config.data)
         self.dataset = dataset
         self.image_shape: tuple[int, int, int] = dataset.image_shape
@@ -57,14 +62,30 @@ class Trainer:
                                             betas=betas, fused=True)
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=config.optimizer.lr_g,
                                             betas=betas, fused=True)
-        # One generator for batch order and noise, so a seed fixes the whole run.
+        # The batch order comes from a generator every rank seeds alike (each takes its own slice);
+        # the noise from one seeded per rank, so ranks see different fakes. A seed fixes the run.
         self.rng = torch.Generator(device=self.device).manual_seed(seed + 1)
-        self.sampler = BatchIndexSampler(len(dataset), config.training.batch_size, self.rng)
+        self.noise_rng = torch.Generator(device=self.device).manual_seed(noise_seed(seed, distributed.rank))
+        self.sampler = BatchIndexSampler(len(dataset), config.training.batch_size, self.rng,
+                                         distributed.rank, distributed.world_size)
         fixed = torch.Generator().manual_seed(seed + 2)
         self.fixed_noise = torch.randn(config.training.grid_size, config.model.latent_dim,
                                        generator=fixed).to(self.device)  # (grid, latent_dim)
         # Real and fake batches go through D in one pass unless BatchNorm would mix their statistics.
         self._joint_d_pass = not has_batch_norm(self.discriminator)
+        # The modules that train: DDP wrappers under torchrun (G and D separately; D's BatchNorm
+        # buffers stay per rank), optionally compiled. self.generator/.discriminator stay unwrapped.
+        self._g_train, self._d_train = self.generator, self.discriminator
+        if distributed.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self._g_train = DDP(self.generator, device_ids=device_ids)
+            # D's BatchNorm statistics stay per rank (each rank sees its own real/fake batches):
+            # no buffer broadcast in forward (torch 2.14 names broadcast_buffers=False so).
+            self._d_train = DDP(self.discriminator, device_ids=device_ids, forward_sync_buffers=False)
+        if config.training.compile:
+            self._g_train, self._d_train = torch.compile(self._g_train), torch.compile(self._d_train)
         self.step_count = 0
         self.time_s = 0.0
 
@@ -77,21 +98,29 @@ class Trainer:
         """One training iteration: k D updates on detached fakes, then one G update; returns a metrics row."""
         started = time.perf_counter()
         cfg = self.config
-        batch_size, latent_dim = cfg.training.batch_size, cfg.model.latent_dim
+        batch_size = cfg.training.batch_size
         loss_name, smoothing = cfg.loss.loss, cfg.loss.label_smoothing
+
+        d_steps = cfg.optimizer.d_steps_per_g_step
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.training.autocast_bf16)
 
         # (1) update D: maximise its score on real images, minimise it on G's (detached) fakes.
         self.discriminator.requires_grad_(True)
-        for _ in range(cfg.optimizer.d_steps_per_g_step):
+        for index in range(d_steps):
             real = self.images.index_select(0, self.sampler.next_indices())  # (B, C, H, W)
-            z = torch.randn(batch_size, latent_dim, generator=self.rng, device=self.device)
-            fake = self.generator(z)  # (B, C, H, W), graph kept for the G phase
-            if self._joint_d_pass:
-                logits = self.discriminator(torch.cat([real, fake.detach()]))  # (2B,)
-                real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
-            else:
-                real_logits = self.discriminator(real)
-                fake_logits = self.discriminator(fake.detach())
+            z = self.sample_noise(batch_size)
+            with autocast:
+                if index == d_steps - 1:
+                    fake = self._g_train(z)  # (B, C, H, W), graph kept for the G phase
+                else:
+                    with torch.no_grad():  # only the last D step's fakes are reused by G
+                        fake = self.generator(z)
+                if self._joint_d_pass:
+                    logits = self._d_train(torch.cat([real, fake.detach()])).float()  # (2B,)
+                    real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
+                else:
+                    real_logits = self._d_train(real).float()
+                    fake_logits = self._d_train(fake.detach()).float()
             d_loss = discriminator_loss(loss_name, real_logits, fake_logits, smoothing)
             self.optimizer_d.zero_grad(set_to_none=True)
             d_loss.backward()
@@ -99,9 +128,11 @@ class Trainer:
             self.optimizer_d.step()
 
         # (2) update G: the last fakes again, scored by the D just updated. D's weights need no
-        # gradient here, which skips their weight-gradient matmuls.
+        # gradient here, which skips their weight-gradient matmuls; the unwrapped D is used, so
+        # DDP syncs only G's gradients.
         self.discriminator.requires_grad_(False)
-        fake_logits_after = self.discriminator(fake)  # (B,)
+        with autocast:
+            fake_logits_after = self.discriminator(fake).float()  # (B,)
         g_loss = generator_loss(loss_name, fake_logits_after)
         self.optimizer_g.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -119,7 +150,7 @@ class Trainer:
         elapsed = time.perf_counter() - started
         self.step_count += 1
         self.time_s += elapsed
-        images = batch_size * cfg.optimizer.d_steps_per_g_step
+        images = batch_size * d_steps * self.distributed.world_size
         return {
             "step": self.step_count, "epoch": self.epoch, "time_s": round(self.time_s, 6),
             "d_loss": values[0], "g_loss": values[1], "d_real": values[2], "d_fake": values[3],
@@ -127,6 +158,10 @@ class Trainer:
             "lr_d": self.optimizer_d.param_groups[0]["lr"], "lr_g": self.optimizer_g.param_groups[0]["lr"],
             "images_per_s": images / elapsed if elapsed > 0 else 0.0,
         }
+
+    def sample_noise(self, count: int) -> torch.Tensor:
+        """Training noise from this rank's generator: (count, latent_dim)."""
+        return torch.randn(count, self.config.model.latent_dim, generator=self.noise_rng, device=self.device)
 
     def _update_ema(self) -> None:
         """ema <- decay * ema + (1 - decay) * G, parameters in place; buffers (BN stats) copied."""
@@ -176,6 +211,7 @@ class Trainer:
             "optimizer_g": self.optimizer_g.state_dict(),
             "optimizer_d": self.optimizer_d.state_dict(),
             "rng": self.rng.get_state(),
+            "noise_rng": self.noise_rng.get_state(),
             "sampler": self.sampler.state_dict(),
             "fixed_noise": self.fixed_noise.cpu(),
         }
@@ -194,10 +230,20 @@ class Trainer:
         self.optimizer_g.load_state_dict(state["optimizer_g"])
         self.optimizer_d.load_state_dict(state["optimizer_d"])
         self.rng.set_state(state["rng"])
+        if self.distributed.rank == 0:
+            self.noise_rng.set_state(state["noise_rng"])
+        else:  # the checkpoint holds rank 0's noise state; other ranks derive theirs from the step
+            self.noise_rng.manual_seed(noise_seed(self.config.training.seed, self.distributed.rank)
+                                       + int(state["step"]))
         self.sampler.load_state_dict(state["sampler"])
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.step_count = int(state["step"])
         self.time_s = float(state["time_s"])
+
+
+def noise_seed(seed: int, rank: int) -> int:
+    """Seed of a rank's noise generator: differs per rank, and from the batch-order seed."""
+    return seed + 3 + 1_000_003 * rank
 
 
 def _grad_norm(model: nn.Module) -> torch.Tensor:

@@ -16,7 +16,8 @@ BAD_VALUES = [
     ("optimizer.beta2", -0.5), ("optimizer.d_steps_per_g_step", 0),
     ("training.batch_size", 0), ("training.seed", -1), ("training.device", "tpu"),
     ("training.ema_decay", 1.0), ("training.sample_every", 0), ("training.checkpoint_every", 0),
-    ("training.grid_size", 0), ("training.batch_size", 2.5),
+    ("training.grid_size", 0), ("training.batch_size", 2.5), ("training.autocast_bf16", "yes"),
+    ("training.compile", 1),
 ]
 
 
