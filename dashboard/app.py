@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard.explorer import render_explorer  # noqa: E402
 from dashboard.panels import render_checkpoints, render_live, sync_rows  # noqa: E402
+from dashboard.runs_page import render_runs  # noqa: E402
 from dashboard.sidebar import live_changes, render_sidebar  # noqa: E402
 from gan_core.session import ACTIVE, TrainingSession  # noqa: E402
 
@@ -32,15 +33,18 @@ def main() -> None:
     st.title("GAN Workbench")
     render_control_bar(session, snapshot.status, config, errors)
     render_apply(session, config, snapshot)
-    train_tab, explore_tab, runs_tab = st.tabs(["Training", "Latent explorer", "Checkpoints & runs"])
+    train_tab, explore_tab, checkpoints_tab, runs_tab = st.tabs(
+        ["Training", "Latent explorer", "Checkpoints & runs", "Runs"])
     with train_tab:
         # Refresh about once a second while running; not at all while idle, paused or finished.
         busy = snapshot.status in ("running", "stopping") or snapshot.steps_pending > 0
         st.fragment(run_every=LIVE_REFRESH_S if busy else None)(render_live_fragment)(session, _phase(snapshot))
     with explore_tab:
         render_explorer(session, snapshot)
-    with runs_tab:
+    with checkpoints_tab:
         render_checkpoints(session, snapshot)
+    with runs_tab:
+        render_runs(session.runs_root)
 
 
 @st.cache_resource

@@ -139,3 +139,15 @@ def objectives_figure(curves: pd.DataFrame, d_fake: float | None) -> go.Figure:
                          legend=dict(orientation="h", y=-0.3), yaxis=dict(range=[-5, 5]))
     return figure
 
+
+
+def overlay_figure(frames: dict[str, pd.DataFrame], column: str, smoothing: float = 0.0) -> go.Figure:
+    """One metric from several runs on one chart (one trace per run), for comparing runs."""
+    figure = go.Figure()
+    for label, frame in frames.items():
+        if column in frame and not frame.empty:
+            data = downsample(pd.DataFrame({"step": frame["step"], column: smooth(frame[column].astype(float), smoothing)}))
+            figure.add_trace(go.Scatter(x=data["step"], y=data[column], mode="lines", name=label))
+    figure.update_layout(title=column, height=300, xaxis_title="step", margin=dict(l=40, r=10, t=40, b=30),
+                         legend=dict(orientation="h", y=-0.25), uirevision="keep")
+    return figure

@@ -16,7 +16,7 @@ from gan_core.checkpoint import load_checkpoint, save_checkpoint
 from gan_core.config import RunConfig
 from gan_core.distributed import SINGLE_PROCESS, DistributedInfo
 from gan_core.latent import image_grid, save_png
-from gan_core.metrics import MetricsWriter, read_metrics, truncate_metrics
+from gan_core.metrics import MetricsWriter, truncate_metrics
 from gan_core.trainer import Trainer
 
 DEFAULT_RUNS_ROOT = "runs"
@@ -216,6 +216,9 @@ def open_run_for_resume(run_dir: str | os.PathLike,
     return trainer, paths
 
 
+LIVE_WINDOW_S = 15.0  # a run whose metrics.csv grew this recently, with no end event, is live
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """One line of a runs listing."""
@@ -224,7 +227,48 @@ class RunSummary:
     name: str
     steps: int
     status: str
+    """live (metrics.csv still growing), finished, failed, or stopped (ended without an end event)."""
     modified: float
+    config: dict[str, Any]
+
+
+def summarize_run(path: str | os.PathLike, now: float | None = None) -> RunSummary | None:
+    """Status, steps and config of one run directory, read cheaply (the last metrics line only); None if not a run."""
+    paths = RunPaths(Path(path))
+    try:
+        config = json.loads(paths.config.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    events = read_events(paths.events)
+    last = next((e.get("kind") for e in reversed(events) if e.get("kind") in _END_KINDS), None)
+    modified = max((p.stat().st_mtime for p in (paths.metrics, paths.events, paths.config) if p.exists()),
+                   default=0.0)
+    now = time.time() if now is None else now
+    if last in ("finish", "stop"):
+        status = "finished"
+    elif last == "failed":
+        status = "failed"
+    else:
+        status = "live" if now - modified <= LIVE_WINDOW_S else "stopped"
+    return RunSummary(path=paths.root, name=str(config.get("name", paths.root.name)),
+                      steps=last_logged_step(paths.metrics), status=status, modified=modified, config=config)
+
+
+def last_logged_step(metrics_path: Path) -> int:
+    """The step of metrics.csv's last complete row, reading only the file's tail; 0 if none."""
+    try:
+        with open(metrics_path, "rb") as file:
+            file.seek(0, os.SEEK_END)
+            size = file.tell()
+            file.seek(max(0, size - 4096))
+            lines = file.read().decode("utf-8", errors="replace").split("\n")[:-1]  # drop a partial tail
+    except OSError:
+        return 0
+    for line in reversed(lines):
+        head = line.split(",", 1)[0]
+        if head.isdigit():
+            return int(head)
+    return 0
 
 
 def list_runs(runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT) -> list[RunSummary]:
@@ -232,21 +276,23 @@ def list_runs(runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT) -> list[RunSumma
     root = Path(runs_root)
     if not root.is_dir():
         return []
-    summaries = []
-    for path in root.iterdir():
-        paths = RunPaths(path)
-        if not paths.config.is_file():
-            continue
-        events = read_events(paths.events)
-        last = next((e.get("kind") for e in reversed(events) if e.get("kind") in _END_KINDS), None)
-        status = {"finish": "finished", "stop": "finished", "failed": "failed"}.get(last, "incomplete")
-        metrics = read_metrics(paths.metrics)
-        modified = max((p.stat().st_mtime for p in (paths.metrics, paths.events, paths.config)
-                        if p.exists()), default=0.0)
-        try:
-            name = json.loads(paths.config.read_text(encoding="utf-8")).get("name", path.name)
-        except json.JSONDecodeError:
-            name = path.name
-        summaries.append(RunSummary(path=path, name=name, steps=int(metrics["step"].max()) if len(metrics) else 0,
-                                    status=status, modified=modified))
-    return sorted(summaries, key=lambda s: s.modified, reverse=True)
+    summaries = [summarize_run(path) for path in root.iterdir() if path.is_dir()]
+    return sorted((s for s in summaries if s is not None), key=lambda s: s.modified, reverse=True)
+
+
+def config_differences(configs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """{dotted field: {run label: value}} for every config field whose value differs between runs."""
+    flat = {label: _flatten(config) for label, config in configs.items()}
+    fields = sorted(set().union(*flat.values())) if flat else []
+    return {field: {label: values.get(field) for label, values in flat.items()}
+            for field in fields if len({json.dumps(values.get(field)) for values in flat.values()}) > 1}
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

@@ -84,4 +84,4 @@ def test_list_runs(tiny, tmp_path):
     paths = create_run_dir(tiny, runs_root=tmp_path)
     (tmp_path / "not-a-run").mkdir()
     runs = list_runs(tmp_path)
-    assert [r.path for r in runs] == [paths.root] and runs[0].status == "incomplete"
+    assert [r.path for r in runs] == [paths.root] and runs[0].status == "live"
