@@ -40,6 +40,8 @@ FIELDS: list[tuple[str, str, str, Any]] = [
     ("training.compile", "torch.compile", "bool", None),
     ("training.sample_every", "Save grid every N steps", "int", None),
     ("training.checkpoint_every", "Checkpoint every N steps", "int", None),
+    ("training.eval_every", "Evaluate quality every N steps (0 = off)", "int", None),
+    ("training.eval_samples", "Samples per evaluation", "int", None),
 ]
 SECTIONS = {"data": "Data", "model": "Model", "loss": "Loss", "optimizer": "Optimizer",
             "training": "Training"}

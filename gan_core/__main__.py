@@ -54,9 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     interp.add_argument("--out", required=True, help="FILE.png")
 
     bench = commands.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("which", choices=("engine", "session"))
+    bench.add_argument("which", choices=("engine", "session", "quality"))
     bench.add_argument("--rounds", type=int, default=5)
     bench.add_argument("--steps", type=int, default=200, help="steps per round")
+    bench.add_argument("--seconds", type=float, default=120.0, help="quality: training budget per preset")
+    bench.add_argument("--n", type=int, default=2000, help="quality: samples scored per preset")
+    bench.add_argument("--presets", default="seed-mlp,default,dcgan", help="quality: presets to train")
     return parser
 
 
@@ -240,6 +243,10 @@ def _bench(args: argparse.Namespace) -> int:
 
     if args.rounds < 1 or args.steps < 1:
         raise ValueError("--rounds and --steps must be integers >= 1")
+    if args.which == "quality":
+        if args.seconds <= 0 or args.n < 10:
+            raise ValueError("--seconds must be > 0 and --n at least 10")
+        return bench.bench_quality(args.seconds, args.n, tuple(args.presets.split(",")))
     return {"engine": bench.bench_engine, "session": bench.bench_session}[args.which](args.rounds, args.steps)
 
 

@@ -197,3 +197,38 @@ def _snapshot_cost(runs_root: str, rows: int = 100_000) -> None:
         print(f"snapshot(since=...) at {rows:,} rows, {label}: {(time.perf_counter() - started) / repeats * 1e6:,.0f} us")
     session.stop()
     session.wait_for(lambda s: s.status == "finished", 30)
+
+
+def bench_quality(seconds: float = 120.0, samples: int = 2000, presets: tuple[str, ...] = ("seed-mlp", "default", "dcgan"),
+                  grids_dir: str | None = "docs", overrides: dict | None = None) -> int:
+    """Train each preset for a wall-clock budget in one run, score it, print a markdown table."""
+    from pathlib import Path
+
+    from gan_core.evaluate import Evaluator
+    from gan_core.latent import generate, image_grid, save_png, zs_from_seeds
+
+    dataset = load_dataset(preset("default").data)
+    evaluator = Evaluator.for_data(preset("default").data, dataset=dataset)
+    reference = evaluator.reference(dataset.images, dataset.labels)
+    rows = [("real data (two halves)", reference, 0, 0.0)]
+    for name in presets:
+        config = preset(name).with_changes({"training.device": "cpu", **(overrides or {}).get(name, {})})
+        trainer = Trainer(config, dataset)
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            trainer.step()
+        elapsed = time.perf_counter() - started
+        model = trainer.sampling_generator()
+        images = generate(model, zs_from_seeds(range(samples), config.model.latent_dim))
+        rows.append((name, evaluator.score(images), trainer.step_count,
+                     trainer.step_count * config.training.batch_size * config.optimizer.d_steps_per_g_step / elapsed))
+        if grids_dir:
+            save_png(image_grid(images[:64]), Path(grids_dir) / f"quality_{name}.png")
+    print(f"bench quality: {seconds:.0f} s per preset on mnist5k, {samples} samples, classifier accuracy "
+          f"{evaluator.accuracy:.3f}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print("| preset | FID | classes >= 2% | KL to uniform | precision | recall | steps | images/s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, score, steps, speed in rows:
+        print(f"| {name} | {score['fid']:.2f} | {score['classes_covered']} | {score['kl_uniform']:.3f} | "
+              f"{score['precision']:.3f} | {score['recall']:.3f} | {steps or '-'} | {speed:,.0f} |")
+    return 0

@@ -179,6 +179,10 @@ class TrainingConfig:
     """Run forward passes in bfloat16 autocast (losses and optimizer stay float32)."""
     compile: bool = False
     """torch.compile G and D (slow first steps; measure before relying on it)."""
+    eval_every: int = 500
+    """Steps between live quality evaluations (FID, coverage, precision/recall); 0 turns them off."""
+    eval_samples: int = 1000
+    """Generated images scored at each live evaluation (fixed seeds 0..n-1)."""
 
     def __post_init__(self) -> None:
         _check(_is_int(self.batch_size) and 1 <= self.batch_size <= 65536, "training.batch_size",
@@ -193,6 +197,10 @@ class TrainingConfig:
             _check(_is_int(value) and value >= 1, f"training.{name}", value, "an integer >= 1")
         _check(_is_int(self.grid_size) and 1 <= self.grid_size <= 256, "training.grid_size",
                self.grid_size, "an integer from 1 to 256")
+        _check(_is_int(self.eval_every) and self.eval_every >= 0, "training.eval_every", self.eval_every,
+               "an integer >= 0 (0 turns live evaluation off)")
+        _check(_is_int(self.eval_samples) and 10 <= self.eval_samples <= 10000, "training.eval_samples",
+               self.eval_samples, "an integer from 10 to 10000")
         for name in ("autocast_bf16", "compile"):
             _check(isinstance(getattr(self, name), bool), f"training.{name}", getattr(self, name), "true or false")
 

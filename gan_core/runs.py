@@ -17,6 +17,8 @@ from gan_core.config import RunConfig
 from gan_core.distributed import SINGLE_PROCESS, DistributedInfo
 from gan_core.latent import image_grid, save_png
 from gan_core.metrics import MetricsWriter, truncate_metrics
+from gan_core.health import HealthMonitor
+from gan_core.quality import LiveEvaluation
 from gan_core.trainer import Trainer
 
 DEFAULT_RUNS_ROOT = "runs"
@@ -141,6 +143,10 @@ class RunRecorder:
         self.written: list[dict[str, Any]] = []  # events written so far, for a session to drain
         self.last_checkpoint_step = -1
         self.last_grid: tuple[int, Any] | None = None  # (step, uint8 grid) last written to samples/
+        training = trainer.config.training
+        self.quality = (LiveEvaluation(trainer, paths.root, training.eval_every, training.eval_samples)
+                        if training.eval_every else None)
+        self.health = HealthMonitor()
 
     def log(self, kind: str, **fields: Any) -> dict[str, Any]:
         """Write an event at the trainer's current step; None-valued fields are left out."""
@@ -154,12 +160,30 @@ class RunRecorder:
         self.metrics.append(row)
         if not all(math.isfinite(row[k]) for k in ("d_loss", "g_loss")):
             return False
+        for alert in self.health.observe_row(row):
+            self.log("health", rule=alert.rule, message=alert.message, hint=alert.hint)
         step, training = int(row["step"]), self.trainer.config.training
         if step % training.sample_every == 0:
             self.save_sample_grid()
         if step % training.checkpoint_every == 0:
             self.save_checkpoint()
+        if self.quality is not None and self.quality.due():
+            self.evaluate()
         return True
+
+    def evaluate(self) -> dict[str, Any] | None:
+        """One live evaluation: quality.csv row, best.pt when FID improves, health rules; events for each."""
+        quality = self.quality.evaluate()
+        if quality is None:
+            self.log("quality_unavailable", message=self.quality.unavailable)
+            return None
+        if self.health.real_diversity is None and self.quality.reference is not None:
+            self.health.real_diversity = self.quality.reference["diversity"]
+        if quality["best"]:
+            self.log("best", fid=round(quality["fid"], 4), path="best.pt")
+        for alert in self.health.observe_quality(quality):
+            self.log("health", rule=alert.rule, message=alert.message, hint=alert.hint)
+        return quality
 
     def save_sample_grid(self) -> Path:
         """samples/step_<n>.png from the fixed noise batch; the grid is kept in last_grid."""
@@ -181,8 +205,10 @@ class RunRecorder:
         return path
 
     def close(self) -> None:
-        """Flush and close the metrics and event files."""
+        """Flush and close the metrics, quality and event files."""
         self.metrics.close()
+        if self.quality is not None:
+            self.quality.close()
         self.events.close()
 
 

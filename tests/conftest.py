@@ -17,8 +17,14 @@ def tiny_config(**training) -> RunConfig:
         model=ModelConfig(architecture="mlp", latent_dim=8, hidden_dim=16, depth=1),
         optimizer=OptimizerConfig(),
         training=TrainingConfig(**{"batch_size": 16, "device": "cpu", "sample_every": 10,
-                                   "checkpoint_every": 10, "grid_size": 16, **training}),
+                                   "checkpoint_every": 10, "grid_size": 16, "eval_every": 0, **training}),
     )
+
+
+@pytest.fixture(autouse=True)
+def evaluator_cache(tmp_path_factory, monkeypatch):
+    """Evaluator caches go to a per-session temp folder, never the user's ~/.cache."""
+    monkeypatch.setenv("GAN_WORKBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "evaluator-cache"))
 
 
 @pytest.fixture

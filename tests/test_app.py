@@ -47,7 +47,8 @@ def _tiny(at) -> None:
     """Shrink the default preset to a tiny MLP on 400 digits."""
     at.selectbox(key="cfg.model.architecture").set_value("mlp").run()
     for key, value in (("cfg.model.hidden_dim", 16), ("cfg.model.latent_dim", 8), ("cfg.data.limit", 400),
-                       ("cfg.training.batch_size", 16), ("cfg.training.checkpoint_every", 50)):
+                       ("cfg.training.batch_size", 16), ("cfg.training.checkpoint_every", 50),
+                       ("cfg.training.eval_every", 0)):
         at.number_input(key=key).set_value(value)
     at.selectbox(key="cfg.model.discriminator_norm").set_value("none")
     at.selectbox(key="cfg.training.device").set_value("cpu").run()

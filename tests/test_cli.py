@@ -15,7 +15,7 @@ from gan_core.runs import RunPaths, read_events
 
 TINY = ["--preset", "seed-mlp", "--set", "data.limit=400", "--set", "model.hidden_dim=16",
         "--set", "model.latent_dim=8", "--set", "training.batch_size=16", "--set", "device=cpu",
-        "--quiet"]
+        "--set", "eval_every=0", "--quiet"]
 
 
 def _cli(*args: str) -> int:
@@ -38,7 +38,7 @@ def _cli(*args: str) -> int:
     (["sample", "--checkpoint", "c.pt", "--out", "x.jpg"], "--out='x.jpg'"),
     (["interpolate", "--checkpoint", "c.pt", "--from-seed", "1", "--to-seed", "2", "--steps", "1",
       "--out", "s.png"], "--steps=1"),
-    (["bench", "quality"], "invalid choice"),
+    (["bench", "nope"], "invalid choice"),
 ])
 def test_bad_arguments_exit_2_with_one_line(args, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

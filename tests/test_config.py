@@ -17,7 +17,7 @@ BAD_VALUES = [
     ("training.batch_size", 0), ("training.seed", -1), ("training.device", "tpu"),
     ("training.ema_decay", 1.0), ("training.sample_every", 0), ("training.checkpoint_every", 0),
     ("training.grid_size", 0), ("training.batch_size", 2.5), ("training.autocast_bf16", "yes"),
-    ("training.compile", 1),
+    ("training.compile", 1), ("training.eval_every", -1), ("training.eval_samples", 5),
 ]
 
 

@@ -1,0 +1,207 @@
+"""Sample quality in the feature space of a small classifier the project trains itself (no downloads).
+
+FID, class coverage, and precision/recall (Kynkaenniemi et al. 2019) are computed on the
+classifier's 128-d penultimate features; the real set's own scores are the reference floor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan_core.checkpoint import save_checkpoint
+from gan_core.config import DataConfig
+from gan_core.data import ImageDataset, load_dataset
+
+CODE_VERSION = 1  # bump when the classifier or its training changes: old caches are ignored
+FEATURE_DIM = 128
+COVERAGE_MIN_SHARE = 0.02
+PR_NEIGHBOURS = 3
+
+
+class EvaluationUnavailable(ValueError):
+    """Quality cannot be measured for this data (e.g. unlabelled images of another shape)."""
+
+
+class FeatureClassifier(nn.Module):
+    """Two conv blocks -> 128-d features -> class logits; small enough to train in seconds on a CPU."""
+
+    def __init__(self, channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(),
+            nn.Linear(64 * 16, FEATURE_DIM), nn.ReLU())
+        self.head = nn.Linear(FEATURE_DIM, num_classes)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, H, W) -> (features (B, 128), logits (B, classes))."""
+        features = self.body(images)
+        return features, self.head(features)
+
+
+def default_cache_dir() -> Path:
+    """$GAN_WORKBENCH_CACHE, else ~/.cache/gan_workbench (never the repository)."""
+    return Path(os.environ.get("GAN_WORKBENCH_CACHE", Path.home() / ".cache" / "gan_workbench"))
+
+
+def _cache_key(config: DataConfig) -> str:
+    fields = {k: getattr(config, k) for k in ("name", "root", "path", "image_size", "channels", "limit")}
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
+    return f"evaluator-{config.name}-{digest}-v{CODE_VERSION}.pt"
+
+
+@dataclass
+class Evaluator:
+    """A trained feature classifier plus the real set's cached features and statistics."""
+
+    classifier: FeatureClassifier
+    real_features: torch.Tensor  # (N, 128) float64
+    num_classes: int
+    accuracy: float
+    trained_now: bool
+    train_seconds: float
+    _real_radii: torch.Tensor | None = None
+
+    @classmethod
+    def for_data(cls, config: DataConfig, cache_dir: Path | None = None,
+                 dataset: ImageDataset | None = None) -> "Evaluator":
+        """Load the cached evaluator for this data set, or train it (seeded) and cache it."""
+        dataset = dataset if dataset is not None else load_dataset(config)
+        if dataset.labels is None:
+            raise EvaluationUnavailable(
+                f"data set {config.name} has no labels: class coverage is unavailable, and FID/precision/"
+                "recall need a classifier of the same image shape; use a labelled set (mnist5k, digits, "
+                "a folder with class subfolders) to measure quality")
+        path = (cache_dir or default_cache_dir()) / _cache_key(config)
+        if path.exists():
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            classifier = FeatureClassifier(dataset.image_shape[0], int(state["num_classes"]))
+            classifier.load_state_dict(state["classifier"])
+            return cls(classifier.eval(), state["real_features"], int(state["num_classes"]),
+                       float(state["accuracy"]), trained_now=False, train_seconds=0.0)
+        started = time.perf_counter()
+        classifier, accuracy, num_classes = _train_classifier(dataset)
+        evaluator = cls(classifier, torch.empty(0), num_classes, accuracy, True, 0.0)
+        evaluator.real_features = evaluator.features(dataset.images)
+        evaluator.train_seconds = time.perf_counter() - started
+        save_checkpoint({"classifier": classifier.state_dict(), "real_features": evaluator.real_features,
+                         "num_classes": num_classes, "accuracy": accuracy, "code_version": CODE_VERSION}, path)
+        return evaluator
+
+    def _run(self, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+        features, probabilities = [], []
+        with torch.inference_mode():
+            for start in range(0, images.shape[0], batch_size):
+                f, logits = self.classifier(images[start: start + batch_size].float().cpu())
+                features.append(f.double())
+                probabilities.append(F.softmax(logits.double(), dim=1))
+        return torch.cat(features), torch.cat(probabilities)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) in [-1, 1] -> (N, 128) float64 features."""
+        return self._run(images)[0]
+
+    def score(self, images: torch.Tensor) -> dict[str, Any]:
+        """FID, coverage and precision/recall of generated images against the real set."""
+        features, probabilities = self._run(images)
+        return {"n": int(images.shape[0]), "fid": fid(features, self.real_features),
+                **coverage(probabilities.argmax(dim=1), self.num_classes),
+                **precision_recall(self.real_features, features, self.real_radii()),
+                "diversity": mean_pairwise_distance(features)}
+
+    def real_radii(self) -> torch.Tensor:
+        """Each real feature's distance to its k-th nearest real neighbour, computed once."""
+        if self._real_radii is None:
+            self._real_radii = knn_radii(self.real_features)
+        return self._real_radii
+
+    def reference(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, Any]:
+        """The real data's own scores (the floor): FID and precision/recall of one half against the other."""
+        generator = torch.Generator().manual_seed(0)
+        order = torch.randperm(images.shape[0], generator=generator)
+        half = images.shape[0] // 2
+        first, second = self.features(images[order[:half]]), self.features(images[order[half:]])
+        _, probabilities = self._run(images)
+        return {"n": half, "fid": fid(first, second), **coverage(probabilities.argmax(dim=1), self.num_classes),
+                **precision_recall(second, first), "diversity": mean_pairwise_distance(first)}
+
+
+def _train_classifier(dataset: ImageDataset, epochs: int = 4, seed: int = 0) -> tuple[FeatureClassifier, float, int]:
+    """Seeded training on 90% of the labelled set; returns (classifier, held-out accuracy, classes)."""
+    images, labels = dataset.images.float(), dataset.labels.long()
+    num_classes = int(labels.max()) + 1
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        classifier = FeatureClassifier(images.shape[1], num_classes)
+        order = torch.randperm(len(labels))
+        held_out = max(1, len(labels) // 10)
+        test, train = order[:held_out], order[held_out:]
+        optimizer = torch.optim.Adam(classifier.parameters(), lr=2e-3)
+        for _ in range(epochs):
+            for batch in train[torch.randperm(len(train))].split(128):
+                _, logits = classifier(images[batch])
+                loss = F.cross_entropy(logits, labels[batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+    classifier.eval()
+    with torch.inference_mode():
+        predictions = classifier(images[test])[1].argmax(dim=1)
+    return classifier, float((predictions == labels[test]).float().mean()), num_classes
+
+
+def fid(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """Frechet distance between Gaussians fitted to two feature sets (N, D) in float64."""
+    a, b = features_a.double().numpy(), features_b.double().numpy()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    sigma_a, sigma_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # Tr sqrt(Sa Sb) = Tr sqrt(Sa^1/2 Sb Sa^1/2), a symmetric PSD matrix: eigh is stable here.
+    values, vectors = np.linalg.eigh(sigma_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    middle = np.linalg.eigvalsh(root_a @ sigma_b @ root_a)
+    trace_root = np.sqrt(np.clip(middle, 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(sigma_a) + np.trace(sigma_b) - 2 * trace_root)
+
+
+def coverage(predicted: torch.Tensor, num_classes: int) -> dict[str, Any]:
+    """Share of samples per predicted class, classes with >= 2%, and KL(shares || uniform)."""
+    shares = torch.bincount(predicted, minlength=num_classes).double() / max(1, predicted.numel())
+    nonzero = shares[shares > 0]
+    kl = float((nonzero * torch.log(nonzero * num_classes)).sum())
+    return {"class_shares": [round(float(s), 4) for s in shares],
+            "classes_covered": int((shares >= COVERAGE_MIN_SHARE).sum()), "kl_uniform": kl}
+
+
+def knn_radii(features: torch.Tensor, k: int = PR_NEIGHBOURS) -> torch.Tensor:
+    """Distance from each row to its k-th nearest other row: (N,)."""
+    return torch.cdist(features, features).kthvalue(k + 1, dim=1).values  # +1 skips the point itself
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, real_radii: torch.Tensor | None = None,
+                     k: int = PR_NEIGHBOURS) -> dict[str, float]:
+    """Kynkaenniemi et al.: precision = share of fakes inside some real k-NN ball; recall, the reverse."""
+    def inside(reference: torch.Tensor, radii: torch.Tensor, query: torch.Tensor) -> float:
+        return float((torch.cdist(query, reference) <= radii.unsqueeze(0)).any(dim=1).double().mean())
+
+    real_radii = knn_radii(real, k) if real_radii is None else real_radii
+    return {"precision": inside(real, real_radii, fake), "recall": inside(fake, knn_radii(fake, k), real)}
+
+
+def mean_pairwise_distance(features: torch.Tensor) -> float:
+    """Mean distance between distinct samples: low when the generator repeats itself."""
+    if features.shape[0] < 2:
+        return 0.0
+    distances = torch.cdist(features, features)
+    count = features.shape[0]
+    return float(distances.sum() / (count * (count - 1)))

@@ -1,0 +1,81 @@
+"""Live evaluation inside a run: score fixed-seed samples every N steps within a time budget,
+append the scores to quality.csv, keep checkpoints/best.pt by FID, feed the health monitor."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from gan_core.checkpoint import save_checkpoint
+from gan_core.evaluate import EvaluationUnavailable, Evaluator
+from gan_core.latent import generate, zs_from_seeds
+from gan_core.metrics import MetricsWriter
+from gan_core.trainer import Trainer
+
+QUALITY_COLUMNS = ("step", "fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity", "eval_s")
+MAX_COST_FRACTION = 0.1  # evaluation may take at most this share of training time
+
+
+class LiveEvaluation:
+    """Decides when to evaluate, scores, writes quality.csv and best.pt; never more than ~10% of the time."""
+
+    def __init__(self, trainer: Trainer, run_root: Path, every: int, samples: int) -> None:
+        self.trainer, self.every, self.samples = trainer, every, samples
+        self.quality_path = run_root / "quality.csv"
+        self.best_path = run_root / "checkpoints" / "best.pt"
+        self.best_fid = float("inf")
+        self.evaluator: Evaluator | None = None
+        self.reference: dict[str, Any] | None = None
+        self.unavailable: str | None = None
+        self.total_eval_s = 0.0
+        self._last_cost_s = 0.0
+        self._last_train_time = 0.0
+        self._writer: MetricsWriter | None = None
+
+    def due(self) -> bool:
+        """Every `every` steps, unless the last evaluation's cost would exceed 10% of the training since."""
+        if not self.every or self.unavailable or self.trainer.step_count % self.every:
+            return False
+        trained = self.trainer.time_s - self._last_train_time
+        return self._last_cost_s <= MAX_COST_FRACTION * trained
+
+    def prepare(self) -> dict[str, Any] | None:
+        """Load (or train once and cache) the evaluator and the real data's reference scores."""
+        if self.evaluator is None and not self.unavailable:
+            data = self.trainer.dataset
+            try:
+                self.evaluator = Evaluator.for_data(self.trainer.config.data, dataset=data)
+            except EvaluationUnavailable as error:
+                self.unavailable = str(error)
+                return None
+            self.reference = self.evaluator.reference(data.images, data.labels)
+        return self.reference
+
+    def evaluate(self) -> dict[str, Any] | None:
+        """Score the fixed-seed samples now; returns the quality row (None when unavailable)."""
+        if self.prepare() is None:
+            return None
+        started = time.perf_counter()  # the one-off preparation is not part of the per-evaluation cost
+        config = self.trainer.config
+        z = zs_from_seeds(range(self.samples), config.model.latent_dim)  # the same seeds every time
+        scores = self.evaluator.score(generate(self.trainer.sampling_generator(), z))
+        row = {"step": self.trainer.step_count, **{k: scores[k] for k in QUALITY_COLUMNS[1:-1]}}
+        improved = row["fid"] < self.best_fid
+        if improved:
+            self.best_fid = row["fid"]
+            save_checkpoint(self.trainer.state_dict(), self.best_path)
+        row["eval_s"] = time.perf_counter() - started
+        row["best"] = improved
+        self._last_cost_s, self._last_train_time = row["eval_s"], self.trainer.time_s
+        self.total_eval_s += row["eval_s"]
+        if self._writer is None:
+            self._writer = MetricsWriter(self.quality_path, QUALITY_COLUMNS)
+        self._writer.append(row)
+        self._writer.flush()
+        return row
+
+    def close(self) -> None:
+        """Close quality.csv."""
+        if self._writer is not None:
+            self._writer.close()
