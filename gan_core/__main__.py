@@ -53,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     interp.add_argument("--method", choices=("lerp", "slerp"), default="slerp")
     interp.add_argument("--out", required=True, help="FILE.png")
 
+    evaluate = commands.add_parser("evaluate", help="score samples: FID, class coverage, precision/recall")
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", help="generate from this checkpoint")
+    source.add_argument("--samples", help="score a FILE.npy of N x C x H x W floats in [-1, 1] made elsewhere")
+    evaluate.add_argument("--n", type=int, default=2000, help="samples to generate from the checkpoint")
+    evaluate.add_argument("--dataset", choices=DATASET_NAMES, default="mnist5k",
+                          help="real data to compare --samples with (a checkpoint uses its own)")
+    evaluate.add_argument("--json", help="also write the scores to this file")
+
     bench = commands.add_parser("bench", help="benchmarks that print figures")
     bench.add_argument("which", choices=("engine", "session", "quality"))
     bench.add_argument("--rounds", type=int, default=5)
@@ -67,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return {"train": _train, "sample": _sample, "interpolate": _interpolate, "bench": _bench}[args.command](args)
+        return {"train": _train, "sample": _sample, "interpolate": _interpolate, "evaluate": _evaluate,
+                "bench": _bench}[args.command](args)
     except (ValueError, FileNotFoundError) as error:
         # Config, data and checkpoint errors are ValueErrors whose message names the problem.
         sys.stderr.write(f"error: {error}\n")
@@ -235,6 +245,52 @@ def _interpolate(args: argparse.Namespace) -> int:
                        args.steps, args.method)
     save_strip(generate(generator, path), args.out)
     print(f"wrote a {args.steps}-image {args.method} strip to {args.out}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+    import torch
+
+    from gan_core.config import DataConfig
+    from gan_core.data import load_dataset
+    from gan_core.evaluate import Evaluator
+
+    if args.checkpoint:
+        from gan_core.checkpoint import load_generator
+        from gan_core.latent import generate, zs_from_seeds
+
+        if not 10 <= args.n <= 100000:
+            raise ValueError(f"--n={args.n} is invalid: allowed an integer from 10 to 100000")
+        generator, config, _ = load_generator(args.checkpoint)
+        data_config = config.data
+        images = generate(generator, zs_from_seeds(range(args.n), config.model.latent_dim))
+    else:
+        path = Path(args.samples)
+        if path.suffix != ".npy" or not path.is_file():
+            raise ValueError(f"--samples={args.samples!r} is invalid: allowed an existing .npy file")
+        array = np.load(path, allow_pickle=False)  # never unpickle a file made elsewhere
+        data_config = DataConfig(name=args.dataset)
+        images = torch.from_numpy(np.asarray(array, dtype=np.float32))
+    dataset = load_dataset(data_config)
+    if images.ndim != 4 or tuple(images.shape[1:]) != dataset.image_shape:
+        raise ValueError(f"samples have shape {tuple(images.shape)}: allowed N x "
+                         f"{' x '.join(map(str, dataset.image_shape))} for {data_config.name}")
+    if images.shape[0] < 10 or images.min() < -1.0001 or images.max() > 1.0001:
+        raise ValueError("samples must be at least 10 images with values in [-1, 1]")
+    evaluator = Evaluator.for_data(data_config, dataset=dataset)
+    scores = evaluator.score(images)
+    reference = evaluator.reference(dataset.images, dataset.labels)
+    print(f"classifier: held-out accuracy {evaluator.accuracy:.3f} on {data_config.name}"
+          + (f" (trained in {evaluator.train_seconds:.1f} s, now cached)" if evaluator.trained_now else " (cached)"))
+    for key in ("fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity"):
+        print(f"{key:<16} {scores[key]:>10.4f}   real data: {reference[key]:.4f}")
+    print("class shares     " + " ".join(f"{share:.3f}" for share in scores["class_shares"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"samples": scores, "real": reference,
+                                               "accuracy": evaluator.accuracy}, indent=2))
     return 0
 
 
