@@ -15,6 +15,7 @@ EVENT_STYLES = {  # event kind -> (colour, label) for chart markers
     "update": ("#9467bd", "hyperparameters"),
     "nonfinite": ("#d62728", "non-finite loss"),
     "restore": ("#ff7f0e", "restored"),
+    "health": ("#e377c2", "health warning"),
 }
 
 
@@ -77,7 +78,7 @@ def _add_event_markers(figure: go.Figure, events: Iterable[dict[str, Any]]) -> N
         texts.append(f"{label} at step {step} {detail}".strip())
         colours.append(colour)
     if shapes:
-        figure.update_layout(shapes=shapes)
+        figure.update_layout(shapes=list(figure.layout.shapes or ()) + shapes)  # keep earlier lines
         figure.add_trace(go.Scatter(x=xs, y=[1.0] * len(xs), yaxis="y2", mode="markers",
                                     marker=dict(symbol="triangle-down", size=9, color=colours),
                                     hovertext=texts, hoverinfo="text", name="events", showlegend=False))
@@ -103,6 +104,30 @@ def grad_norm_figure(frame: pd.DataFrame, events: Iterable[dict[str, Any]] = (),
     """Gradient norms of D and G against step (log scale)."""
     return _line_figure(frame, {"grad_norm_d": "|grad D|", "grad_norm_g": "|grad G|"}, smoothing,
                         "Gradient norms", "L2 norm", events, log_y=True)
+
+
+def quality_figure(quality: pd.DataFrame, reference: dict | None = None,
+                   events: Iterable[dict[str, Any]] = ()) -> go.Figure:
+    """FID (left axis) and coverage share, precision, recall (right axis, 0..1) against step,
+    with the real data's FID as a dashed floor."""
+    figure = go.Figure()
+    if not quality.empty:
+        figure.add_trace(go.Scatter(x=quality["step"], y=quality["fid"], mode="lines+markers", name="FID",
+                                    line=dict(color="#1f77b4")))
+        for column, label, colour in (("precision", "precision", "#2ca02c"), ("recall", "recall", "#ff7f0e")):
+            figure.add_trace(go.Scatter(x=quality["step"], y=quality[column], mode="lines+markers", name=label,
+                                        yaxis="y2", line=dict(color=colour, dash="dot")))
+        figure.add_trace(go.Scatter(x=quality["step"], y=quality["classes_covered"] / 10.0, mode="lines+markers",
+                                    name="classes >= 2% (/10)", yaxis="y2", line=dict(color="#9467bd", dash="dot")))
+    if reference is not None:
+        figure.add_hline(y=reference["fid"], line=dict(color="#1f77b4", dash="dash", width=1),
+                         annotation_text=f"real data FID {reference['fid']:.2f}", annotation_position="top left")
+    _add_event_markers(figure, events)
+    figure.update_layout(title="Sample quality", height=300, margin=dict(l=40, r=40, t=40, b=30),
+                         xaxis_title="step", yaxis=dict(title="FID (lower is better)", type="log"),
+                         yaxis2=dict(overlaying="y", side="right", range=[0, 1.05], title="share", visible=True),
+                         legend=dict(orientation="h", y=-0.25), uirevision="keep")
+    return figure
 
 
 def objective_curves(points: int = 400) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from dashboard import charts
 from gan_core.config import DataConfig
 from gan_core.data import load_dataset
 from gan_core.latent import image_grid
+from gan_core.metrics import read_metrics
 from gan_core.runs import RunPaths, list_checkpoints, list_runs
 from gan_core.session import ACTIVE, Snapshot, TrainingSession
 
@@ -63,6 +64,7 @@ def render_live(snapshot: Snapshot) -> None:
         st.plotly_chart(charts.loss_figure(frame, events, smoothing), key="chart.loss")
         st.plotly_chart(charts.scores_figure(frame, events, smoothing), key="chart.scores")
         st.plotly_chart(charts.grad_norm_figure(frame, events, smoothing), key="chart.grads")
+        render_quality(snapshot)
         if not frame.empty:
             st.download_button("Download metrics CSV", frame.to_csv(index=False).encode(), "metrics.csv",
                                "text/csv", key="download.metrics")
@@ -70,6 +72,27 @@ def render_live(snapshot: Snapshot) -> None:
         render_samples(snapshot)
         render_why_non_saturating(st.session_state.get("last_d_fake"),
                                   snapshot.config.loss.loss if snapshot.config else None)
+
+
+def render_quality(snapshot: Snapshot) -> None:
+    """Health banners, and the quality curves when live evaluation has written quality.csv."""
+    latest: dict[str, dict] = {}
+    for event in snapshot.events:
+        if event.get("kind") == "health":
+            latest[event["rule"]] = event
+        elif event.get("kind") == "quality_unavailable":
+            st.info(f"Quality metrics unavailable: {event.get('message')}")
+    for event in latest.values():
+        st.warning(f"Step {event['step']}: {event['rule'].replace('_', ' ')}: {event['message']}. {event['hint']}.")
+    if not snapshot.run_dir:
+        return
+    root = Path(snapshot.run_dir)
+    quality = read_metrics(root / "quality.csv")
+    if quality.empty:
+        return
+    reference_path = root / "quality_reference.json"
+    reference = json.loads(reference_path.read_text()) if reference_path.exists() else None
+    st.plotly_chart(charts.quality_figure(quality, reference, snapshot.events), key="chart.quality")
 
 
 def render_samples(snapshot: Snapshot) -> None:

@@ -53,3 +53,14 @@ def test_objective_gradients_show_the_saturation():
     figure = charts.objectives_figure(curves, 0.2)
     marker = figure.data[-1]
     assert marker.x[0] == pytest.approx(0.2) and marker.y[1] == pytest.approx(-np.log(0.2))
+
+
+def test_quality_figure_draws_fid_shares_and_the_real_floor():
+    quality = pd.DataFrame({"step": [500, 1000], "fid": [40.0, 20.0], "classes_covered": [8, 10],
+                            "precision": [0.5, 0.7], "recall": [0.3, 0.6]})
+    figure = charts.quality_figure(quality, {"fid": 1.2}, [{"kind": "health", "step": 1000, "message": "x"}])
+    names = [trace.name for trace in figure.data]
+    assert names[:4] == ["FID", "precision", "recall", "classes >= 2% (/10)"]
+    assert list(figure.data[3].y) == [0.8, 1.0]
+    assert any(shape.y0 == 1.2 for shape in figure.layout.shapes)  # the real-data floor
+    assert figure.layout.yaxis2.visible is True
