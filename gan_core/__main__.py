@@ -282,7 +282,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ValueError("samples must be at least 10 images with values in [-1, 1]")
     evaluator = Evaluator.for_data(data_config, dataset=dataset)
     scores = evaluator.score(images)
-    reference = evaluator.reference(dataset.images, dataset.labels)
+    reference = evaluator.reference(dataset.images)
     print(f"classifier: held-out accuracy {evaluator.accuracy:.3f} on {data_config.name}"
           + (f" (trained in {evaluator.train_seconds:.1f} s, now cached)" if evaluator.trained_now else " (cached)"))
     for key in ("fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity"):

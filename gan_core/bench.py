@@ -209,7 +209,7 @@ def bench_quality(seconds: float = 120.0, samples: int = 2000, presets: tuple[st
 
     dataset = load_dataset(preset("default").data)
     evaluator = Evaluator.for_data(preset("default").data, dataset=dataset)
-    reference = evaluator.reference(dataset.images, dataset.labels)
+    reference = evaluator.reference(dataset.images)
     rows = [("real data (two halves)", reference, 0, 0.0)]
     for name in presets:
         config = preset(name).with_changes({"training.device": "cpu", **(overrides or {}).get(name, {})})

@@ -23,7 +23,7 @@ from gan_core.checkpoint import save_checkpoint
 from gan_core.config import DataConfig
 from gan_core.data import ImageDataset, load_dataset
 
-CODE_VERSION = 1  # bump when the classifier or its training changes: old caches are ignored
+CODE_VERSION = 2  # bump when the classifier or its training changes: old caches are ignored
 FEATURE_DIM = 128
 COVERAGE_MIN_SHARE = 0.02
 PR_NEIGHBOURS = 3
@@ -72,6 +72,7 @@ class Evaluator:
     trained_now: bool
     train_seconds: float
     _real_radii: torch.Tensor | None = None
+    _reference: dict[str, Any] | None = None
 
     @classmethod
     def for_data(cls, config: DataConfig, cache_dir: Path | None = None,
@@ -89,14 +90,17 @@ class Evaluator:
             classifier = FeatureClassifier(dataset.image_shape[0], int(state["num_classes"]))
             classifier.load_state_dict(state["classifier"])
             return cls(classifier.eval(), state["real_features"], int(state["num_classes"]),
-                       float(state["accuracy"]), trained_now=False, train_seconds=0.0)
+                       float(state["accuracy"]), trained_now=False, train_seconds=0.0,
+                       _reference=json.loads(state["reference"]))
         started = time.perf_counter()
         classifier, accuracy, num_classes = _train_classifier(dataset)
         evaluator = cls(classifier, torch.empty(0), num_classes, accuracy, True, 0.0)
         evaluator.real_features = evaluator.features(dataset.images)
+        reference = evaluator.reference(dataset.images)
         evaluator.train_seconds = time.perf_counter() - started
         save_checkpoint({"classifier": classifier.state_dict(), "real_features": evaluator.real_features,
-                         "num_classes": num_classes, "accuracy": accuracy, "code_version": CODE_VERSION}, path)
+                         "num_classes": num_classes, "accuracy": accuracy, "code_version": CODE_VERSION,
+                         "reference": json.dumps(reference)}, path)
         return evaluator
 
     def _run(self, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,15 +130,22 @@ class Evaluator:
             self._real_radii = knn_radii(self.real_features)
         return self._real_radii
 
-    def reference(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, Any]:
-        """The real data's own scores (the floor): FID and precision/recall of one half against the other."""
+    def reference(self, images: torch.Tensor) -> dict[str, Any]:
+        """The real data's own scores (the floor): FID and precision/recall of one half against the other.
+
+        Computed once per data set and cached with the classifier.
+        """
+        if self._reference is not None:
+            return self._reference
         generator = torch.Generator().manual_seed(0)
         order = torch.randperm(images.shape[0], generator=generator)
         half = images.shape[0] // 2
         first, second = self.features(images[order[:half]]), self.features(images[order[half:]])
         _, probabilities = self._run(images)
-        return {"n": half, "fid": fid(first, second), **coverage(probabilities.argmax(dim=1), self.num_classes),
-                **precision_recall(second, first), "diversity": mean_pairwise_distance(first)}
+        self._reference = {"n": half, "fid": fid(first, second),
+                           **coverage(probabilities.argmax(dim=1), self.num_classes),
+                           **precision_recall(second, first), "diversity": mean_pairwise_distance(first)}
+        return self._reference
 
 
 def _train_classifier(dataset: ImageDataset, epochs: int = 4, seed: int = 0) -> tuple[FeatureClassifier, float, int]:

@@ -30,11 +30,14 @@ class HealthMonitor:
     """Sample diversity below this fraction of the real data's fires 'mode collapse'."""
     stagnation_patience: int = 5
     """Evaluations without a better FID before 'stagnation' fires."""
+    diversity_warmup: int = 2
+    """Evaluations before the diversity rule applies: the first samples are blobs by nature."""
     real_diversity: float | None = None
     _low_d_fake_steps: int = 0
     _best_covered: int = 0
     _best_fid: float = float("inf")
     _since_best: int = 0
+    _evaluations: int = 0
     _active: set[str] = field(default_factory=set)
 
     def observe_row(self, row: dict[str, float]) -> list[Alert]:
@@ -49,11 +52,12 @@ class HealthMonitor:
     def observe_quality(self, quality: dict[str, Any]) -> list[Alert]:
         """Feed one evaluation's scores (fid, classes_covered, diversity)."""
         step = int(quality["step"])
+        self._evaluations += 1
         alerts: list[Alert] = []
         covered = int(quality.get("classes_covered", 0))
         self._best_covered = max(self._best_covered, covered)
         collapsed_classes = self._best_covered - covered >= self.coverage_drop
-        low_diversity = (self.real_diversity is not None
+        low_diversity = (self.real_diversity is not None and self._evaluations > self.diversity_warmup
                          and quality.get("diversity", float("inf")) < self.diversity_fraction * self.real_diversity)
         detail = (f"covered classes fell from {self._best_covered} to {covered}" if collapsed_classes else
                   f"sample diversity {quality.get('diversity', 0):.2f} is under {self.diversity_fraction:.0%} of "

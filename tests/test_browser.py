@@ -32,6 +32,12 @@ def test_train_pause_step_resume_explore_stop(tmp_path):
     from playwright.sync_api import sync_playwright
 
     runs_root = tmp_path / "runs"
+    # Train the quality classifier into the test's cache first, so the run's first live
+    # evaluation (step 500) costs a fraction of a second, not the one-off ~20 s.
+    from gan_core.config import DataConfig
+    from gan_core.evaluate import Evaluator
+
+    Evaluator.for_data(DataConfig())
     with streamlit_server(runs_root) as url, sync_playwright() as playwright:
         browser = launch_browser(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})

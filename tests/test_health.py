@@ -37,7 +37,9 @@ def test_mode_collapse_fires_on_coverage_drop_and_on_low_diversity():
     alerts = monitor.observe_quality(_quality(2, 40.0, covered=7))
     assert [a.rule for a in alerts] == ["mode_collapse"] and "10 to 7" in alerts[0].message
     other = HealthMonitor(real_diversity=30.0)
-    assert [a.rule for a in other.observe_quality(_quality(1, 50.0, diversity=10.0))] == ["mode_collapse"]
+    early = [other.observe_quality(_quality(step, 50.0, diversity=10.0)) for step in (1, 2)]
+    assert early == [[], []]  # warm-up: the first samples are blobs
+    assert [a.rule for a in other.observe_quality(_quality(3, 40.0, diversity=10.0))] == ["mode_collapse"]
 
 
 def test_stagnation_fires_after_patience_and_not_while_improving():
@@ -79,3 +81,12 @@ def test_best_checkpoint_is_replaced_only_when_fid_improves(tiny, tmp_path):
     quality = (tmp_path / "r" / "quality.csv").read_text().splitlines()
     assert quality[0].startswith("step,fid") and len(quality) == 6
     assert torch.isfinite(torch.tensor([float(line.split(",")[1]) for line in quality[1:]])).all()
+
+
+def test_all_rules_silent_on_a_healthy_run():
+    monitor = HealthMonitor(d_winning_window=50, real_diversity=30.0)
+    rows = [{"step": i, "d_fake": 0.3 + 0.1 * ((i % 7) / 7)} for i in range(1, 1001)]
+    alerts = [a for row in rows for a in monitor.observe_row(row)]
+    for index, step in enumerate(range(100, 1001, 100)):
+        alerts += monitor.observe_quality(_quality(step, 80.0 / (index + 1), covered=9 + index % 2, diversity=28.0))
+    assert alerts == []
