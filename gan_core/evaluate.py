@@ -6,9 +6,12 @@ classifier's 128-d penultimate features; the real set's own scores are the refer
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,3 +219,27 @@ def mean_pairwise_distance(features: torch.Tensor) -> float:
     distances = torch.cdist(features, features)
     count = features.shape[0]
     return float(distances.sum() / (count * (count - 1)))
+
+
+def cached_evaluator_path(config: DataConfig, cache_dir: Path | None = None) -> Path:
+    """Where Evaluator.for_data keeps (or will keep) this data set's trained classifier."""
+    return (cache_dir or default_cache_dir()) / _cache_key(config)
+
+
+def prepare_in_subprocess(config: DataConfig) -> subprocess.Popen:
+    """Train and cache the evaluator in a low-priority child process, so a training thread never waits for it."""
+    # The child never downloads: it sees the data the caller has already loaded from disk.
+    data = json.dumps(dataclasses.asdict(dataclasses.replace(config, download=False)))
+    code = "import sys; from gan_core.evaluate import _prepare_main; _prepare_main(sys.argv[1])"
+    return subprocess.Popen([sys.executable, "-c", code, data], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def _prepare_main(data_json: str) -> None:
+    """Child process entry: lowest CPU priority, one thread, train and cache the evaluator."""
+    os.nice(19)
+    torch.set_num_threads(1)
+    try:
+        Evaluator.for_data(DataConfig(**json.loads(data_json)))
+    except ValueError as error:  # EvaluationUnavailable and data errors: one line for the parent
+        raise SystemExit(f"{error}") from None

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_core.checkpoint import save_checkpoint
-from gan_core.evaluate import EvaluationUnavailable, Evaluator
+from gan_core.evaluate import EvaluationUnavailable, Evaluator, cached_evaluator_path, prepare_in_subprocess
 from gan_core.latent import generate, zs_from_seeds
 from gan_core.metrics import MetricsWriter
 from gan_core.trainer import Trainer
@@ -21,8 +21,10 @@ MAX_COST_FRACTION = 0.1  # evaluation may take at most this share of training ti
 class LiveEvaluation:
     """Decides when to evaluate, scores, writes quality.csv and best.pt; never more than ~10% of the time."""
 
-    def __init__(self, trainer: Trainer, run_root: Path, every: int, samples: int) -> None:
+    def __init__(self, trainer: Trainer, run_root: Path, every: int, samples: int,
+                 background: bool = False) -> None:
         self.trainer, self.every, self.samples = trainer, every, samples
+        self.background = background  # train a missing classifier in a child process, not in this thread
         self.quality_path = run_root / "quality.csv"
         self.reference_path = run_root / "quality_reference.json"
         self.best_path = run_root / "checkpoints" / "best.pt"
@@ -34,13 +36,44 @@ class LiveEvaluation:
         self._last_cost_s = 0.0
         self._last_train_time = 0.0
         self._writer: MetricsWriter | None = None
+        self._child = None  # the subprocess training the classifier, while it runs
+        self.last_row: dict[str, Any] | None = None  # the latest evaluation, for a live page
+
+    @property
+    def preparing(self) -> bool:
+        """True while the classifier trains in a child process (the first evaluation on this machine)."""
+        return self._child is not None and self._child.poll() is None
 
     def due(self) -> bool:
-        """Every `every` steps, unless the last evaluation's cost would exceed 10% of the training since."""
+        """Every `every` steps, unless the last evaluation's cost would exceed 10% of the training since,
+        or the classifier is still being trained in the background."""
         if not self.every or self.unavailable or self.trainer.step_count % self.every:
             return False
+        if not self._ready():
+            return False
+        if self.unavailable:
+            return True  # the child failed: evaluate() reports why, once
         trained = self.trainer.time_s - self._last_train_time
         return self._last_cost_s <= MAX_COST_FRACTION * trained
+
+    def _ready(self) -> bool:
+        """Whether prepare() can run now without training a classifier in this thread."""
+        if self.evaluator is not None or not self.background:
+            return True
+        data = self.trainer.config.data
+        if self._child is None:
+            if self.trainer.dataset.labels is None or cached_evaluator_path(data).exists():
+                return True  # prepare() reports the missing labels, or loads the cache in milliseconds
+            self._child = prepare_in_subprocess(data)
+            return False
+        if self._child.poll() is None:
+            return False
+        if self._child.returncode != 0:
+            lines = self._child.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            self.unavailable = f"the quality classifier could not be trained: {lines[-1] if lines else 'no message'}"
+        self._child.stderr.close()
+        self._child = None
+        return True
 
     def prepare(self) -> dict[str, Any] | None:
         """Load (or train once and cache) the evaluator and the real data's reference scores."""
@@ -77,6 +110,7 @@ class LiveEvaluation:
             self._writer = MetricsWriter(self.quality_path, QUALITY_COLUMNS)
         self._writer.append(row)
         self._writer.flush()
+        self.last_row = row
         return row
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from gan_core.checkpoint import load_checkpoint, save_checkpoint
 from gan_core.config import RunConfig
@@ -134,8 +134,12 @@ def list_checkpoints(paths: RunPaths) -> list[Path]:
 class RunRecorder:
     """Writes a Trainer's progress into its run directory: metrics, events, sample grids, checkpoints."""
 
-    def __init__(self, trainer: Trainer, paths: RunPaths, keep_checkpoints: int = 5) -> None:
+    def __init__(self, trainer: Trainer, paths: RunPaths, keep_checkpoints: int = 5,
+                 background_evaluation: bool = False,
+                 on_activity: Callable[[str | None], None] | None = None) -> None:
         self.trainer = trainer
+        # Told what the thread is busy with besides steps (a checkpoint, an evaluation), then None.
+        self.on_activity = on_activity or (lambda activity: None)
         self.paths = paths
         self.keep_checkpoints = keep_checkpoints
         self.metrics = MetricsWriter(paths.metrics)
@@ -144,7 +148,8 @@ class RunRecorder:
         self.last_checkpoint_step = -1
         self.last_grid: tuple[int, Any] | None = None  # (step, uint8 grid) last written to samples/
         training = trainer.config.training
-        self.quality = (LiveEvaluation(trainer, paths.root, training.eval_every, training.eval_samples)
+        self.quality = (LiveEvaluation(trainer, paths.root, training.eval_every, training.eval_samples,
+                                       background=background_evaluation)
                         if training.eval_every else None)
         self.health = HealthMonitor()
 
@@ -166,9 +171,14 @@ class RunRecorder:
         if step % training.sample_every == 0:
             self.save_sample_grid()
         if step % training.checkpoint_every == 0:
+            self.on_activity("writing a checkpoint")
             self.save_checkpoint()
+            self.on_activity(None)
         if self.quality is not None and self.quality.due():
+            first = self.quality.evaluator is None
+            self.on_activity("preparing the quality classifier" if first else "evaluating sample quality")
             self.evaluate()
+            self.on_activity(None)
         return True
 
     def evaluate(self) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ import copy
 import threading
 import time
 import weakref
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -24,12 +25,14 @@ from gan_core.checkpoint import load_checkpoint
 from gan_core.config import RunConfig, live_values, with_live_changes
 from gan_core.latent import image_grid
 from gan_core.metrics import MetricsWriter, read_metrics, truncate_metrics
-from gan_core.runs import DEFAULT_RUNS_ROOT, RunPaths, RunRecorder, create_run_dir, open_run_for_resume
+from gan_core.runs import (DEFAULT_RUNS_ROOT, RunPaths, RunRecorder, create_run_dir, open_run_for_resume,
+                           read_events)
 from gan_core.trainer import METRIC_NAMES, Trainer
 
 STATUSES = ("idle", "running", "paused", "stopping", "finished", "failed")
 ACTIVE = ("running", "paused", "stopping")
 LIVE_GRID_INTERVAL_S = 1.0  # refresh the in-memory sample grid at most this often
+RATE_WINDOW_S = 10.0  # steps/s and images/s are measured over the last this many seconds of wall time
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,9 @@ class Snapshot:
     step: int
     epoch: int
     elapsed_s: float
-    images_per_s: float
+    """Wall time since this start or resume (pauses included)."""
+    images_per_s: float | None
+    """Images per second of wall time over the last ~10 s; None while paused or warming up."""
     columns: tuple[str, ...]
     rows: tuple[tuple[float, ...], ...]
     cursor: tuple[int, int]
@@ -54,6 +59,14 @@ class Snapshot:
     steps_pending: int
     diverged: bool = False
     last_checkpoint_step: int = -1
+    steps_per_s: float | None = None
+    """Steps per second of wall time over the last ~10 s; None while paused or warming up."""
+    train_s: float = 0.0
+    """Time spent inside training steps since this start or resume (less than elapsed_s when busy elsewhere)."""
+    activity: str | None = None
+    """What the training thread is busy with besides steps (a checkpoint, an evaluation), if anything."""
+    quality: tuple[dict[str, Any], ...] = ()
+    quality_reference: dict[str, Any] | None = None
 
 
 class TrainingSession:
@@ -80,6 +93,11 @@ class TrainingSession:
         self._pending_updates: list[dict[str, Any]] = []
         self._diverged = False
         self._generator_copy: tuple[int, nn.Module] | None = None
+        self._activity: str | None = None
+        self._marks: deque[tuple[float, int]] = deque()  # (monotonic time, step) over the rate window
+        self._launched_at = 0.0
+        self._train_s_at_launch = 0.0
+        self._quality: list[dict[str, Any]] = []
         # atexit holds only a weak reference, so a session can still be garbage collected.
         reference = weakref.ref(self)
         atexit.register(lambda: (session := reference()) is not None and session.shutdown())
@@ -186,14 +204,14 @@ class TrainingSession:
             reset = generation != self._rows_generation or seen > count
             start = 0 if reset else max(0, seen)
             trainer = self._trainer
-            recent = self._rows[-20:]
-            speed_index = METRIC_NAMES.index("images_per_s")
+            steps_per_s = self._steps_per_s()
+            images_per_step = _images_per_step(trainer.config) if trainer else 0
             return Snapshot(
                 status=self._status,
                 step=trainer.step_count if trainer else 0,
                 epoch=trainer.epoch if trainer else 0,
-                elapsed_s=trainer.time_s if trainer else 0.0,
-                images_per_s=float(np.median([r[speed_index] for r in recent])) if recent else 0.0,
+                elapsed_s=(time.monotonic() - self._launched_at) if trainer else 0.0,
+                images_per_s=None if steps_per_s is None else steps_per_s * images_per_step,
                 columns=METRIC_NAMES,
                 rows=tuple(self._rows[start:count]),
                 cursor=(self._rows_generation, count),
@@ -207,7 +225,30 @@ class TrainingSession:
                 steps_pending=self._step_budget,
                 diverged=self._diverged,
                 last_checkpoint_step=self._recorder.last_checkpoint_step if self._recorder else -1,
+                steps_per_s=steps_per_s,
+                train_s=(trainer.time_s - self._train_s_at_launch) if trainer else 0.0,
+                activity=self._current_activity(),
+                quality=tuple(self._quality),
+                quality_reference=self._recorder.quality.reference
+                if self._recorder and self._recorder.quality else None,
             )
+
+    def _steps_per_s(self) -> float | None:
+        """Steps over the wall time since the oldest mark in the window, up to now (a stall lowers it)."""
+        if self._status != "running" or len(self._marks) < 2:
+            return None
+        first_time, first_step = self._marks[0]
+        span = time.monotonic() - first_time
+        return (self._marks[-1][1] - first_step) / span if span >= 0.5 else None
+
+    def _current_activity(self) -> str | None:
+        if self._activity is not None:
+            return self._activity
+        quality = self._recorder.quality if self._recorder else None
+        if quality is not None and quality.preparing:
+            return ("training the quality classifier in a background process (once per data set on this "
+                    "machine); quality scores start when it is ready")
+        return None
 
     def generator(self) -> nn.Module | None:
         """An eval-mode copy of the current generator (EMA weights when on), taken under the lock."""
@@ -232,10 +273,19 @@ class TrainingSession:
     def _launch(self, trainer: Trainer, paths: RunPaths, kind: str, paused: bool) -> None:
         with self._cond:
             self._refuse_if_active()
-            self._trainer, self._recorder = trainer, RunRecorder(trainer, paths)
-            self._rows = _rows_from_csv(paths) if kind == "resume" else []
+            self._trainer = trainer
+            self._recorder = RunRecorder(trainer, paths, background_evaluation=True,
+                                         on_activity=self._set_activity)
+            resumed = kind == "resume"
+            self._rows = _rows_from_csv(paths) if resumed else []
             self._rows_generation += 1
-            self._events, self._error, self._diverged = [], None, False
+            # A resumed run keeps its earlier events (chart markers) and quality rows, up to its step.
+            self._events = [e for e in read_events(paths.events) if e.get("step", 0) <= trainer.step_count] \
+                if resumed else []
+            self._quality = _quality_from_csv(paths, trainer.step_count) if resumed else []
+            self._error, self._diverged, self._activity = None, False, None
+            self._marks.clear()
+            self._launched_at, self._train_s_at_launch = time.monotonic(), trainer.time_s
             self._grid, self._grid_step, self._generator_copy = None, -1, None
             self._pause_requested, self._stop_requested = paused, False
             self._checkpoint_requested, self._step_budget, self._pending_updates = False, 0, []
@@ -254,9 +304,16 @@ class TrainingSession:
         self._events.extend(self._recorder.written)
         self._recorder.written.clear()
 
+    def _set_activity(self, activity: str | None) -> None:
+        """Called by the recorder, in the training thread, around checkpoints and evaluations."""
+        with self._cond:
+            self._activity = activity
+            self._cond.notify_all()
+
     def _run(self) -> None:
         trainer, recorder = self._trainer, self._recorder
         last_grid_time = 0.0
+        last_quality = None
         try:
             while True:
                 with self._cond:
@@ -276,9 +333,16 @@ class TrainingSession:
                 if grid is not None:
                     grid.flags.writeable = False
                     last_grid_time = now
+                quality = recorder.quality.last_row if recorder.quality is not None else None
                 with self._cond:
                     self._drain_events()
                     self._rows.append(tuple(float(row[name]) for name in METRIC_NAMES))
+                    self._marks.append((now, trainer.step_count))
+                    while len(self._marks) > 2 and now - self._marks[1][0] >= RATE_WINDOW_S:
+                        self._marks.popleft()
+                    if quality is not last_quality and quality is not None:
+                        self._quality.append(quality)
+                        last_quality = quality
                     if grid is not None:
                         self._grid, self._grid_step = grid, trainer.step_count
                     if stepping and self._step_budget > 0:
@@ -307,6 +371,7 @@ class TrainingSession:
                 return False
             if self._pause_requested and self._step_budget == 0:
                 if self._status != "paused":
+                    self._marks.clear()  # the rate restarts after the pause
                     self._status = "paused"
                     self._log("pause")
                     self._cond.notify_all()
@@ -363,6 +428,19 @@ class TrainingSession:
             recorder.close()
             self._status = "finished"
             self._cond.notify_all()
+
+
+def _images_per_step(config: RunConfig) -> int:
+    """Real images one step consumes: batch size times D steps per G step."""
+    return config.training.batch_size * config.optimizer.d_steps_per_g_step
+
+
+def _quality_from_csv(paths: RunPaths, step: int) -> list[dict[str, Any]]:
+    """A resumed run's earlier quality rows up to its step."""
+    frame = read_metrics(paths.root / "quality.csv")
+    if frame.empty or "step" not in frame:
+        return []
+    return [{k: float(v) for k, v in row.items()} for row in frame[frame["step"] <= step].to_dict("records")]
 
 
 def _rows_from_csv(paths: RunPaths) -> list[tuple[float, ...]]:

@@ -17,7 +17,7 @@ from gan_core.losses import discriminator_loss, generator_loss
 from gan_core.models import build_models, has_batch_norm
 
 METRIC_NAMES = ("step", "epoch", "time_s", "d_loss", "g_loss", "d_real", "d_fake", "d_fake_after",
-                "grad_norm_d", "grad_norm_g", "lr_d", "lr_g", "images_per_s")
+                "grad_norm_d", "grad_norm_g", "lr_d", "lr_g", "images_per_s", "wall_time")
 
 
 
@@ -157,6 +157,7 @@ class Trainer:
             "d_fake_after": values[4], "grad_norm_d": values[5], "grad_norm_g": values[6],
             "lr_d": self.optimizer_d.param_groups[0]["lr"], "lr_g": self.optimizer_g.param_groups[0]["lr"],
             "images_per_s": images / elapsed if elapsed > 0 else 0.0,
+            "wall_time": round(time.time(), 3),  # Unix seconds: the charts' wall-time axis
         }
 
     def sample_noise(self, count: int) -> torch.Tensor:
