@@ -30,6 +30,7 @@ CODE_VERSION = 2  # bump when the classifier or its training changes: old caches
 FEATURE_DIM = 128
 COVERAGE_MIN_SHARE = 0.02
 PR_NEIGHBOURS = 3
+MIN_EVALUATION_IMAGES = 20  # the reference splits the set in halves, each needing > PR_NEIGHBOURS points
 
 
 class EvaluationUnavailable(ValueError):
@@ -87,6 +88,10 @@ class Evaluator:
                 f"data set {config.name} has no labels: class coverage is unavailable, and FID/precision/"
                 "recall need a classifier of the same image shape; use a labelled set (mnist5k, digits, "
                 "a folder with class subfolders) to measure quality")
+        if len(dataset) < MIN_EVALUATION_IMAGES:
+            raise EvaluationUnavailable(
+                f"data set {config.name} has {len(dataset)} images: quality scores need at least "
+                f"{MIN_EVALUATION_IMAGES} labelled images")
         path = (cache_dir or default_cache_dir()) / _cache_key(config)
         if path.exists():
             state = torch.load(path, map_location="cpu", weights_only=True)

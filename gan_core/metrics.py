@@ -12,6 +12,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from gan_core.safe_io import MAX_METRICS_BYTES, UnreadableFile, read_text
 from gan_core.trainer import METRIC_NAMES
 
 FLUSH_INTERVAL_S = 0.5
@@ -57,36 +58,51 @@ def _format(value: float | int | None) -> str:
 
 
 def _complete_text(path: Path) -> str:
-    """The file's text up to its last newline: a row half-written by a crash is left out."""
-    text = path.read_text(encoding="utf-8", errors="replace")
+    """The file's text up to its last newline: a row half-written by a crash is left out.
+
+    Only a regular file of at most MAX_METRICS_BYTES is read (UnreadableFile otherwise): a FIFO
+    named metrics.csv would block a reader forever.
+    """
+    text = read_text(path, MAX_METRICS_BYTES, strict=False)
     end = text.rfind("\n")
     return text[: end + 1] if end >= 0 else ""
 
 
 def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
-    """metrics.csv as a DataFrame; a partial or malformed last line from a crash is ignored."""
+    """metrics.csv as a DataFrame; a partial or malformed last line from a crash is ignored.
+
+    A missing file is an empty frame; one that is not a regular file or is too large raises
+    UnreadableFile (a ValueError) naming the problem.
+    """
     path = Path(path)
-    if not path.exists():
+    try:
+        text = _complete_text(path)
+    except FileNotFoundError:
         return pd.DataFrame(columns=list(METRIC_NAMES))
-    text = _complete_text(path)
     if not text.strip():
         return pd.DataFrame(columns=list(METRIC_NAMES))
-    rows = list(csv.reader(io.StringIO(text)))
-    header, body = rows[0], [row for row in rows[1:] if len(row) == len(rows[0])]
-    frame = pd.DataFrame(body, columns=header)
-    frame = frame.apply(pd.to_numeric, errors="coerce")
-    if "step" in frame:
-        frame = frame.dropna(subset=["step"])
-        frame["step"] = frame["step"].astype("int64")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+        header, body = rows[0], [row for row in rows[1:] if len(row) == len(rows[0])]
+        if len(set(header)) != len(header):
+            raise ValueError("its header repeats a column name")
+        frame = pd.DataFrame(body, columns=header)
+        frame = frame.apply(pd.to_numeric, errors="coerce")
+        if "step" in frame:
+            frame = frame.dropna(subset=["step"])
+            frame["step"] = frame["step"].astype("int64")
+    except (csv.Error, ValueError, OverflowError, TypeError, IndexError) as error:
+        raise UnreadableFile(f"{path.name} does not parse as a metrics table: {str(error)[:200]}") from None
     return frame.reset_index(drop=True)
 
 
 def truncate_metrics(path: str | os.PathLike, last_step: int) -> int:
     """Drop rows after last_step (and any partial line), rewriting the file atomically; returns rows kept."""
     path = Path(path)
-    if not path.exists():
+    try:
+        lines = _complete_text(path).splitlines(keepends=True)
+    except FileNotFoundError:
         return 0
-    lines = _complete_text(path).splitlines(keepends=True)
     if not lines:
         return 0
     header, kept = lines[0], []

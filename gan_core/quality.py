@@ -4,14 +4,17 @@ append the scores to quality.csv, keep checkpoints/best.pt by FID, feed the heal
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gan_core.checkpoint import save_checkpoint
 from gan_core.evaluate import EvaluationUnavailable, Evaluator, cached_evaluator_path, prepare_in_subprocess
 from gan_core.latent import generate, zs_from_seeds
-from gan_core.metrics import MetricsWriter
+from gan_core.metrics import MetricsWriter, read_metrics
 from gan_core.trainer import Trainer
 
 QUALITY_COLUMNS = ("step", "fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity", "eval_s")
@@ -28,7 +31,9 @@ class LiveEvaluation:
         self.quality_path = run_root / "quality.csv"
         self.reference_path = run_root / "quality_reference.json"
         self.best_path = run_root / "checkpoints" / "best.pt"
-        self.best_fid = float("inf")
+        # After a resume the best so far is in quality.csv: a fresh infinity would let a worse model
+        # replace best.pt at the first evaluation.
+        self.best_fid = _best_fid(self.quality_path) if self.best_path.exists() else float("inf")
         self.evaluator: Evaluator | None = None
         self.reference: dict[str, Any] | None = None
         self.unavailable: str | None = None
@@ -91,12 +96,17 @@ class LiveEvaluation:
 
     def evaluate(self) -> dict[str, Any] | None:
         """Score the fixed-seed samples now; returns the quality row (None when unavailable)."""
-        if self.prepare() is None:
+        try:
+            if self.prepare() is None:
+                return None
+            started = time.perf_counter()  # the one-off preparation is not part of the per-evaluation cost
+            config = self.trainer.config
+            z = zs_from_seeds(range(self.samples), config.model.latent_dim)  # the same seeds every time
+            scores = self.evaluator.score(generate(self.trainer.sampling_generator(), z))
+        except (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
+            # Scoring is an extra: a data set it cannot handle must not kill (or re-kill) the run.
+            self.unavailable = f"quality evaluation failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
             return None
-        started = time.perf_counter()  # the one-off preparation is not part of the per-evaluation cost
-        config = self.trainer.config
-        z = zs_from_seeds(range(self.samples), config.model.latent_dim)  # the same seeds every time
-        scores = self.evaluator.score(generate(self.trainer.sampling_generator(), z))
         row = {"step": self.trainer.step_count, **{k: scores[k] for k in QUALITY_COLUMNS[1:-1]}}
         improved = row["fid"] < self.best_fid
         if improved:
@@ -117,3 +127,15 @@ class LiveEvaluation:
         """Close quality.csv."""
         if self._writer is not None:
             self._writer.close()
+
+
+def _best_fid(quality_path: Path) -> float:
+    """The lowest finite FID in a run's quality.csv (infinity when none): the score best.pt holds."""
+    try:
+        frame = read_metrics(quality_path)
+    except (OSError, ValueError):
+        return float("inf")
+    if frame.empty or "fid" not in frame:
+        return float("inf")
+    finite = [float(v) for v in frame["fid"] if math.isfinite(float(v))]
+    return min(finite, default=float("inf"))

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -15,78 +13,61 @@ from typing import Any, Callable
 from gan_core.checkpoint import load_checkpoint, save_checkpoint
 from gan_core.config import RunConfig
 from gan_core.distributed import SINGLE_PROCESS, DistributedInfo
+from gan_core.health import HealthMonitor
 from gan_core.latent import image_grid, save_png
 from gan_core.metrics import MetricsWriter, truncate_metrics
-from gan_core.health import HealthMonitor
 from gan_core.quality import LiveEvaluation
+from gan_core.run_files import (RunPaths, checkpoint_files, clean_temp_files, list_checkpoints, read_events,
+                                sample_grids)
+from gan_core.run_listing import (DEFAULT_RUNS_ROOT, LIVE_WINDOW_S, RunSummary, config_differences,
+                                  last_logged_step, list_runs, summarize_run)
+from gan_core.run_lock import LOCK_NAME, RunLockedError, acquire_run_lock, release_run_lock, run_owner
+from gan_core.safe_io import read_json
 from gan_core.trainer import Trainer
 
-DEFAULT_RUNS_ROOT = "runs"
-_END_KINDS = ("finish", "stop", "failed", "start", "resume")
-_STEP_FILE = re.compile(r"step_(\d+)\.pt$")
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Where each part of a run directory lives."""
-
-    root: Path
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "root", Path(self.root))
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.json"
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / "metrics.csv"
-
-    @property
-    def events(self) -> Path:
-        return self.root / "events.jsonl"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def latest(self) -> Path:
-        return self.checkpoints / "latest.pt"
-
-    @property
-    def samples(self) -> Path:
-        return self.root / "samples"
-
-    def step_checkpoint(self, step: int) -> Path:
-        """checkpoints/step_<step>.pt"""
-        return self.checkpoints / f"step_{step:07d}.pt"
-
-    def sample_grid(self, step: int) -> Path:
-        """samples/step_<step>.png"""
-        return self.samples / f"step_{step:07d}.png"
+__all__ = ["DEFAULT_RUNS_ROOT", "LIVE_WINDOW_S", "EventLog", "RunLockedError", "RunPaths", "RunRecorder",
+           "RunSummary", "checkpoint_files", "clean_temp_files", "config_differences", "create_run_dir",
+           "last_logged_step", "list_checkpoints", "list_runs", "open_run_for_resume", "read_events",
+           "release_run_lock", "run_owner", "sample_grids", "summarize_run"]
 
 
 def create_run_dir(config: RunConfig, runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT,
-                   run_dir: str | os.PathLike | None = None) -> RunPaths:
-    """Make runs_root/<yyyymmdd-hhmmss>-<name>/ (or run_dir) with its subfolders and config.json."""
+                   run_dir: str | os.PathLike | None = None, lock: bool = True) -> RunPaths:
+    """Make runs_root/<yyyymmdd-hhmmss>-<name>/ (or run_dir) with its subfolders and config.json.
+
+    lock: this process owns the new directory (owner.lock) until release_run_lock or RunRecorder.close.
+    """
     if run_dir is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        root = Path(runs_root) / f"{stamp}-{config.name}"
+        Path(runs_root).mkdir(parents=True, exist_ok=True)
         suffix = 1
-        while root.exists():
-            suffix += 1
-            root = Path(runs_root) / f"{stamp}-{config.name}-{suffix}"
+        while True:  # mkdir without exist_ok: of two processes choosing the same name, one moves on
+            root = Path(runs_root) / (f"{stamp}-{config.name}" + (f"-{suffix}" if suffix > 1 else ""))
+            try:
+                root.mkdir()
+                break
+            except FileExistsError:
+                suffix += 1
     else:
         root = Path(run_dir)
-        if root.exists() and any(root.iterdir()):
+        if root.exists() and not root.is_dir():
+            raise ValueError(f"--run-dir {str(root)!r} exists and is not a folder: choose a new folder name")
+        if root.is_dir() and any(p.name != LOCK_NAME for p in root.iterdir()):
             raise ValueError(f"run directory {str(root)!r} already exists and is not empty: "
                              "choose a new one, or resume it")
-    paths = RunPaths(root)
-    paths.checkpoints.mkdir(parents=True, exist_ok=True)
-    paths.samples.mkdir(parents=True, exist_ok=True)
-    paths.config.write_text(config.to_json() + "\n", encoding="utf-8")
+        root.mkdir(parents=True, exist_ok=True)
+    if lock:
+        acquire_run_lock(root)
+    try:
+        if run_dir is not None and any(p.name != LOCK_NAME for p in root.iterdir()):
+            raise ValueError(f"run directory {str(root)!r} was just filled by another process")
+        paths = RunPaths(root)
+        paths.checkpoints.mkdir(parents=True, exist_ok=True)
+        paths.samples.mkdir(parents=True, exist_ok=True)
+        paths.config.write_text(config.to_json() + "\n", encoding="utf-8")
+    except BaseException:
+        release_run_lock(root)
+        raise
     return paths
 
 
@@ -106,29 +87,6 @@ class EventLog:
     def close(self) -> None:
         """Close the file; safe to call twice."""
         self._file.close()
-
-
-def read_events(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """events.jsonl as a list of dicts; lines that do not parse (a crash mid-write) are skipped."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    events = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events
-
-
-def list_checkpoints(paths: RunPaths) -> list[Path]:
-    """The run's step_<n>.pt files, oldest first."""
-    if not paths.checkpoints.is_dir():
-        return []
-    return sorted(p for p in paths.checkpoints.iterdir() if _STEP_FILE.search(p.name))
 
 
 class RunRecorder:
@@ -201,25 +159,30 @@ class RunRecorder:
         self.last_grid = (self.trainer.step_count, grid)
         return save_png(grid, self.paths.sample_grid(self.trainer.step_count))
 
-    def save_checkpoint(self) -> Path:
-        """Write step_<n>.pt atomically, point latest.pt at it, prune old step files, log an event."""
+    def save_checkpoint(self, manual: bool = False) -> Path:
+        """Write step_<n>.pt (manual: manual_<n>.pt, never pruned) atomically, point latest.pt at it,
+        prune automatic step files beyond keep_checkpoints (by parsed step), log an event."""
         self.metrics.flush()  # rows up to the checkpoint are on disk before it is
         step = self.trainer.step_count
-        path = save_checkpoint(self.trainer.state_dict(), self.paths.step_checkpoint(step))
+        target = self.paths.manual_checkpoint(step) if manual else self.paths.step_checkpoint(step)
+        path = save_checkpoint(self.trainer.state_dict(), target)
         _replace_with_link(path, self.paths.latest)
         self.last_checkpoint_step = step
-        if self.keep_checkpoints:
+        if self.keep_checkpoints and not manual:
             for old in list_checkpoints(self.paths)[: -self.keep_checkpoints]:
                 old.unlink(missing_ok=True)
-        self.log("checkpoint", path=str(path.name))
+        self.log("checkpoint", path=str(path.name), manual=True if manual else None)
         return path
 
     def close(self) -> None:
-        """Flush and close the metrics, quality and event files."""
-        self.metrics.close()
-        if self.quality is not None:
-            self.quality.close()
-        self.events.close()
+        """Flush and close the metrics, quality and event files; release the run directory's lock."""
+        try:
+            self.metrics.close()
+            if self.quality is not None:
+                self.quality.close()
+            self.events.close()
+        finally:
+            release_run_lock(self.paths.root)
 
 
 def _replace_with_link(source: Path, target: Path) -> None:
@@ -235,100 +198,52 @@ def _replace_with_link(source: Path, target: Path) -> None:
     os.replace(temp, target)
 
 
-def open_run_for_resume(run_dir: str | os.PathLike,
-                        distributed: DistributedInfo = SINGLE_PROCESS) -> tuple[Trainer, RunPaths]:
-    """A Trainer restored from run_dir's latest.pt, with metrics.csv cut back to that step (by rank 0)."""
+def open_run_for_resume(run_dir: str | os.PathLike, distributed: DistributedInfo = SINGLE_PROCESS,
+                        allow_download: bool = False) -> tuple[Trainer, RunPaths]:
+    """A Trainer restored from run_dir's latest.pt, with metrics.csv cut back to that step (by rank 0).
+
+    Rank 0 takes the run's lock first (RunLockedError while another process owns it) and removes
+    temp files left by a kill. A run killed before its first checkpoint restarts from config.json at
+    step 0. The file's data.download is ignored unless allow_download (the user asked for it).
+    """
     paths = RunPaths(Path(run_dir))
     if not paths.root.is_dir():
         raise ValueError(f"run directory {str(paths.root)!r} does not exist")
-    if not paths.latest.exists():
-        raise ValueError(f"run directory {str(paths.root)!r} has no checkpoints/latest.pt to resume from")
-    state = load_checkpoint(paths.latest)
-    trainer = Trainer(RunConfig.from_dict(state["config"]), distributed=distributed)
-    trainer.load_state_dict(state)
-    # Rows logged after the checkpoint will be trained again; drop them so steps stay contiguous.
     if distributed.is_main:
-        truncate_metrics(paths.metrics, trainer.step_count)
+        acquire_run_lock(paths.root)  # before anything is cut or removed
+    try:
+        if distributed.is_main:
+            clean_temp_files(paths)
+        if paths.latest.exists():
+            state = load_checkpoint(paths.latest)
+            trainer = Trainer(_no_download(RunConfig.from_dict(state["config"]), allow_download),
+                              distributed=distributed)
+            trainer.load_state_dict(state)
+        else:
+            trainer = Trainer(_no_download(_config_from_run(paths), allow_download), distributed=distributed)
+        # Rows logged after the checkpoint will be trained again; drop them so steps stay contiguous.
+        if distributed.is_main:
+            truncate_metrics(paths.metrics, trainer.step_count)
+    except BaseException:
+        release_run_lock(paths.root)
+        raise
     return trainer, paths
 
 
-LIVE_WINDOW_S = 15.0  # a run whose metrics.csv grew this recently, with no end event, is live
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """One line of a runs listing."""
-
-    path: Path
-    name: str
-    steps: int
-    status: str
-    """live (metrics.csv still growing), finished, failed, or stopped (ended without an end event)."""
-    modified: float
-    config: dict[str, Any]
-
-
-def summarize_run(path: str | os.PathLike, now: float | None = None) -> RunSummary | None:
-    """Status, steps and config of one run directory, read cheaply (the last metrics line only); None if not a run."""
-    paths = RunPaths(Path(path))
+def _config_from_run(paths: RunPaths) -> RunConfig:
+    """A checkpoint-less run's config.json, to restart it from step 0; ValueError naming the problem."""
+    if not paths.config.exists():
+        raise ValueError(f"run directory {str(paths.root)!r} has neither checkpoints/latest.pt nor "
+                         "config.json to resume from")
     try:
-        config = json.loads(paths.config.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    events = read_events(paths.events)
-    last = next((e.get("kind") for e in reversed(events) if e.get("kind") in _END_KINDS), None)
-    modified = max((p.stat().st_mtime for p in (paths.metrics, paths.events, paths.config) if p.exists()),
-                   default=0.0)
-    now = time.time() if now is None else now
-    if last in ("finish", "stop"):
-        status = "finished"
-    elif last == "failed":
-        status = "failed"
-    else:
-        status = "live" if now - modified <= LIVE_WINDOW_S else "stopped"
-    return RunSummary(path=paths.root, name=str(config.get("name", paths.root.name)),
-                      steps=last_logged_step(paths.metrics), status=status, modified=modified, config=config)
+        return RunConfig.from_dict(read_json(paths.config))
+    except ValueError as error:
+        raise ValueError(f"run directory {str(paths.root)!r} has no checkpoint and its config.json "
+                         f"cannot be used: {error}") from None
 
 
-def last_logged_step(metrics_path: Path) -> int:
-    """The step of metrics.csv's last complete row, reading only the file's tail; 0 if none."""
-    try:
-        with open(metrics_path, "rb") as file:
-            file.seek(0, os.SEEK_END)
-            size = file.tell()
-            file.seek(max(0, size - 4096))
-            lines = file.read().decode("utf-8", errors="replace").split("\n")[:-1]  # drop a partial tail
-    except OSError:
-        return 0
-    for line in reversed(lines):
-        head = line.split(",", 1)[0]
-        if head.isdigit():
-            return int(head)
-    return 0
-
-
-def list_runs(runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT) -> list[RunSummary]:
-    """Run directories (those with a config.json) under runs_root, newest first."""
-    root = Path(runs_root)
-    if not root.is_dir():
-        return []
-    summaries = [summarize_run(path) for path in root.iterdir() if path.is_dir()]
-    return sorted((s for s in summaries if s is not None), key=lambda s: s.modified, reverse=True)
-
-
-def config_differences(configs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """{dotted field: {run label: value}} for every config field whose value differs between runs."""
-    flat = {label: _flatten(config) for label, config in configs.items()}
-    fields = sorted(set().union(*flat.values())) if flat else []
-    return {field: {label: values.get(field) for label, values in flat.items()}
-            for field in fields if len({json.dumps(values.get(field)) for values in flat.values()}) > 1}
-
-
-def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
+def _no_download(config: RunConfig, allow_download: bool) -> RunConfig:
+    """A config read from a file never downloads by itself: only the user's own flag turns it on."""
+    if config.data.download and not allow_download:
+        return config.with_changes({"data.download": False})
+    return config

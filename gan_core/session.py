@@ -26,7 +26,7 @@ from gan_core.config import RunConfig, live_values, with_live_changes
 from gan_core.latent import image_grid
 from gan_core.metrics import MetricsWriter, read_metrics, truncate_metrics
 from gan_core.runs import (DEFAULT_RUNS_ROOT, RunPaths, RunRecorder, create_run_dir, open_run_for_resume,
-                           read_events)
+                           read_events, release_run_lock)
 from gan_core.trainer import METRIC_NAMES, Trainer
 
 STATUSES = ("idle", "running", "paused", "stopping", "finished", "failed")
@@ -98,6 +98,7 @@ class TrainingSession:
         self._launched_at = 0.0
         self._train_s_at_launch = 0.0
         self._quality: list[dict[str, Any]] = []
+        self._starting = False  # a start or resume has claimed the session and is loading data
         # atexit holds only a weak reference, so a session can still be garbage collected.
         reference = weakref.ref(self)
         atexit.register(lambda: (session := reference()) is not None and session.shutdown())
@@ -105,19 +106,32 @@ class TrainingSession:
     # ---- control, from any thread -------------------------------------------------------
 
     def start(self, config: RunConfig, run_dir: str | Path | None = None, paused: bool = False) -> Path:
-        """Start a new run (loads data and builds models here, so errors reach the caller); returns its run dir."""
-        with self._cond:
-            self._refuse_if_active()
-        trainer = Trainer(config)
-        paths = create_run_dir(config, self.runs_root, run_dir)
+        """Start a new run (loads data and builds models here, so errors reach the caller); returns its run dir.
+
+        Of racing calls exactly one wins: it reserves the session under the lock before creating
+        anything, so the others are refused without leaving a run directory behind.
+        """
+        self._reserve()
+        try:
+            trainer = Trainer(config)
+            paths = create_run_dir(config, self.runs_root, run_dir)  # owns it (owner.lock) from here
+        except BaseException:
+            self._unreserve()
+            raise
         self._launch(trainer, paths, "start", paused)
         return paths.root
 
     def resume_run(self, run_dir: str | Path, paused: bool = False) -> Path:
-        """Continue a run from its checkpoints/latest.pt in a new thread; returns its run dir."""
-        with self._cond:
-            self._refuse_if_active()
-        trainer, paths = open_run_for_resume(run_dir)
+        """Continue a run from its checkpoints/latest.pt in a new thread; returns its run dir.
+
+        ValueError (RunLockedError) naming the owner when another process is writing that run.
+        """
+        self._reserve()
+        try:
+            trainer, paths = open_run_for_resume(run_dir)  # takes the run's lock before touching it
+        except BaseException:
+            self._unreserve()
+            raise
         self._launch(trainer, paths, "resume", paused)
         return paths.root
 
@@ -266,23 +280,43 @@ class TrainingSession:
     # ---- the training thread ------------------------------------------------------------
 
     def _refuse_if_active(self) -> None:
+        if self._starting:
+            raise RuntimeError("a run is already being started: stop it before starting another")
         if self._status in ACTIVE:
             raise RuntimeError(f"a run is already {self._status} in {self._recorder.paths.root}: "
                                "stop it before starting another")
 
-    def _launch(self, trainer: Trainer, paths: RunPaths, kind: str, paused: bool) -> None:
+    def _reserve(self) -> None:
+        """Claim the session for one start or resume (RuntimeError if active or claimed)."""
         with self._cond:
             self._refuse_if_active()
-            self._trainer = trainer
-            self._recorder = RunRecorder(trainer, paths, background_evaluation=True,
-                                         on_activity=self._set_activity)
-            resumed = kind == "resume"
-            self._rows = _rows_from_csv(paths) if resumed else []
-            self._rows_generation += 1
+            self._starting = True
+
+    def _unreserve(self) -> None:
+        with self._cond:
+            self._starting = False
+            self._cond.notify_all()
+
+    def _launch(self, trainer: Trainer, paths: RunPaths, kind: str, paused: bool) -> None:
+        """Install the reserved run and start its thread; on failure the run's lock is released."""
+        resumed = kind == "resume"
+        try:
+            rows = _rows_from_csv(paths) if resumed else []
             # A resumed run keeps its earlier events (chart markers) and quality rows, up to its step.
-            self._events = [e for e in read_events(paths.events) if e.get("step", 0) <= trainer.step_count] \
+            events = [e for e in read_events(paths.events) if e.get("step", 0) <= trainer.step_count] \
                 if resumed else []
-            self._quality = _quality_from_csv(paths, trainer.step_count) if resumed else []
+            quality = _quality_from_csv(paths, trainer.step_count) if resumed else []
+            recorder = RunRecorder(trainer, paths, background_evaluation=True, on_activity=self._set_activity)
+        except BaseException:
+            release_run_lock(paths.root)
+            self._unreserve()
+            raise
+        with self._cond:
+            self._starting = False
+            self._trainer = trainer
+            self._recorder = recorder
+            self._rows, self._events, self._quality = rows, events, quality
+            self._rows_generation += 1
             self._error, self._diverged, self._activity = None, False, None
             self._marks.clear()
             self._launched_at, self._train_s_at_launch = time.monotonic(), trainer.time_s
@@ -394,8 +428,9 @@ class TrainingSession:
             self._generator_copy = None
         if self._checkpoint_requested:
             self._checkpoint_requested = False
-            self._recorder.save_checkpoint()
+            self._recorder.save_checkpoint(manual=True)  # kept apart: it never pushes out an automatic one
             self._drain_events()
+            self._cond.notify_all()  # waiters on last_checkpoint_step (the thread may sleep paused next)
 
     def _restore_last_good(self) -> None:
         """After a non-finite loss: reload latest.pt (or the initial weights), keep the live changes."""
