@@ -14,37 +14,70 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dashboard import live  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
-from dashboard.panels import render_checkpoints, render_live, sync_rows  # noqa: E402
+from dashboard.panels import (render_checkpoints, render_downloads, render_live,  # noqa: E402
+                              render_why_non_saturating)
 from dashboard.runs_page import render_runs  # noqa: E402
 from dashboard.sidebar import live_changes, render_sidebar  # noqa: E402
+from gan_core.config import live_values  # noqa: E402
 from gan_core.session import ACTIVE, TrainingSession  # noqa: E402
 
 LIVE_REFRESH_S = 1.0
+TABLE_REFRESH_S = 2.0
+EXPLORER_REFRESH_S = 5.0
+VIEWS = ("Training", "Latent explorer", "Checkpoints", "Runs")
 
 
 def main() -> None:
-    """The whole page: sidebar config, control bar, live view, explorer, checkpoints."""
+    """The whole page: sidebar config, control bar, and the chosen view (only its live part refreshes)."""
     st.set_page_config(page_title="GAN Workbench", layout="wide")
     session = get_session()
-    snapshot = session.snapshot()
+    snapshot = live.current_snapshot(session, "page")
     active = snapshot.status in ACTIVE
     config, errors, _ = render_sidebar(active)
     st.title("GAN Workbench")
     render_control_bar(session, snapshot.status, config, errors)
     render_apply(session, config, snapshot)
-    train_tab, explore_tab, checkpoints_tab, runs_tab = st.tabs(
-        ["Training", "Latent explorer", "Checkpoints & runs", "Runs"])
-    with train_tab:
-        # Refresh about once a second while running; not at all while idle, paused or finished.
-        busy = snapshot.status in ("running", "stopping") or snapshot.steps_pending > 0
-        st.fragment(run_every=LIVE_REFRESH_S if busy else None)(render_live_fragment)(session, _phase(snapshot))
-    with explore_tab:
-        render_explorer(session, snapshot)
-    with checkpoints_tab:
-        render_checkpoints(session, snapshot)
-    with runs_tab:
+    # A widget with its own state, not st.tabs: the chosen view survives sidebar edits and reruns,
+    # and only the visible view is built and refreshed.
+    view = st.radio("View", VIEWS, key="view", horizontal=True, label_visibility="collapsed")
+    if view == "Training":
+        render_training_view(session, snapshot)
+    elif view == "Latent explorer":
+        follow = st.toggle("Follow the live run", value=True, key="explore.follow",
+                           help=f"Resample from the current generator every {EXPLORER_REFRESH_S:.0f} s while training.")
+        refresh = EXPLORER_REFRESH_S if follow and snapshot.status == "running" else None
+        st.fragment(run_every=refresh)(render_explorer_fragment)(session)
+    elif view == "Checkpoints":
+        refresh = TABLE_REFRESH_S if active else None
+        st.fragment(run_every=refresh)(render_checkpoints_fragment)(session)
+    else:
         render_runs(session.runs_root)
+
+
+def render_training_view(session: TrainingSession, snapshot) -> None:
+    """Live status, charts and images (refreshed once a second while training), then static extras."""
+    busy = snapshot.status in ("running", "stopping") or snapshot.steps_pending > 0
+    st.fragment(run_every=LIVE_REFRESH_S if busy else None)(render_live_fragment)(session, _phase(snapshot))
+    render_downloads(snapshot)
+    last_d_fake = None
+    if snapshot.status != "idle":
+        # The last row only: a cursor one row short of the end.
+        latest = session.snapshot(since=(snapshot.cursor[0], max(0, snapshot.cursor[1] - 1)))
+        if latest.rows:
+            last_d_fake = latest.rows[-1][latest.columns.index("d_fake")]
+    render_why_non_saturating(last_d_fake, snapshot.config.loss.loss if snapshot.config else None)
+
+
+def render_explorer_fragment(session: TrainingSession) -> None:
+    """The latent explorer on a fresh snapshot (its fragment refreshes slowly while following a run)."""
+    render_explorer(session, live.current_snapshot(session, "explorer"))
+
+
+def render_checkpoints_fragment(session: TrainingSession) -> None:
+    """The checkpoints table and resume list, following the run on their own."""
+    render_checkpoints(session, live.current_snapshot(session, "checkpoints"))
 
 
 @st.cache_resource
@@ -102,20 +135,32 @@ def _phase(snapshot) -> tuple[str, bool]:
 
 
 def render_apply(session: TrainingSession, config, snapshot) -> None:
-    """During a run, an Apply button sends changed live fields (learning rates, betas, loss...) to the session."""
+    """During a run, an Apply button sends changed live fields (learning rates, betas, loss...) to the session;
+    it waits until the thread has applied them, so the button is gone on the next draw."""
     if snapshot.status not in ("running", "paused"):
         return
     changes = live_changes(config, snapshot.config)
     if changes:
         label = ", ".join(f"{name}={value}" for name, value in changes.items())
-        st.button(f"Apply {label}", key="btn.apply", on_click=_call,
-                  args=(lambda: session.update(**changes),))
+        st.button(f"Apply {label}", key="btn.apply", on_click=_call, args=(_apply_and_wait, session, changes))
+
+
+def _apply_and_wait(session: TrainingSession, changes: dict) -> None:
+    """Queue the changes, then wait up to 5 s for the training thread to apply them (before its next step)."""
+    session.update(**changes)
+    cursor = {"since": session.snapshot().cursor}  # later looks copy only the rows since
+
+    def applied(s: TrainingSession) -> bool:
+        snapshot = s.snapshot(since=cursor["since"])
+        cursor["since"] = snapshot.cursor
+        return snapshot.config is None or all(live_values(snapshot.config).get(k) == v for k, v in changes.items())
+
+    session.wait_for(applied, 5.0)
 
 
 def render_live_fragment(session: TrainingSession, page_phase: tuple[str, bool]) -> None:
-    """The live part: status line, charts and samples from snapshot(since=cursor)."""
-    snapshot = sync_rows(session)
-    render_live(snapshot)
+    """The live part: status line, charts and images, each sent only what is new to this tab."""
+    snapshot = render_live(session)
     if _phase(snapshot) != page_phase and st.session_state.get("live_reruns", 0) < 3:
         # The run paused, diverged, ended or finished its steps by itself: redraw the controls
         # and switch the timer. The counter stops a loop if the phase flips during reruns.

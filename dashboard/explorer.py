@@ -7,9 +7,11 @@ import random
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 from torch import nn
 
+from dashboard.text import plain
 from gan_core.checkpoint import CheckpointError, load_generator
 from gan_core.latent import (gif_bytes, generate, great_circle_loop, image_grid, interpolate, png_bytes,
                              z_from_seed, zs_from_seeds)
@@ -17,6 +19,18 @@ from gan_core.session import Snapshot, TrainingSession
 
 MAX_UPLOAD_MB = 200
 BOOKMARKS_FILE = "bookmarks.json"
+MIN_DISPLAY_WIDTH = 420  # pixels: small images are scaled up by a whole factor to at least this
+
+
+def sharp(image: np.ndarray, min_width: int = MIN_DISPLAY_WIDTH, min_scale: int = 2) -> np.ndarray:
+    """Nearest-neighbour upscale by a whole factor (at least min_scale) so each pixel stays a sharp square."""
+    scale = max(min_scale, -(-min_width // image.shape[1]))
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+
+
+def show_image(container, image: np.ndarray, caption: str) -> None:
+    """A PNG (never JPEG) at its own, whole-factor upscaled size."""
+    container.image(sharp(image), caption=caption, output_format="PNG", width="content")
 
 
 def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
@@ -24,13 +38,14 @@ def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
     generator, latent_dim, source_dir = _choose_generator(session, snapshot)
     if generator is None:
         return
+    generation_key = (id(generator), snapshot.step)  # a made GIF belongs to these weights
     grid_tab, interp_tab, loop_tab = st.columns(3)
     with grid_tab:
         st.subheader("Samples from a seed")
         seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="explore.seed"))
         count = st.select_slider("How many", [4, 16, 36, 64], 16, key="explore.count")
         images = generate(generator, zs_from_seeds(range(seed, seed + count), latent_dim))
-        st.image(image_grid(images), caption=f"seeds {seed}..{seed + count - 1}", width="stretch")
+        show_image(st, image_grid(images), f"seeds {seed}..{seed + count - 1}")
         _render_bookmarks(seed, source_dir)
     with interp_tab:
         st.subheader("Interpolate")
@@ -40,10 +55,17 @@ def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
         frames = int(st.number_input("Frames", 8, 120, 36, key="explore.loop_frames"))
         start = int(st.session_state.get("explore.from", 1))
         end = int(st.session_state.get("explore.to", 2))
-        loop = great_circle_loop(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), frames)
-        animation = gif_bytes(generate(generator, loop[:-1]), frame_ms=80, scale=4)
-        st.image(animation, caption=f"loop through seeds {start} and {end}, {frames} frames")
-        st.download_button("Download GIF", animation, "loop.gif", "image/gif", key="download.gif")
+        request = (start, end, frames, generation_key)
+        if st.button("Make the loop", key="explore.make_gif"):
+            loop = great_circle_loop(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), frames)
+            st.session_state["explore.gif"] = (request, gif_bytes(generate(generator, loop[:-1]), frame_ms=80, scale=4))
+        made = st.session_state.get("explore.gif")
+        if made and made[0] == request:
+            st.image(made[1], caption=f"loop through seeds {start} and {end}, {frames} frames")
+            st.download_button("Download GIF", made[1], "loop.gif", "image/gif", key="download.gif")
+        else:
+            st.caption(f"A {frames}-frame walk on the great circle through seeds {start} and {end}: "
+                       "made on request, since it costs a second of CPU.")
 
 
 def render_interpolation(generator: nn.Module, latent_dim: int) -> None:
@@ -58,7 +80,9 @@ def render_interpolation(generator: nn.Module, latent_dim: int) -> None:
     steps = int(st.number_input("Steps", 2, 32, 8, key="explore.steps"))
     path = interpolate(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), steps, method)
     strip = image_grid(generate(generator, path), columns=steps)
-    st.image(strip, caption=f"{method}, {steps} steps from seed {start} to seed {end}", width="stretch")
+    # Each frame at least 2x: a long strip is shown wider than the column, with a scroll bar.
+    st.image(sharp(strip, min_width=0), caption=f"{method}, {steps} steps from seed {start} to seed {end}",
+             output_format="PNG", width="content")
     st.session_state["explore.strip_length"] = steps  # read by tests and the browser check
     st.download_button("Download strip (PNG)", png_bytes(strip), f"{method}_{start}_{end}.png", "image/png",
                        key="download.strip")
@@ -89,9 +113,9 @@ def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> tuple[nn.
         else:
             return None, 0, None
     except CheckpointError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return None, 0, None
-    st.caption(f"Loaded {config.name} ({config.model.architecture}, latent {config.model.latent_dim}).")
+    st.caption(f"Loaded {plain(config.name)} ({config.model.architecture}, latent {config.model.latent_dim}).")
     run_dir = str(Path(path).parent.parent) if path and Path(path).parent.name == "checkpoints" else None
     return generator, config.model.latent_dim, run_dir
 

@@ -2,48 +2,56 @@
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
+from dashboard import charts, live
+from dashboard.text import plain
 from gan_core.config import DataConfig
 from gan_core.data import load_dataset
 from gan_core.latent import image_grid
-from gan_core.metrics import read_metrics
-from gan_core.runs import RunPaths, list_checkpoints, list_runs
+from gan_core.runs import RunPaths, list_runs
 from gan_core.session import ACTIVE, Snapshot, TrainingSession
 
-
-def sync_rows(session: TrainingSession) -> Snapshot:
-    """Copy only the rows added since this tab's cursor into its session_state; returns the snapshot."""
-    state = st.session_state
-    snapshot = session.snapshot(since=state.get("cursor", 0))
-    if snapshot.reset or "rows" not in state or state.get("rows_run") != snapshot.run_dir:
-        state["rows"], state["rows_run"] = [], snapshot.run_dir
-    state["rows"].extend(snapshot.rows)
-    state["cursor"] = snapshot.cursor
-    return snapshot
+CHECKPOINT_FILE = re.compile(r"step_(\d+)\.pt")
 
 
-def metrics_frame(snapshot: Snapshot) -> pd.DataFrame:
-    """This tab's accumulated rows as a DataFrame with the metric column names."""
-    return pd.DataFrame(st.session_state.get("rows", []), columns=list(snapshot.columns))
+def format_duration(seconds: float) -> str:
+    """H:MM:SS of wall time."""
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def status_line(snapshot: Snapshot) -> str:
+    """State, step, epoch, steps/s and images/s over the last ~10 s of wall time, elapsed wall time
+    (and the time inside steps when it differs), and what the thread is busy with, as safe markdown."""
+    parts = [f"Status **{snapshot.status}**", f"step **{snapshot.step}**", f"epoch {snapshot.epoch}"]
+    if snapshot.steps_per_s is not None:
+        parts.append(f"{snapshot.steps_per_s:,.1f} steps/s · {snapshot.images_per_s:,.0f} images/s")
+    elif snapshot.status == "running":
+        parts.append("measuring speed")
+    if snapshot.config is not None:
+        elapsed = f"elapsed {format_duration(snapshot.elapsed_s)}"
+        if snapshot.elapsed_s > 0 and abs(snapshot.train_s - snapshot.elapsed_s) > max(2.0, 0.1 * snapshot.elapsed_s):
+            elapsed += f" (in steps {format_duration(snapshot.train_s)})"
+        parts.append(elapsed)
+    if snapshot.activity and snapshot.status in ("running", "stopping"):
+        parts.append(f"busy: {plain(snapshot.activity)}")
+    return " · ".join(parts)
 
 
 def render_status(snapshot: Snapshot) -> None:
-    """One status line: state, step, epoch, images/s, elapsed, run directory."""
-    elapsed = time.strftime("%H:%M:%S", time.gmtime(snapshot.elapsed_s))
-    st.markdown(
-        f"Status **{snapshot.status}** · step **{snapshot.step}** · "
-        f"epoch {snapshot.epoch} · {snapshot.images_per_s:,.0f} images/s · elapsed {elapsed} · "
-        f"run dir `{snapshot.run_dir or '-'}`")
+    """The status line, the run directory as plain text, and failure/divergence banners."""
+    st.markdown(status_line(snapshot))
+    if snapshot.run_dir:
+        st.caption(f"run directory: {plain(snapshot.run_dir)}")
     if snapshot.status == "failed":
-        st.error(f"Training failed: {snapshot.error}. The run directory keeps its metrics and its last "
-                 "checkpoint: resume it from the Checkpoints & runs tab, or change the settings and Start again.")
+        st.error(f"Training failed: {plain(snapshot.error)}. The run directory keeps its metrics and its last "
+                 "checkpoint: resume it from the Checkpoints view, or change the settings and Start again.")
     if snapshot.diverged:
         last = snapshot.last_checkpoint_step
         st.warning(f"Non-finite loss at step {snapshot.step}: the run is paused and its last good checkpoint "
@@ -51,66 +59,58 @@ def render_status(snapshot: Snapshot) -> None:
                    "learning rates in the sidebar and press Apply, then Resume: training restarts from it.")
 
 
-def render_live(snapshot: Snapshot) -> None:
-    """Status, charts, the live grid beside real images, the saved-grid timeline, the loss explainer."""
+def render_live(session: TrainingSession) -> Snapshot:
+    """The live part, refreshed by its fragment: status, charts and images, each sent only what is new."""
+    snapshot = live.take_snapshot(session)
     render_status(snapshot)
-    frame = metrics_frame(snapshot)
-    if not frame.empty:
-        st.session_state["last_d_fake"] = float(frame["d_fake"].iloc[-1])
-    events = snapshot.events
-    left, right = st.columns([3, 2])
-    with left:
-        smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing")
-        st.plotly_chart(charts.loss_figure(frame, events, smoothing), key="chart.loss")
-        st.plotly_chart(charts.scores_figure(frame, events, smoothing), key="chart.scores")
-        st.plotly_chart(charts.grad_norm_figure(frame, events, smoothing), key="chart.grads")
-        render_quality(snapshot)
-        if not frame.empty:
-            st.download_button("Download metrics CSV", frame.to_csv(index=False).encode(), "metrics.csv",
-                               "text/csv", key="download.metrics")
-    with right:
-        render_samples(snapshot)
-        render_why_non_saturating(st.session_state.get("last_d_fake"),
-                                  snapshot.config.loss.loss if snapshot.config else None)
+    charts_column, images_column = st.columns([0.85, 1.15], gap="medium")
+    with charts_column:
+        live.render_charts(snapshot)
+        render_health(snapshot)
+    with images_column:
+        live.render_images(snapshot, real_png)
+    return snapshot
 
 
-def render_quality(snapshot: Snapshot) -> None:
-    """Health banners, and the quality curves when live evaluation has written quality.csv."""
+def render_health(snapshot: Snapshot) -> None:
+    """The latest warning of each health rule, and why quality cannot be measured, as plain text."""
     latest: dict[str, dict] = {}
     for event in snapshot.events:
         if event.get("kind") == "health":
-            latest[event["rule"]] = event
+            latest[str(event.get("rule"))] = event
         elif event.get("kind") == "quality_unavailable":
-            st.info(f"Quality metrics unavailable: {event.get('message')}")
-    for event in latest.values():
-        st.warning(f"Step {event['step']}: {event['rule'].replace('_', ' ')}: {event['message']}. {event['hint']}.")
+            st.info(f"Quality metrics unavailable: {plain(event.get('message'))}")
+    for rule, event in latest.items():
+        st.warning(f"Step {event.get('step')}: {plain(rule.replace('_', ' '))}: {plain(event.get('message'))}. "
+                   f"{plain(event.get('hint'))}.")
+    if snapshot.quality:
+        row = snapshot.quality[-1]
+        best = min(q.get("fid", float("inf")) for q in snapshot.quality)
+        st.caption(f"Latest quality at step {int(row.get('step', 0))}: FID {row.get('fid', float('nan')):.2f} "
+                   f"(best {best:.2f}), precision {row.get('precision', float('nan')):.2f}, "
+                   f"recall {row.get('recall', float('nan')):.2f}, classes >= 2%: {int(row.get('classes_covered', 0))}")
+
+
+def render_downloads(snapshot: Snapshot) -> None:
+    """The metrics CSV, read from the run's metrics.csv only when the user clicks."""
     if not snapshot.run_dir:
         return
-    root = Path(snapshot.run_dir)
-    quality = read_metrics(root / "quality.csv")
-    if quality.empty:
-        return
-    reference_path = root / "quality_reference.json"
-    reference = json.loads(reference_path.read_text()) if reference_path.exists() else None
-    st.plotly_chart(charts.quality_figure(quality, reference, snapshot.events), key="chart.quality")
+    path = RunPaths(Path(snapshot.run_dir)).metrics
+    st.download_button("Download metrics CSV", lambda: _read_csv(path), "metrics.csv", "text/csv",
+                       key="download.metrics", on_click="ignore")
 
 
-def render_samples(snapshot: Snapshot) -> None:
-    """The fixed-noise grid (live) beside real images, and a slider through the saved grids."""
-    generated, real = st.columns(2)
-    if snapshot.grid is not None:
-        generated.image(snapshot.grid, caption=f"fixed noise, step {snapshot.grid_step}", width="stretch")
-    else:
-        generated.info("Samples appear once training starts.")
-    if snapshot.config is not None:
-        real.image(real_grid(snapshot.config.data), caption="real images", width="stretch")
-    if snapshot.run_dir:
-        grids = sorted(RunPaths(Path(snapshot.run_dir)).samples.glob("step_*.png"))
-        if len(grids) >= 2:
-            steps = [int(p.stem.split("_")[1]) for p in grids]
-            chosen = st.select_slider("Saved grids: the same noise over time", options=steps,
-                                      value=steps[-1], key="timeline")
-            st.image(str(grids[steps.index(chosen)]), caption=f"step {chosen}", width="stretch")
+def _read_csv(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        return f"error: {error}\n".encode()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def real_png(data_config: DataConfig) -> str:
+    """The real-image grid as base64 PNG, made once per data set."""
+    return live.png_base64(real_grid(data_config))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -138,33 +138,68 @@ def render_why_non_saturating(d_fake: float | None, loss: str | None) -> None:
                    f"seed post trains G with -log D(G(z)). Current loss: {loss}.")
 
 
+def checkpoint_table(checkpoints_dir: Path) -> pd.DataFrame:
+    """step_<n>.pt, latest.pt and best.pt of a run (regular files only), ordered by step."""
+    rows = []
+    try:
+        entries = list(checkpoints_dir.iterdir())
+    except OSError:
+        entries = []
+    for path in entries:
+        match = CHECKPOINT_FILE.fullmatch(path.name)
+        if not (match or path.name in ("latest.pt", "best.pt")):
+            continue
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        rows.append({"file": path.name, "step": int(match.group(1)) if match else None,
+                     "size_kb": round(info.st_size / 1024),
+                     "written": time.strftime("%H:%M:%S", time.localtime(info.st_mtime))})
+    order = {"best.pt": 2, "latest.pt": 1}
+    rows.sort(key=lambda row: (order.get(row["file"], 0), row["step"] or 0))
+    return pd.DataFrame(rows, columns=["file", "step", "size_kb", "written"])
+
+
 def render_checkpoints(session: TrainingSession, snapshot: Snapshot) -> None:
-    """Save a checkpoint now, list this run's checkpoints, resume a past run."""
+    """Save a checkpoint now, list this run's checkpoints (following the run), resume a past run."""
     active = snapshot.status in ACTIVE
     st.button("Save checkpoint now", key="btn.save_checkpoint", disabled=snapshot.status not in ("running", "paused"),
               on_click=session.save_checkpoint)
     if snapshot.run_dir:
-        files = list_checkpoints(RunPaths(Path(snapshot.run_dir)))
-        if files:
-            st.dataframe(pd.DataFrame([{"file": p.name, "step": int(p.stem.split("_")[1]),
-                                        "size_kb": round(p.stat().st_size / 1024),
-                                        "written": time.strftime("%H:%M:%S", time.localtime(p.stat().st_mtime))}
-                                       for p in files]), hide_index=True, key="table.checkpoints")
-        else:
+        table = checkpoint_table(RunPaths(Path(snapshot.run_dir)).checkpoints)
+        st.caption(f"Checkpoints of the current run, step {snapshot.step}:")
+        if table.empty:
             st.caption("No checkpoint yet in this run.")
+        else:
+            st.dataframe(table, hide_index=True, key="table.checkpoints")
     st.subheader("Resume a past run")
-    runs = list_runs(session.runs_root)
+    runs = [r for r in list_runs(session.runs_root) if str(r.path) != snapshot.run_dir or not active]
     if not runs:
-        st.caption(f"No runs under {session.runs_root} yet.")
+        st.caption(f"No other runs under {plain(session.runs_root)} yet.")
         return
-    labels = {f"{r.path.name} · {r.steps} steps · {r.status}": r.path for r in runs}
-    chosen = st.selectbox("Run directory", list(labels), key="resume.run")
-    config_text = RunPaths(labels[chosen]).config.read_text(encoding="utf-8")
+    labels = {f"{r.path.name} · {r.steps} steps · {r.status}": r for r in runs}
+    chosen = labels[st.selectbox("Run directory", list(labels), key="resume.run")]
     with st.expander("config.json"):
-        st.json(json.loads(config_text))
-    if st.button("Resume this run", key="btn.resume_run", disabled=active):
+        st.json(chosen.config if isinstance(chosen.config, dict) else {})
+    reason = _not_resumable(chosen, active)
+    if reason:
+        st.caption(plain(reason))
+    if st.button("Resume this run", key="btn.resume_run", disabled=bool(reason)):
         try:
-            session.resume_run(labels[chosen])
+            session.resume_run(chosen.path)
             st.rerun()
         except (ValueError, RuntimeError) as error:
-            st.error(str(error))
+            st.error(plain(error))
+
+
+def _not_resumable(run, active: bool) -> str | None:
+    """Why a listed run cannot be resumed from this page now, or None."""
+    if active:
+        return "Stop the current run to resume another."
+    if run.status == "live":
+        return ("This run is still being written by another process (its metrics grew in the last seconds): "
+                "follow it in the Runs view instead.")
+    if run.status == "unreadable":
+        return "This run directory cannot be read."
+    return None

@@ -39,8 +39,9 @@ def _status(at) -> tuple[str, int]:
 
 
 def _run_dir(at) -> Path:
-    line = next(m.value for m in at.markdown if "· step **" in m.value)
-    return Path(re.search(r"run dir `([^`]+)`", line).group(1))
+    """The run directory from its caption, with the markdown escapes taken off."""
+    line = next(c.value for c in at.caption if c.value.startswith("run directory: "))
+    return Path(re.sub(r"\\(.)", r"\1", line[len("run directory: "):]))
 
 
 def _tiny(at) -> None:
@@ -122,6 +123,7 @@ def test_latent_explorer_renders_a_strip_of_the_chosen_length(app):
     _tiny(app)
     app.button(key="btn.start").click().run()
     app.button(key="btn.pause").click().run()
+    app.radio(key="view").set_value("Latent explorer").run()
     app.number_input(key="explore.steps").set_value(5)
     app.radio(key="explore.method").set_value("lerp").run()
     assert not app.exception

@@ -47,6 +47,7 @@ def test_follows_a_cli_run_while_it_grows_then_shows_it_finished(runs_root):
         time.sleep(1.0)
         at = AppTest.from_file(APP, default_timeout=120)
         at.run()
+        at.radio(key="view").set_value("Runs").run()
         (name,) = [p.name for p in runs_root.iterdir()]
         at.multiselect(key="runs.chosen").set_value([name]).run()
         status, first = _run_line(at)
@@ -69,6 +70,7 @@ def test_comparing_two_finished_runs_overlays_curves_and_lists_differences(runs_
     names = sorted(p.name for p in runs_root.iterdir())
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
+    at.radio(key="view").set_value("Runs").run()
     at.multiselect(key="runs.chosen").set_value(names).run()
     assert not at.exception
     differences = next(df.value for df in at.dataframe if "field" in df.value.columns)

@@ -1,0 +1,149 @@
+// GAN Workbench live images: the fixed-noise grid (replaced only when Python sends a new one), the real
+// images (sent once), and the timeline of saved grids (follows the newest unless the user moves it).
+// Images arrive as base64 PNG at native size and are drawn at a whole multiple (at least 2x) with
+// nearest-neighbour scaling, so every pixel of a digit stays sharp.
+// Data: {key, seq, run, grid: {step, png} | null, real: {png} | null, steps_start, steps: [int],
+//        timeline: {step, png} | null}
+
+const STORE = (window.__ganWorkbenchImages = window.__ganWorkbenchImages || new Map());
+
+function figure(className, captionText) {
+  const box = document.createElement("figure");
+  box.className = "gw-figure " + className;
+  const frame = document.createElement("div");
+  frame.className = "gw-frame";
+  const img = document.createElement("img");
+  img.alt = captionText;
+  frame.append(img);
+  const caption = document.createElement("figcaption");
+  caption.textContent = captionText;
+  box.append(frame, caption);
+  return {box, img, caption, frame};
+}
+
+function fit(view) {
+  // A whole scale of at least 2 (at most 4), nearest-neighbour via CSS. Two grids of a row sit side
+  // by side when both fit at that scale; otherwise they stack.
+  const natural = view.img.naturalWidth;
+  if (!natural) return;
+  const width = Math.max(view.box.parentElement.clientWidth, 1);
+  const perRow = view.pair && width >= 4 * natural + 12 ? 2 : 1;
+  const scale = Math.min(4, Math.max(2, Math.floor((width - 12 * (perRow - 1)) / perRow / natural)));
+  view.img.style.width = natural * scale + "px";
+  view.img.dataset.scale = String(scale);
+}
+
+function show(view, png, captionText, step) {
+  // Decode off-screen first, then swap: the visible image is never blank or broken.
+  const next = new Image();
+  next.onload = () => {
+    view.img.src = next.src;
+    view.caption.textContent = captionText;
+    if (step !== undefined) view.img.dataset.step = String(step);
+    view.img.dataset.ok = "1";
+    fit(view);
+  };
+  next.src = "data:image/png;base64," + png;
+}
+
+function build(store, root, setStateValue) {
+  root.replaceChildren();
+  const row = document.createElement("div");
+  row.className = "gw-row";
+  store.live = figure("gw-live", "samples appear once training starts");
+  store.real = figure("gw-real", "real images");
+  store.live.pair = store.real.pair = true;
+  row.append(store.live.box, store.real.box);
+  const timeline = document.createElement("div");
+  timeline.className = "gw-timeline";
+  const controls = document.createElement("div");
+  controls.className = "gw-timeline-controls";
+  const label = document.createElement("span");
+  label.textContent = "Saved grids: the same noise over time";
+  const slider = document.createElement("input");
+  Object.assign(slider, {type: "range", min: "0", max: "0", step: "1", value: "0"});
+  slider.setAttribute("aria-label", "saved grid");
+  const follow = document.createElement("label");
+  const followBox = document.createElement("input");
+  followBox.type = "checkbox";
+  followBox.checked = !store.pinned;
+  follow.append(followBox, " follow newest");
+  controls.append(label, slider, follow);
+  store.saved = figure("gw-saved", "no saved grid yet");
+  timeline.append(controls, store.saved.box);
+  root.append(row, timeline);
+  store.slider = slider;
+  store.followBox = followBox;
+  const request = () => {
+    const step = store.steps[Number(slider.value)];
+    if (step !== undefined) setStateValue("timeline", {step, pinned: store.pinned});
+  };
+  slider.oninput = () => {
+    store.pinned = true; followBox.checked = false;
+    const step = store.steps[Number(slider.value)];
+    store.saved.caption.textContent = `step ${step} (loading)`;
+  };
+  slider.onchange = request;
+  followBox.onchange = () => {
+    store.pinned = !followBox.checked;
+    if (!store.pinned) slider.value = String(Math.max(0, store.steps.length - 1));
+    request();
+  };
+  for (const [view, image] of [[store.live, store.liveImage], [store.real, store.realImage], [store.saved, store.savedImage]]) {
+    if (image) show(view, image.png, image.caption, image.step);
+  }
+  syncSlider(store);
+}
+
+function syncSlider(store) {
+  const slider = store.slider;
+  if (!slider) return;
+  slider.max = String(Math.max(0, store.steps.length - 1));
+  slider.disabled = store.steps.length < 2;
+  if (!store.pinned) slider.value = slider.max;
+  store.slider.parentElement.parentElement.dataset.steps = String(store.steps.length);
+}
+
+export default function (component) {
+  const {data, parentElement, setStateValue, key} = component;
+  const id = (data && data.key) || key;
+  let store = STORE.get(id);
+  if (!store) {
+    store = {run: null, steps: [], pinned: false, seq: undefined};
+    STORE.set(id, store);
+  }
+  let root = parentElement.querySelector(".gw-images");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "gw-images";
+    parentElement.append(root);
+    build(store, root, setStateValue);
+    new ResizeObserver(() => { for (const view of [store.live, store.real, store.saved]) fit(view); }).observe(root);
+  }
+  if (!data || data.seq === store.seq) return;
+  store.seq = data.seq;
+  if (data.run !== store.run) {
+    store.run = data.run; store.steps = []; store.pinned = false; store.followBox.checked = true;
+    store.liveImage = store.savedImage = null;
+  }
+  if (data.steps_start === 0) store.steps = [];
+  if (data.steps_start === store.steps.length || data.steps_start === 0) store.steps.push(...(data.steps || []));
+  syncSlider(store);
+  if (data.grid) {
+    store.liveImage = {png: data.grid.png, caption: `fixed noise, step ${data.grid.step}`, step: data.grid.step};
+    show(store.live, data.grid.png, store.liveImage.caption, data.grid.step);
+  }
+  if (data.real) {
+    store.realImage = {png: data.real.png, caption: "real images"};
+    show(store.real, data.real.png, "real images");
+  }
+  if (data.timeline) {
+    store.savedImage = {png: data.timeline.png, caption: `saved grid, step ${data.timeline.step}`, step: data.timeline.step};
+    show(store.saved, data.timeline.png, store.savedImage.caption, data.timeline.step);
+    if (store.pinned) {
+      const index = store.steps.indexOf(data.timeline.step);
+      if (index >= 0) store.slider.value = String(index);
+    }
+  }
+  root.dataset.run = store.run || "";
+}
