@@ -5,24 +5,23 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from gan_core.checkpoint_vetting import CheckpointError, check_finite, check_fits, vet_file, vet_state
 from gan_core.config import RunConfig
 from gan_core.models import build_models
+
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_SCHEMA_VERSION", "CheckpointError", "check_fits", "load_checkpoint",
+           "load_generator", "save_checkpoint"]
 
 CHECKPOINT_FORMAT = "gan-workbench-checkpoint"
 CHECKPOINT_SCHEMA_VERSION = 1
 REQUIRED_KEYS = ("config", "image_shape", "step", "generator", "discriminator", "optimizer_g",
                  "optimizer_d", "rng", "noise_rng", "sampler", "fixed_noise")
-
-
-class CheckpointError(ValueError):
-    """A file is not a usable checkpoint of ours; the message says which problem."""
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -49,10 +48,13 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load and vet a checkpoint with weights_only=True; CheckpointError says what is wrong."""
+    """Load and vet a checkpoint with weights_only=True; CheckpointError says what is wrong.
+
+    Declared sizes are vetted before loading (vet_file), and the structure, config limits and every
+    tensor's type and shape after it, before any model is built (vet_state).
+    """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    vet_file(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -60,10 +62,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not a GAN Workbench checkpoint: it holds objects that "
                               f"are not plain tensors ({str(error).splitlines()[0]})") from None
     except Exception as error:  # torch raises many types for files it cannot parse
-        if not zipfile.is_zipfile(path) and _looks_truncated(path):
-            raise CheckpointError(f"{path} is truncated or corrupt: {error}") from None
-        raise CheckpointError(f"{path} is not a GAN Workbench checkpoint (not a torch file): "
-                              f"{str(error).splitlines()[0]}") from None
+        first_line = (str(error).splitlines() or [type(error).__name__])[0]
+        raise CheckpointError(f"{path} is not a GAN Workbench checkpoint (not a torch file): {first_line}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a GAN Workbench checkpoint: a torch file without our "
                               f"format marker {CHECKPOINT_FORMAT!r}")
@@ -74,43 +74,21 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     missing = [key for key in REQUIRED_KEYS if key not in state]
     if missing:
         raise CheckpointError(f"{path} is an incomplete checkpoint: missing {', '.join(missing)}")
-    try:
-        RunConfig.from_dict(state["config"])
-    except ValueError as error:
-        raise CheckpointError(f"{path} holds an invalid config: {error}") from None
+    vet_state(state, str(path))
     return state
-
-
-def _looks_truncated(path: Path) -> bool:
-    """A torch zip file whose central directory is gone: starts like a zip, does not end like one."""
-    with open(path, "rb") as file:
-        return file.read(4) == b"PK\x03\x04"
-
-
-def check_fits(state: dict[str, Any], models: dict[str, nn.Module], source: str = "checkpoint") -> None:
-    """Refuse, naming the first tensor, when the state's weights do not fit the given models' shapes."""
-    for key, model in models.items():
-        expected = model.state_dict()
-        stored = state[key]
-        missing = sorted(set(expected) - set(stored))
-        extra = sorted(set(stored) - set(expected))
-        if missing or extra:
-            raise CheckpointError(f"{source} does not fit the config: {key} "
-                                  f"{'lacks ' + missing[0] if missing else 'has extra ' + extra[0]}")
-        for name, tensor in expected.items():
-            if tuple(stored[name].shape) != tuple(tensor.shape):
-                raise CheckpointError(f"{source} does not fit the config: {key}.{name} has shape "
-                                      f"{tuple(stored[name].shape)}, the config expects {tuple(tensor.shape)}")
 
 
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
                    use_ema: bool = True) -> tuple[nn.Module, RunConfig, dict[str, Any]]:
-    """An eval-mode generator from a checkpoint (its EMA weights when present), its config and the state."""
+    """An eval-mode generator from a checkpoint (its EMA weights when present), its config and the state.
+
+    CheckpointError also for weights holding NaN or infinity.
+    """
     state = load_checkpoint(path)
     config = RunConfig.from_dict(state["config"])
     image_shape = tuple(int(s) for s in state["image_shape"])
-    generator, discriminator = build_models(config.model, image_shape)  # type: ignore[arg-type]
-    check_fits(state, {"generator": generator, "discriminator": discriminator}, str(path))
-    weights = state.get("generator_ema") if use_ema and "generator_ema" in state else state["generator"]
-    generator.load_state_dict(weights)
+    key = "generator_ema" if use_ema and "generator_ema" in state else "generator"
+    check_finite(state[key], f"{path}: {key}")
+    generator, _ = build_models(config.model, image_shape)  # type: ignore[arg-type]
+    generator.load_state_dict(state[key])
     return generator.to(device).eval(), config, state

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gan_core.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_SCHEMA_VERSION, check_fits
+from gan_core.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_SCHEMA_VERSION, CheckpointError, check_fits
 from gan_core.config import RunConfig, live_values, with_live_changes
 from gan_core.distributed import SINGLE_PROCESS, DistributedInfo
 from gan_core.data import BatchIndexSampler, ImageDataset, load_dataset
@@ -223,6 +223,11 @@ class Trainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a state_dict() vetted by checkpoint.load_checkpoint; CheckpointError if shapes differ."""
         check_fits(state, {"generator": self.generator, "discriminator": self.discriminator})
+        order = state["sampler"]["order"]  # vetted as a 1-d int64 tensor; here checked against the data
+        size = len(self.dataset)
+        if order.numel() != size or (size and (int(order.min()) < 0 or int(order.max()) >= size)) \
+                or state["sampler"]["position"] > size:
+            raise CheckpointError(f"checkpoint's batch order does not fit the data set of {size} images")
         self.config = RunConfig.from_dict(state["config"])
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
