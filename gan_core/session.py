@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 from torch import nn
 
+from gan_core.data import ImageDataset
 from gan_core.checkpoint import load_checkpoint
 from gan_core.config import RunConfig, live_values, with_live_changes
 from gan_core.latent import image_grid
@@ -105,7 +106,8 @@ class TrainingSession:
 
     # ---- control, from any thread -------------------------------------------------------
 
-    def start(self, config: RunConfig, run_dir: str | Path | None = None, paused: bool = False) -> Path:
+    def start(self, config: RunConfig, run_dir: str | Path | None = None, paused: bool = False,
+              dataset: ImageDataset | None = None) -> Path:
         """Start a new run (loads data and builds models here, so errors reach the caller); returns its run dir.
 
         Of racing calls exactly one wins: it reserves the session under the lock before creating
@@ -113,7 +115,7 @@ class TrainingSession:
         """
         self._reserve()
         try:
-            trainer = Trainer(config)
+            trainer = Trainer(config, dataset)  # a dataset already loaded for config.data saves seconds
             paths = create_run_dir(config, self.runs_root, run_dir)  # owns it (owner.lock) from here
         except BaseException:
             self._unreserve()
