@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import time
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                        help="change a config field, e.g. --set optimizer.lr_g=1e-3 or --set batch_size=64")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its checkpoints/latest.pt")
+    train.add_argument("--download", action="store_true",
+                       help="with --resume: let the run's data set download (a run's own file never does)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sample = commands.add_parser("sample", help="generate images from a checkpoint")
@@ -61,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", choices=DATASET_NAMES, default="mnist5k",
                           help="real data to compare --samples with (a checkpoint uses its own)")
     evaluate.add_argument("--json", help="also write the scores to this file")
+    evaluate.add_argument("--download", action="store_true",
+                          help="let the data set download (a checkpoint's own config never does)")
 
     bench = commands.add_parser("bench", help="benchmarks that print figures")
     bench.add_argument("which", choices=("engine", "session", "quality"))
@@ -80,8 +85,17 @@ def main(argv: list[str] | None = None) -> int:
                 "bench": _bench}[args.command](args)
     except (ValueError, FileNotFoundError) as error:
         # Config, data and checkpoint errors are ValueErrors whose message names the problem.
-        sys.stderr.write(f"error: {error}\n")
+        sys.stderr.write(f"error: {_one_line(error)}\n")
         return EXIT_USAGE
+    except OSError as error:  # a read-only folder, a full disk: the cause in one line, no traceback
+        where = f": {error.filename}" if error.filename else ""
+        sys.stderr.write(f"error: {error.strerror or error}{where}\n")
+        return EXIT_USAGE
+
+
+def _one_line(error: BaseException) -> str:
+    """An error's message on one line (a message from a file may hold newlines)."""
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _config_from_args(args: argparse.Namespace):
@@ -102,11 +116,13 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1:
         raise ValueError(f"--steps={args.steps} is invalid: allowed an integer >= 1")
-    if args.seconds is not None and args.seconds <= 0:
-        raise ValueError(f"--seconds={args.seconds} is invalid: allowed a number > 0")
+    if args.seconds is not None and not (math.isfinite(args.seconds) and args.seconds > 0):
+        raise ValueError(f"--seconds={args.seconds} is invalid: allowed a finite number > 0")
     if args.resume and (args.set or args.dataset or args.run_dir):
         raise ValueError("--resume continues a run as configured: --set, --dataset and --run-dir "
                          "are not allowed with it")
+    if args.download and not args.resume:
+        raise ValueError("--download is for --resume; a new run downloads with --set data.download=true")
     config = None if args.resume else _config_from_args(args)  # validated before joining a process group
     device = config.training.device if config else "auto"
     distributed = dist_setup.init_from_environment(device)
@@ -117,19 +133,40 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_loop(args: argparse.Namespace, config, distributed) -> int:
-    """The headless loop; under torchrun every rank trains and rank 0 alone writes the run directory."""
+    """The headless loop; under torchrun every rank trains and rank 0 alone writes (and owns) the run directory."""
+    from gan_core.runs import RunRecorder, create_run_dir, open_run_for_resume, release_run_lock
+    from gan_core.trainer import Trainer
+
+    trainer = paths = recorder = None
+    setup_error: BaseException | None = None
+    try:
+        if args.resume:  # rank 0 takes the run's lock first; a file's data.download is off unless --download
+            trainer, paths = open_run_for_resume(args.resume, distributed, allow_download=args.download)
+        else:
+            trainer = Trainer(config, distributed=distributed)  # data and models before any folder
+            paths = create_run_dir(config, args.runs_root, args.run_dir) if distributed.is_main else None
+        recorder = RunRecorder(trainer, paths) if distributed.is_main else None
+    except Exception as error:
+        setup_error = error
+    # Every rank learns whether all could set up, so none waits forever in a collective.
+    if _agree(int(setup_error is not None), distributed):
+        if paths is not None:
+            release_run_lock(paths.root)
+        if setup_error is not None:
+            raise setup_error
+        raise ValueError("another rank could not set up the run; see its message")
+    try:
+        return _train_steps(args, trainer, recorder, paths, distributed)
+    finally:
+        trainer.release_distributed()
+
+
+def _train_steps(args: argparse.Namespace, trainer, recorder, paths, distributed) -> int:
+    """Train until the target, the deadline, a signal, a non-finite loss or a write error (all ranks agree)."""
     import torch
 
     from gan_core.data import describe
-    from gan_core.runs import RunRecorder, create_run_dir, open_run_for_resume
-    from gan_core.trainer import Trainer
 
-    if args.resume:
-        trainer, paths = open_run_for_resume(args.resume, distributed)
-    else:
-        trainer = Trainer(config, distributed=distributed)  # data and models before any folder
-        paths = create_run_dir(config, args.runs_root, args.run_dir) if distributed.is_main else None
-    recorder = RunRecorder(trainer, paths) if distributed.is_main else None
     quiet = args.quiet or not distributed.is_main
     if recorder is not None:
         if not quiet:
@@ -146,7 +183,8 @@ def _train_loop(args: argparse.Namespace, config, distributed) -> int:
     target = args.steps if args.steps is not None else (None if args.seconds else trainer.step_count + 1000)
     deadline = time.monotonic() + args.seconds if args.seconds else None
     progress = _progress(trainer.step_count, target, quiet)
-    outcome = 0  # 0 go on, 1 stop (target, time or signal), 2 non-finite loss
+    outcome = 0  # 0 go on, 1 stop (target, time or signal), 2 non-finite loss, 3 a write failed
+    failure: OSError | None = None
     try:
         while True:
             done = ((target is not None and trainer.step_count >= target)
@@ -155,31 +193,54 @@ def _train_loop(args: argparse.Namespace, config, distributed) -> int:
             if outcome:
                 break
             row = trainer.step()
-            finite = recorder.record(row) if recorder is not None else bool(
-                torch.isfinite(torch.tensor([row["d_loss"], row["g_loss"]])).all())
+            try:
+                finite = recorder.record(row) if recorder is not None else bool(
+                    torch.isfinite(torch.tensor([row["d_loss"], row["g_loss"]])).all())
+            except OSError as error:  # a full disk, a folder made read-only: end every rank cleanly
+                failure, outcome = error, 3
+                continue
             if not finite:
-                outcome = 2
+                outcome = max(outcome, 2)
                 continue  # every rank learns of it at the next agreement
             progress.update(1)
             progress.set_postfix_str(
                 f"D {row['d_loss']:.3f} G {row['g_loss']:.3f} D(x) {row['d_real']:.2f} "
                 f"D(G(z)) {row['d_fake']:.2f} {row['images_per_s']:.0f} img/s", refresh=False)
-        if recorder is not None:
-            if outcome == 2:
-                recorder.log("nonfinite", message=f"non-finite loss at step {trainer.step_count}")
-                sys.stderr.write(f"error: non-finite loss at step {trainer.step_count}; the last good "
-                                 f"checkpoint is kept; resume with a lower learning rate\n")
-            else:
+        if recorder is not None and outcome == 2:
+            recorder.log("nonfinite", message=f"non-finite loss at step {trainer.step_count}")
+            sys.stderr.write(f"error: non-finite loss at step {trainer.step_count}; the last good "
+                             f"checkpoint is kept; resume with a lower learning rate\n")
+        elif recorder is not None and outcome == 1:
+            try:
                 recorder.save_sample_grid()
                 recorder.save_checkpoint()
                 recorder.log("stop" if stop["requested"] else "finish")
+            except OSError as error:
+                failure = error
     finally:
         progress.close()
         if recorder is not None:
-            recorder.close()
+            if failure is not None:
+                _log_failure(recorder, failure)
+            try:
+                recorder.close()
+            except OSError:
+                pass  # the failure is already reported once; a flush on a full disk fails again
+    if failure is not None:
+        raise failure
+    if outcome == 3:
+        raise ValueError("stopped: rank 0 could not write the run directory; see its message")
     if distributed.is_main:
         print(f"run directory: {paths.root}  steps: {trainer.step_count}")
     return 1 if outcome == 2 else 0
+
+
+def _log_failure(recorder, error: OSError) -> None:
+    """A `failed` event (so the run lists as failed, not stopped) if the disk still takes one line."""
+    try:
+        recorder.log("failed", message=f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
+    except OSError:
+        pass
 
 
 def _agree(value: int, distributed) -> int:
@@ -211,6 +272,7 @@ def _sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix not in (".png", ".npy"):
         raise ValueError(f"--out={args.out!r} is invalid: allowed a .png or .npy file name")
+    _check_out_file(out)
     if not 1 <= args.n <= 100000:
         raise ValueError(f"--n={args.n} is invalid: allowed an integer from 1 to 100000")
     if args.seed < 0:
@@ -228,12 +290,22 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_out_file(out: Path) -> None:
+    """--out must name a file to write, not an existing folder or a device."""
+    if out.is_dir():
+        raise ValueError(f"--out={str(out)!r} is an existing folder: allowed a file name, "
+                         f"e.g. {str(out / ('samples' + out.suffix))!r}")
+    if out.exists() and not out.is_file():
+        raise ValueError(f"--out={str(out)!r} exists and is not a regular file")
+
+
 def _interpolate(args: argparse.Namespace) -> int:
     from gan_core.checkpoint import load_generator
     from gan_core.latent import generate, interpolate, save_strip, z_from_seed
 
     if not args.out.endswith(".png"):
         raise ValueError(f"--out={args.out!r} is invalid: allowed a .png file name")
+    _check_out_file(Path(args.out))
     if not 2 <= args.steps <= 256:
         raise ValueError(f"--steps={args.steps} is invalid: allowed an integer from 2 to 256")
     for name in ("from_seed", "to_seed"):
@@ -250,6 +322,7 @@ def _interpolate(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     import json
+    from dataclasses import replace
 
     import numpy as np
     import torch
@@ -265,15 +338,22 @@ def _evaluate(args: argparse.Namespace) -> int:
         if not 10 <= args.n <= 100000:
             raise ValueError(f"--n={args.n} is invalid: allowed an integer from 10 to 100000")
         generator, config, _ = load_generator(args.checkpoint)
-        data_config = config.data
+        # The checkpoint's own config never downloads (nor creates data.root); only --download does.
+        data_config = replace(config.data, download=args.download)
         images = generate(generator, zs_from_seeds(range(args.n), config.model.latent_dim))
     else:
         path = Path(args.samples)
         if path.suffix != ".npy" or not path.is_file():
             raise ValueError(f"--samples={args.samples!r} is invalid: allowed an existing .npy file")
         array = np.load(path, allow_pickle=False)  # never unpickle a file made elsewhere
-        data_config = DataConfig(name=args.dataset)
+        if array.dtype.kind not in "fiu":
+            raise ValueError(f"--samples={args.samples!r} holds {array.dtype} values: allowed numbers")
+        data_config = DataConfig(name=args.dataset, download=args.download)
         images = torch.from_numpy(np.asarray(array, dtype=np.float32))
+        if not bool(torch.isfinite(images).all()):
+            bad = int((~torch.isfinite(images)).flatten(1).any(dim=1).sum()) if images.ndim > 1 else -1
+            raise ValueError(f"--samples={args.samples!r} holds NaN or infinite values"
+                             + (f" in {bad} of {images.shape[0]} images" if bad >= 0 else ""))
     dataset = load_dataset(data_config)
     if images.ndim != 4 or tuple(images.shape[1:]) != dataset.image_shape:
         raise ValueError(f"samples have shape {tuple(images.shape)}: allowed N x "

@@ -14,6 +14,7 @@ from gan_core.config import DataConfig
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 FOLDER_DEFAULT_SIZE = 64
+MAX_FOLDER_IMAGE_PIXELS = 40_000_000  # larger images are skipped: decoding one would take gigabytes
 
 # Where torchvision's classes look for files and how a user gets them, per data set.
 _TORCHVISION_HELP = {
@@ -157,10 +158,13 @@ def _load_folder(config: DataConfig) -> tuple[torch.Tensor, torch.Tensor | None,
     for path in files:
         try:
             with Image.open(path) as image:
+                # Refuse by the header's declared size before decoding: a tiny file may claim 20000x20000.
+                if image.width * image.height > MAX_FOLDER_IMAGE_PIXELS:
+                    raise ValueError(f"{path.name} declares {image.width}x{image.height} pixels")
                 image = _center_crop_resize(image.convert(mode), size)
                 arrays.append(np.asarray(image, dtype=np.uint8))
-        except (UnidentifiedImageError, OSError, ValueError):
-            skipped += 1
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+            skipped += 1  # a bad file is skipped and counted (describe() reports it), not fatal
             continue
         if use_labels:
             labels.append(class_names.index(path.parent.name))

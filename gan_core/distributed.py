@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 
@@ -46,7 +47,17 @@ def init_from_environment(device_name: str) -> DistributedInfo:
 
 
 def shutdown() -> None:
-    """Leave the process group together: rank 0 may still be writing its last checkpoint."""
+    """Leave the process group together, freeing what holds it first.
+
+    Callers drop their DDP wrappers (Trainer.release_distributed) before this. DDP modules live in
+    reference cycles, so gc.collect() frees their reducers here, in the main thread, while the group
+    is alive and idle; left to a later collection they may be destroyed during interpreter shutdown,
+    after destroy_process_group, which is how rank 1 once died with SIGABRT ("terminate called
+    without an active exception"). The barrier then holds every rank until all have done so (and
+    rank 0 has written its last checkpoint) before any rank destroys the group.
+    """
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
+        gc.collect()

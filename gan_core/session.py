@@ -21,9 +21,9 @@ from typing import Any, Callable
 import numpy as np
 from torch import nn
 
-from gan_core.data import ImageDataset
 from gan_core.checkpoint import load_checkpoint
 from gan_core.config import RunConfig, live_values, with_live_changes
+from gan_core.data import ImageDataset
 from gan_core.latent import image_grid
 from gan_core.metrics import MetricsWriter, read_metrics, truncate_metrics
 from gan_core.runs import (DEFAULT_RUNS_ROOT, RunPaths, RunRecorder, create_run_dir, open_run_for_resume,
@@ -395,7 +395,12 @@ class TrainingSession:
                 self._status = "failed"
                 try:
                     self._log("failed", message=self._error)
-                    recorder.close()
+                except OSError:
+                    pass  # a full disk may refuse even the event; the status and error still say it
+                try:
+                    recorder.close()  # releases the run's lock
+                except OSError:
+                    pass
                 finally:
                     self._cond.notify_all()
 

@@ -89,6 +89,15 @@ class Trainer:
         self.step_count = 0
         self.time_s = 0.0
 
+    def release_distributed(self) -> None:
+        """Drop the DDP wrappers before the process group is destroyed (this trainer no longer trains).
+
+        A DDP module sits in a reference cycle (its reducer's autograd hooks), so without this it is
+        freed by some later garbage collection, possibly during interpreter shutdown after
+        destroy_process_group, where its reducer's gloo work can abort the process.
+        """
+        self._g_train, self._d_train = self.generator, self.discriminator
+
     @property
     def epoch(self) -> int:
         """Completed passes over the data set."""

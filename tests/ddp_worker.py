@@ -43,7 +43,14 @@ def main() -> None:
         torch.save({"differences": differences, "d_fake_by_rank": all_fakes,
                     "generator": trainer.generator.state_dict(),
                     "discriminator": trainer.discriminator.state_dict()}, out)
+    trainer.release_distributed()  # DDP wrappers freed before the group is destroyed (see shutdown)
+    del trainer
     shutdown()
+    # What the test checks: no DDP module (nor its reducer's hold on the group) outlives the group.
+    from torch.nn.parallel import DistributedDataParallel
+
+    alive = sum(isinstance(o, DistributedDataParallel) for o in __import__("gc").get_objects())
+    out.with_name(f"{out.stem}.rank{distributed.rank}.ddp_alive").write_text(str(alive))
 
 
 if __name__ == "__main__":
