@@ -14,7 +14,6 @@ import threading
 import time
 import weakref
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,49 +24,18 @@ from gan_core.checkpoint import load_checkpoint
 from gan_core.config import RunConfig, live_values, with_live_changes
 from gan_core.data import ImageDataset
 from gan_core.latent import image_grid
-from gan_core.metrics import MetricsWriter, read_metrics, truncate_metrics
+from gan_core.metrics import MetricsWriter, truncate_metrics
 from gan_core.runs import (DEFAULT_RUNS_ROOT, RunPaths, RunRecorder, create_run_dir, open_run_for_resume,
                            read_events, release_run_lock)
+from gan_core.snapshot import Snapshot, images_per_step, quality_from_csv, rows_from_csv
 from gan_core.trainer import METRIC_NAMES, Trainer
+
+__all__ = ["ACTIVE", "STATUSES", "Snapshot", "TrainingSession"]
 
 STATUSES = ("idle", "running", "paused", "stopping", "finished", "failed")
 ACTIVE = ("running", "paused", "stopping")
 LIVE_GRID_INTERVAL_S = 1.0  # refresh the in-memory sample grid at most this often
 RATE_WINDOW_S = 10.0  # steps/s and images/s are measured over the last this many seconds of wall time
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """An immutable copy of what a page needs; rows are tuples in `columns` order."""
-
-    status: str
-    step: int
-    epoch: int
-    elapsed_s: float
-    """Wall time since this start or resume (pauses included)."""
-    images_per_s: float | None
-    """Images per second of wall time over the last ~10 s; None while paused or warming up."""
-    columns: tuple[str, ...]
-    rows: tuple[tuple[float, ...], ...]
-    cursor: tuple[int, int]
-    reset: bool
-    grid: np.ndarray | None
-    grid_step: int
-    events: tuple[dict[str, Any], ...]
-    error: str | None
-    run_dir: str | None
-    config: RunConfig | None
-    steps_pending: int
-    diverged: bool = False
-    last_checkpoint_step: int = -1
-    steps_per_s: float | None = None
-    """Steps per second of wall time over the last ~10 s; None while paused or warming up."""
-    train_s: float = 0.0
-    """Time spent inside training steps since this start or resume (less than elapsed_s when busy elsewhere)."""
-    activity: str | None = None
-    """What the training thread is busy with besides steps (a checkpoint, an evaluation), if anything."""
-    quality: tuple[dict[str, Any], ...] = ()
-    quality_reference: dict[str, Any] | None = None
 
 
 class TrainingSession:
@@ -221,13 +189,13 @@ class TrainingSession:
             start = 0 if reset else max(0, seen)
             trainer = self._trainer
             steps_per_s = self._steps_per_s()
-            images_per_step = _images_per_step(trainer.config) if trainer else 0
+            per_step = images_per_step(trainer.config) if trainer else 0
             return Snapshot(
                 status=self._status,
                 step=trainer.step_count if trainer else 0,
                 epoch=trainer.epoch if trainer else 0,
                 elapsed_s=(time.monotonic() - self._launched_at) if trainer else 0.0,
-                images_per_s=None if steps_per_s is None else steps_per_s * images_per_step,
+                images_per_s=None if steps_per_s is None else steps_per_s * per_step,
                 columns=METRIC_NAMES,
                 rows=tuple(self._rows[start:count]),
                 cursor=(self._rows_generation, count),
@@ -303,11 +271,11 @@ class TrainingSession:
         """Install the reserved run and start its thread; on failure the run's lock is released."""
         resumed = kind == "resume"
         try:
-            rows = _rows_from_csv(paths) if resumed else []
+            rows = rows_from_csv(paths) if resumed else []
             # A resumed run keeps its earlier events (chart markers) and quality rows, up to its step.
             events = [e for e in read_events(paths.events) if e.get("step", 0) <= trainer.step_count] \
                 if resumed else []
-            quality = _quality_from_csv(paths, trainer.step_count) if resumed else []
+            quality = quality_from_csv(paths, trainer.step_count) if resumed else []
             recorder = RunRecorder(trainer, paths, background_evaluation=True, on_activity=self._set_activity)
         except BaseException:
             release_run_lock(paths.root)
@@ -470,25 +438,3 @@ class TrainingSession:
             recorder.close()
             self._status = "finished"
             self._cond.notify_all()
-
-
-def _images_per_step(config: RunConfig) -> int:
-    """Real images one step consumes: batch size times D steps per G step."""
-    return config.training.batch_size * config.optimizer.d_steps_per_g_step
-
-
-def _quality_from_csv(paths: RunPaths, step: int) -> list[dict[str, Any]]:
-    """A resumed run's earlier quality rows up to its step."""
-    frame = read_metrics(paths.root / "quality.csv")
-    if frame.empty or "step" not in frame:
-        return []
-    return [{k: float(v) for k, v in row.items()} for row in frame[frame["step"] <= step].to_dict("records")]
-
-
-def _rows_from_csv(paths: RunPaths) -> list[tuple[float, ...]]:
-    """A resumed run's earlier rows, so its curves start at step 1."""
-    frame = read_metrics(paths.metrics)
-    if frame.empty:
-        return []
-    frame = frame.reindex(columns=list(METRIC_NAMES))
-    return [tuple(float(v) for v in row) for row in frame.itertuples(index=False)]
