@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard import live  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
-from dashboard.panels import (render_checkpoints, render_downloads, render_live,  # noqa: E402
-                              render_why_non_saturating)
+from dashboard.panels import (cached_dataset, render_checkpoints, render_downloads, render_live,  # noqa: E402
+                              render_status, render_why_non_saturating, warm_engine)
 from dashboard.runs_page import render_runs  # noqa: E402
 from dashboard.sidebar import live_changes, render_sidebar  # noqa: E402
 from gan_core.config import live_values  # noqa: E402
@@ -39,6 +39,8 @@ def main() -> None:
     st.title("GAN Workbench")
     render_control_bar(session, snapshot.status, config, errors)
     render_apply(session, config, snapshot)
+    busy = snapshot.status in ("running", "stopping") or snapshot.steps_pending > 0
+    st.fragment(run_every=LIVE_REFRESH_S if busy else None)(render_status_fragment)(session, _phase(snapshot))
     # A widget with its own state, not st.tabs: the chosen view survives sidebar edits and reruns,
     # and only the visible view is built and refreshed.
     view = st.radio("View", VIEWS, key="view", horizontal=True, label_visibility="collapsed")
@@ -59,7 +61,7 @@ def main() -> None:
 def render_training_view(session: TrainingSession, snapshot) -> None:
     """Live status, charts and images (refreshed once a second while training), then static extras."""
     busy = snapshot.status in ("running", "stopping") or snapshot.steps_pending > 0
-    st.fragment(run_every=LIVE_REFRESH_S if busy else None)(render_live_fragment)(session, _phase(snapshot))
+    st.fragment(run_every=LIVE_REFRESH_S if busy else None)(render_live)(session)
     render_downloads(snapshot)
     last_d_fake = None
     if snapshot.status != "idle":
@@ -90,8 +92,14 @@ def render_control_bar(session: TrainingSession, status: str, config, errors: di
     """Start, Pause, Resume, Step (n), Stop, each enabled only when it makes sense."""
     columns = st.columns([1, 1, 1, 1, 1, 1.2, 3])
     can_start = status not in ACTIVE and config is not None
+    if can_start:
+        try:  # load the data while the user reads the page, so Start begins training at once
+            warm_engine(config)
+        except (ValueError, FileNotFoundError, OSError) as error:
+            st.session_state["action_error"] = f"data.name={config.data.name}: {error}"
+            can_start = False
     columns[0].button("Start", key="btn.start", disabled=not can_start, type="primary",
-                      on_click=_call, args=(session.start, config))
+                      on_click=_call, args=(_start, session, config))
     columns[1].button("Pause", key="btn.pause", disabled=status != "running", on_click=_call,
                       args=(_and_wait, session, session.pause, ("paused", "failed", "finished")))
     columns[2].button("Resume", key="btn.resume", disabled=status != "paused", on_click=_call,
@@ -107,6 +115,13 @@ def render_control_bar(session: TrainingSession, status: str, config, errors: di
     message = st.session_state.pop("action_error", None)
     if message:
         st.error(message)
+
+
+def _start(session: TrainingSession, config) -> None:
+    """Start a run on the data set this page already loaded."""
+    session.start(config, dataset=cached_dataset(config.data))
+    # The page that follows then shows the first step's point instead of an empty chart.
+    session.wait_for(lambda s: s.status != "running" or s.snapshot(since=(-1, 0)).step >= 1, 1.0)
 
 
 def _call(method, *args) -> None:
@@ -158,12 +173,13 @@ def _apply_and_wait(session: TrainingSession, changes: dict) -> None:
     session.wait_for(applied, 5.0)
 
 
-def render_live_fragment(session: TrainingSession, page_phase: tuple[str, bool]) -> None:
-    """The live part: status line, charts and images, each sent only what is new to this tab."""
-    snapshot = render_live(session)
+def render_status_fragment(session: TrainingSession, page_phase: tuple[str, bool]) -> None:
+    """The status line in every view; when the run changes phase by itself, the whole page redraws."""
+    snapshot = live.current_snapshot(session, "status")
+    render_status(snapshot)
     if _phase(snapshot) != page_phase and st.session_state.get("live_reruns", 0) < 3:
         # The run paused, diverged, ended or finished its steps by itself: redraw the controls
-        # and switch the timer. The counter stops a loop if the phase flips during reruns.
+        # and switch the timers. The counter stops a loop if the phase flips during reruns.
         st.session_state["live_reruns"] = st.session_state.get("live_reruns", 0) + 1
         st.rerun()
     st.session_state["live_reruns"] = 0

@@ -10,12 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, live
+from dashboard.sidebar import request_config_load
 from dashboard.text import plain
-from gan_core.config import DataConfig
+from gan_core.config import DataConfig, RunConfig
 from gan_core.data import load_dataset
 from gan_core.latent import image_grid
 from gan_core.runs import RunPaths, list_runs
 from gan_core.session import ACTIVE, Snapshot, TrainingSession
+from gan_core.trainer import Trainer
 
 CHECKPOINT_FILE = re.compile(r"step_(\d+)\.pt")
 
@@ -60,9 +62,8 @@ def render_status(snapshot: Snapshot) -> None:
 
 
 def render_live(session: TrainingSession) -> Snapshot:
-    """The live part, refreshed by its fragment: status, charts and images, each sent only what is new."""
+    """The live part, refreshed by its fragment: charts and images, each sent only what is new."""
     snapshot = live.take_snapshot(session)
-    render_status(snapshot)
     charts_column, images_column = st.columns([0.85, 1.15], gap="medium")
     with charts_column:
         live.render_charts(snapshot)
@@ -113,18 +114,38 @@ def real_png(data_config: DataConfig) -> str:
     return live.png_base64(real_grid(data_config))
 
 
+@st.cache_resource(max_entries=2, show_spinner="Loading the data set...")
+def cached_dataset(data_config: DataConfig):
+    """The data set loaded once per server for a data config (read-only), so Start takes no seconds to load it."""
+    return load_dataset(data_config)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def warm_engine(config: RunConfig) -> bool:
+    """Build this config's models once and drop them: torch's one-off start-up costs (~1.5 s on this
+    CPU) are paid while the user reads the page, not after Start."""
+    Trainer(config, cached_dataset(config.data))
+    return True
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def real_grid(data_config: DataConfig, count: int = 64):
     """A grid of real images spread over the data set, for comparison with the samples."""
-    dataset = load_dataset(data_config)
+    dataset = cached_dataset(data_config)
     stride = max(1, len(dataset) // count)
     return image_grid(dataset.images[::stride][:count])
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def objectives_figure(d_fake: float | None):
+    """The explainer's figure for a rounded D(G(z)); plotly builds its first figure slowly (~0.8 s)."""
+    return charts.objectives_figure(charts.objective_curves(), d_fake)
 
 
 def render_why_non_saturating(d_fake: float | None, loss: str | None) -> None:
     """The seed post's point: log(1 - D(G(z))) is flat where training starts; -log D(G(z)) is not."""
     with st.expander("Why the non-saturating loss?", expanded=loss == "minimax"):
-        st.plotly_chart(charts.objectives_figure(charts.objective_curves(), d_fake), key="chart.objectives")
+        st.plotly_chart(objectives_figure(None if d_fake is None else round(d_fake, 3)), key="chart.objectives")
         if d_fake is None:
             st.caption("Start a run to see where the current batch's mean D(G(z)) sits on both curves.")
             return
@@ -188,6 +209,9 @@ def render_checkpoints(session: TrainingSession, snapshot: Snapshot) -> None:
     if st.button("Resume this run", key="btn.resume_run", disabled=bool(reason)):
         try:
             session.resume_run(chosen.path)
+            resumed = live.current_snapshot(session, "checkpoints").config
+            if resumed is not None:
+                request_config_load(resumed)  # the sidebar shows the run's own settings, so Apply stays away
             st.rerun()
         except (ValueError, RuntimeError) as error:
             st.error(plain(error))

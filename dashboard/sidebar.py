@@ -73,6 +73,23 @@ def load_preset_into_state(name: str) -> None:
         st.session_state.pop(widget_key(field), None)
 
 
+PENDING_CONFIG_KEY = "config_to_load"
+
+
+def request_config_load(config: RunConfig) -> None:
+    """Show this config in the sidebar from the next rerun on (a resumed run's own settings)."""
+    st.session_state[PENDING_CONFIG_KEY] = config
+
+
+def _load_pending_config() -> None:
+    config = st.session_state.pop(PENDING_CONFIG_KEY, None)
+    if config is None:
+        return
+    st.session_state[VALUES_KEY] = {field: _field_value(config, field) for field, *_ in FIELDS}
+    for field, *_ in FIELDS:
+        st.session_state.pop(widget_key(field), None)
+
+
 def validate(values: dict[str, Any], name: str) -> tuple[RunConfig | None, dict[str, str]]:
     """(config, {}) when valid, else (None, {field: the config's own message}) for every bad field."""
     errors: dict[str, str] = {}
@@ -100,6 +117,7 @@ def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]
     """
     sidebar = st.sidebar
     sidebar.header("Configure")
+    _load_pending_config()
     if VALUES_KEY not in st.session_state:
         st.session_state["cfg.preset"] = "default"
         load_preset_into_state("default")
