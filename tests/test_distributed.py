@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from gan_core.metrics import read_metrics
-from gan_core.runs import RunPaths, read_events
+from gan_core.runs import RunPaths, read_events, run_owner
 from gan_core.trainer import Trainer, noise_seed
 from tests.conftest import tiny_config
 
@@ -74,6 +74,7 @@ def test_cli_under_torchrun_writes_one_run_directory_once(tmp_path):
     kinds = [e["kind"] for e in read_events(paths.events)]
     assert kinds.count("start") == 1 and kinds.count("finish") == 1
     assert read_metrics(paths.metrics)["step"].tolist() == list(range(1, 21))
+    assert run_owner(run_dir) is None and not (run_dir / "owner.lock").exists()  # rank 0 released it
     # Resume under DDP continues from latest.pt.
     _torchrun("-m", "gan_core", "train", "--resume", str(run_dir), "--steps", "30", "--quiet")
     assert read_metrics(paths.metrics)["step"].tolist() == list(range(1, 31))
