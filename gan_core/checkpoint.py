@@ -47,48 +47,50 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     return path
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+def load_checkpoint(path: str | os.PathLike, name: str | None = None) -> dict[str, Any]:
     """Load and vet a checkpoint with weights_only=True; CheckpointError says what is wrong.
 
     Declared sizes are vetted before loading (vet_file), and the structure, config limits and every
-    tensor's type and shape after it, before any model is built (vet_state).
+    tensor's type and shape after it, before any model is built (vet_state). Messages call the
+    file `name` when given (for an upload: its own name, never the server's temp path).
     """
     path = Path(path)
-    vet_file(path)
+    label = name or str(path)
+    vet_file(path, label)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         # weights_only refuses anything but tensors and plain types: never retried unsafely.
-        raise CheckpointError(f"{path} is not a GAN Workbench checkpoint: it holds objects that "
+        raise CheckpointError(f"{label} is not a GAN Workbench checkpoint: it holds objects that "
                               f"are not plain tensors ({str(error).splitlines()[0]})") from None
     except Exception as error:  # torch raises many types for files it cannot parse
         first_line = (str(error).splitlines() or [type(error).__name__])[0]
-        raise CheckpointError(f"{path} is not a GAN Workbench checkpoint (not a torch file): {first_line}") from None
+        raise CheckpointError(f"{label} is not a GAN Workbench checkpoint (not a torch file): {first_line}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a GAN Workbench checkpoint: a torch file without our "
+        raise CheckpointError(f"{label} is not a GAN Workbench checkpoint: a torch file without our "
                               f"format marker {CHECKPOINT_FORMAT!r}")
     version = state.get("schema_version")
     if version != CHECKPOINT_SCHEMA_VERSION:
-        raise CheckpointError(f"{path} has checkpoint schema version {version!r}; this version of "
+        raise CheckpointError(f"{label} has checkpoint schema version {version!r}; this version of "
                               f"GAN Workbench reads version {CHECKPOINT_SCHEMA_VERSION}")
     missing = [key for key in REQUIRED_KEYS if key not in state]
     if missing:
-        raise CheckpointError(f"{path} is an incomplete checkpoint: missing {', '.join(missing)}")
-    vet_state(state, str(path))
+        raise CheckpointError(f"{label} is an incomplete checkpoint: missing {', '.join(missing)}")
+    vet_state(state, label)
     return state
 
 
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
-                   use_ema: bool = True) -> tuple[nn.Module, RunConfig, dict[str, Any]]:
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu", use_ema: bool = True,
+                   name: str | None = None) -> tuple[nn.Module, RunConfig, dict[str, Any]]:
     """An eval-mode generator from a checkpoint (its EMA weights when present), its config and the state.
 
-    CheckpointError also for weights holding NaN or infinity.
+    CheckpointError also for weights holding NaN or infinity. name: what messages call the file.
     """
-    state = load_checkpoint(path)
+    state = load_checkpoint(path, name)
     config = RunConfig.from_dict(state["config"])
     image_shape = tuple(int(s) for s in state["image_shape"])
     key = "generator_ema" if use_ema and "generator_ema" in state else "generator"
-    check_finite(state[key], f"{path}: {key}")
+    check_finite(state[key], f"{name or path}: {key}")
     generator, _ = build_models(config.model, image_shape)  # type: ignore[arg-type]
     generator.load_state_dict(state[key])
     return generator.to(device).eval(), config, state

@@ -29,42 +29,44 @@ class CheckpointError(ValueError):
     """A file is not a usable checkpoint of ours; the message says which problem."""
 
 
-def vet_file(path: Path) -> None:
+def vet_file(path: Path, name: str | None = None) -> None:
     """Before torch.load: a regular, non-empty torch zip whose records are stored (not compressed) and
-    whose declared sizes fit the limits, so loading cannot allocate more than the limits."""
+    whose declared sizes fit the limits, so loading cannot allocate more than the limits.
+    Messages call the file `name` when given (an upload's original name, not a server path)."""
+    label = name or str(path)
     try:
         info = path.stat()
     except OSError:
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist") from None
+        raise CheckpointError(f"checkpoint {label!r} does not exist") from None
     if not stat.S_ISREG(info.st_mode):
-        raise CheckpointError(f"checkpoint {str(path)!r} is not a regular file")
+        raise CheckpointError(f"checkpoint {label!r} is not a regular file")
     if info.st_size == 0:
-        raise CheckpointError(f"{path} is empty (0 bytes): not a checkpoint")
+        raise CheckpointError(f"{label} is empty (0 bytes): not a checkpoint")
     if not zipfile.is_zipfile(path):
         with open(path, "rb") as file:
             if file.read(4) == b"PK\x03\x04":  # starts like a zip, does not end like one
-                raise CheckpointError(f"{path} is truncated or corrupt: its zip directory is missing")
-        raise CheckpointError(f"{path} is not a GAN Workbench checkpoint (not a torch zip file)")
+                raise CheckpointError(f"{label} is truncated or corrupt: its zip directory is missing")
+        raise CheckpointError(f"{label} is not a GAN Workbench checkpoint (not a torch zip file)")
     try:
         with zipfile.ZipFile(path) as archive:
             records = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise CheckpointError(f"{path} is truncated or corrupt: {error}") from None
+        raise CheckpointError(f"{label} is truncated or corrupt: {error}") from None
     if len(records) > MAX_RECORDS:
-        raise CheckpointError(f"{path} holds {len(records)} records: more than the limit of {MAX_RECORDS}")
+        raise CheckpointError(f"{label} holds {len(records)} records: more than the limit of {MAX_RECORDS}")
     total = 0
     for record in records:
         if record.compress_type != zipfile.ZIP_STORED:
             # torch.save never compresses; a compressed record could inflate far beyond the file's size.
-            raise CheckpointError(f"{path} has a compressed record {record.filename!r}: not written by torch.save")
+            raise CheckpointError(f"{label} has a compressed record {record.filename!r}: not written by torch.save")
         if record.filename.endswith("data.pkl") and record.file_size > MAX_PICKLE_BYTES:
-            raise CheckpointError(f"{path}: its structure record is {record.file_size} bytes, over the "
+            raise CheckpointError(f"{label}: its structure record is {record.file_size} bytes, over the "
                                   f"{MAX_PICKLE_BYTES}-byte limit")
         total += record.file_size
     if total > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"{path} declares {total} bytes of data: over the limit of {MAX_CHECKPOINT_BYTES}")
+        raise CheckpointError(f"{label} declares {total} bytes of data: over the limit of {MAX_CHECKPOINT_BYTES}")
     if total > info.st_size:
-        raise CheckpointError(f"{path} is truncated or corrupt: it declares more data than the file holds")
+        raise CheckpointError(f"{label} is truncated or corrupt: it declares more data than the file holds")
 
 
 def vet_state(state: dict[str, Any], source: str) -> tuple[RunConfig, tuple[int, int, int]]:

@@ -16,6 +16,7 @@ AUTOMATIC_CHECKPOINT = re.compile(r"^step_(\d{1,18})\.pt$")
 MANUAL_CHECKPOINT = re.compile(r"^manual_(\d{1,18})\.pt$")
 SAMPLE_GRID = re.compile(r"^step_(\d{1,18})\.png$")
 BEST_CHECKPOINT = "best.pt"
+MAX_GRID_BYTES = 32 << 20  # our grids are a few hundred KB; a larger "grid" is not ours
 # Temp files of an atomic write interrupted by a kill: save_checkpoint's mkstemp names and the link's.
 _TEMP_FILE = re.compile(r"^\.(step_\d+\.pt|manual_\d+\.pt|latest\.pt|best\.pt)\..+\.tmp$")
 
@@ -74,8 +75,9 @@ class RunPaths:
         return self.samples / f"step_{step:07d}.png"
 
 
-def numbered_files(folder: Path, pattern: re.Pattern[str]) -> list[tuple[int, Path]]:
-    """(step, path) of the regular files in folder whose whole name matches pattern, by step."""
+def numbered_files(folder: Path, pattern: re.Pattern[str], max_bytes: int | None = None) -> list[tuple[int, Path]]:
+    """(step, path) of the regular files in folder whose whole name matches pattern (and of at most
+    max_bytes, when given), by step."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -86,10 +88,11 @@ def numbered_files(folder: Path, pattern: re.Pattern[str]) -> list[tuple[int, Pa
         if match is None:
             continue
         try:
-            if not stat.S_ISREG(entry.stat().st_mode):  # a folder or FIFO named like a step file
-                continue
+            info = entry.stat()
         except OSError:
             continue
+        if not stat.S_ISREG(info.st_mode) or (max_bytes is not None and info.st_size > max_bytes):
+            continue  # a folder or FIFO named like a step file, or a grid too large to be ours
         found.append((int(match.group(1)), Path(folder) / entry.name))
     return sorted(found, key=lambda item: (item[0], item[1].name))
 
@@ -117,8 +120,9 @@ def checkpoint_files(paths: RunPaths) -> list[tuple[int, Path]]:
 
 
 def sample_grids(paths: RunPaths) -> list[tuple[int, Path]]:
-    """(step, path) of samples/step_<n>.png, by step; other names (step_final.png) are skipped."""
-    return numbered_files(paths.samples, SAMPLE_GRID)
+    """(step, path) of samples/step_<n>.png, by step; other names (step_final.png), non-regular files
+    and files over MAX_GRID_BYTES are skipped."""
+    return numbered_files(paths.samples, SAMPLE_GRID, MAX_GRID_BYTES)
 
 
 def clean_temp_files(paths: RunPaths) -> list[Path]:

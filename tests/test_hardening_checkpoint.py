@@ -127,3 +127,16 @@ def test_vetting_accepts_every_discriminator_norm(tmp_path, norm):
     resumed = Trainer(trainer.config)
     resumed.load_state_dict(load_checkpoint(_saved(trainer.state_dict(), tmp_path)))
     assert resumed.step_count == 1
+
+
+def test_messages_name_an_upload_by_its_own_name_not_the_server_path(tmp_path, good_state):
+    state = copy.deepcopy(good_state)
+    state["image_shape"] = [1, 28, 27]
+    path = _saved(state, tmp_path, "tmp8f3k2.pt")
+    with pytest.raises(CheckpointError) as refused:
+        load_generator(path, name="my-upload.pt")
+    assert "my-upload.pt" in str(refused.value) and str(tmp_path) not in str(refused.value)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="my-upload.pt is empty") as refused:
+        load_generator(tmp_path / "empty.pt", name="my-upload.pt")
+    assert str(tmp_path) not in str(refused.value)

@@ -173,6 +173,8 @@ def test_sample_grids_skip_names_that_are_not_step_numbers(tiny, tmp_path):
     paths = _recorded_run(tiny, tmp_path / "r", 20)
     (paths.samples / "step_final.png").write_bytes(b"x")
     (paths.samples / "step_0000030.png").mkdir()  # a folder with a grid's name is not a grid
+    with open(paths.samples / "step_0000040.png", "wb") as file:
+        file.truncate(64 << 20)  # sparse: 64 MB declared, far larger than any grid of ours
     assert [(step, p.name) for step, p in sample_grids(paths)] == [(10, "step_0000010.png"),
                                                                   (20, "step_0000020.png")]
 
