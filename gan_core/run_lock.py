@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gan_core.safe_io import UnreadableFile, read_text
+
 LOCK_NAME = "owner.lock"
 MAX_LOCK_BYTES = 4096  # a lock file is one small JSON object; anything larger is not ours
 FRESH_LOCK_S = 10.0  # an unreadable lock younger than this may be one being written right now
@@ -99,13 +101,11 @@ def run_owner(root: str | os.PathLike) -> str | None:
 def describe_owner(owner: dict[str, Any]) -> str:
     """A lock's owner in words: pid, host and since when."""
     since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(owner["time"])) if owner.get("time") else "?"
-    return f"pid {owner['pid']} on host {owner['host']} since {since}"
+    return f"pid {owner['pid']} on host {owner['host'][:100]} since {since}"  # a file's text: kept short
 
 
 def _read_owner(path: Path) -> dict[str, Any] | None:
     """The lock's JSON if it is a small regular file holding {pid: int, host: str, ...}; None otherwise."""
-    from gan_core.safe_io import UnreadableFile, read_text
-
     try:
         owner = json.loads(read_text(path, MAX_LOCK_BYTES))
     except (OSError, UnreadableFile, ValueError, RecursionError):
