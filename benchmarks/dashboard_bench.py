@@ -1,13 +1,19 @@
-"""Training speed with the dashboard open and refreshing in headless Chromium vs the same preset by the CLI.
+"""What watching a run costs: training speed with the dashboard open in headless Chromium vs the CLI,
+Chromium's and the server's CPU, on a fresh run and on a resumed 100,000-step run, and the server
+time of one live refresh at 1,000 vs 100,000 rows.
 
-Alternates CLI and dashboard rounds in one script; steps/s = steps / (end event time - start event time)
-read from each run's events.jsonl, so start-up costs are left out of both.
-Usage: .venv/bin/python benchmarks/dashboard_bench.py [--seconds 30] [--rounds 2] [--preset default]
+Rounds alternate (CLI, dashboard fresh, dashboard resumed) in one script; steps/s = steps / (end event
+time - start event time) from each run's events.jsonl, so start-up is left out of all of them. CPU is
+read from /proc (utime + stime of the server and of every Chromium process) over a window of the run.
+--busy adds a CPU-bound neighbour process to every round (the machine is shared).
+Usage: .venv/bin/python benchmarks/dashboard_bench.py [--seconds 30] [--rounds 3] [--preset default] [--busy]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -19,14 +25,54 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gan_core.runs import read_events  # noqa: E402
-from tests.browser_support import launch_browser, status_word, streamlit_server, wait_until  # noqa: E402
+from tests.browser_support import launch_browser, status_step, status_word, streamlit_process, wait_until  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+WARM_UP_S = 3.0  # the window for CPU starts after the page has settled
 
 
 def _rate(run_dir: Path) -> float:
     events = read_events(run_dir / "events.jsonl")
-    start = next(e for e in events if e["kind"] in ("start", "resume"))
+    start = next(e for e in reversed(events) if e["kind"] in ("start", "resume"))
     end = next(e for e in reversed(events) if e["kind"] in ("finish", "stop"))
     return (end["step"] - start["step"]) / (end["time"] - start["time"])
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _chromium_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if b"chromium" in (entry / "cmdline").read_bytes().split(b"\0")[0]:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuWindow:
+    """CPU seconds per wall second of the server and of all Chromium processes over a window."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.started = time.monotonic()
+        self.server0 = _cpu_ticks(server_pid)
+        self.chromium0 = {pid: _cpu_ticks(pid) for pid in _chromium_pids()}
+
+    def finish(self) -> tuple[float, float]:
+        """(server cores, Chromium cores) used on average since the window opened."""
+        wall = time.monotonic() - self.started
+        server = (_cpu_ticks(self.server_pid) - self.server0) / TICKS / wall
+        chromium = sum(_cpu_ticks(pid) - self.chromium0.get(pid, 0) for pid in _chromium_pids()) / TICKS / wall
+        return server, chromium
 
 
 def cli_round(preset: str, seconds: float, runs_root: Path) -> float:
@@ -36,42 +82,137 @@ def cli_round(preset: str, seconds: float, runs_root: Path) -> float:
     return _rate(run_dir)
 
 
-def dashboard_round(preset: str, seconds: float, runs_root: Path) -> float:
+def _view(page, name: str) -> None:
+    page.get_by_test_id("stRadioGroup").get_by_text(name, exact=True).click()
+
+
+def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: Path | None = None) -> dict:
+    """One run watched in Chromium for `seconds`: steps/s, CPU of server and browser, first render time."""
     from playwright.sync_api import sync_playwright
 
     root = runs_root / f"dash-{time.monotonic_ns()}"
-    with streamlit_server(root) as url, sync_playwright() as playwright:
+    root.mkdir()
+    if resume_from is not None:
+        shutil.copytree(resume_from, root / resume_from.name)
+    result = {}
+    with streamlit_process(root) as (url, server), sync_playwright() as playwright:
         browser = launch_browser(playwright)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
         page.goto(url)
-        page.get_by_role("button", name="Start", exact=True).wait_for(timeout=60_000)
-        if preset != "default":
-            page.get_by_label("Preset").click()
-            page.get_by_role("option", name=preset, exact=True).click()
-        page.get_by_role("button", name="Start", exact=True).click()
-        wait_until(lambda: status_word(page) == "running", 60, "running")
-        time.sleep(seconds)  # the page keeps refreshing its charts and grid once a second
+        start = page.get_by_role("button", name="Start", exact=True)
+        start.wait_for(timeout=60_000)
+        if resume_from is not None:
+            _view(page, "Checkpoints")
+            page.get_by_role("button", name="Resume this run").click()
+            wait_until(lambda: status_word(page) == "running", 60, "running")
+            clicked = time.monotonic()
+            _view(page, "Training")
+            wait_until(lambda: page.evaluate("() => +(document.querySelector('.gw-chart') || {dataset: {}})"
+                                             ".dataset.points || 0") >= status_step(page) - 50, 30, "charts")
+            result["render_s"] = time.monotonic() - clicked
+        else:
+            if preset != "default":
+                page.get_by_label("Preset").click()
+                page.get_by_role("option", name=preset, exact=True).click()
+            wait_until(lambda: start.is_enabled(), 60, "Start enabled")
+            start.click()
+            wait_until(lambda: status_word(page) == "running", 60, "running")
+        time.sleep(WARM_UP_S)
+        window = CpuWindow(server.pid)
+        time.sleep(max(1.0, seconds - WARM_UP_S))  # the page refreshes its charts and images once a second
+        result["server_cores"], result["chromium_cores"] = window.finish()
         page.get_by_role("button", name="Stop", exact=True).click()
         wait_until(lambda: status_word(page) == "finished", 60, "finished")
         browser.close()
-    return _rate(next(root.iterdir()))
+    run_dir = next(p for p in root.iterdir() if p.is_dir())
+    result["steps_per_s"] = _rate(run_dir)
+    return result
+
+
+def make_resumable_run(preset: str, folder: Path, steps: int = 100_000) -> Path:
+    """A real run of the preset whose checkpoint and metrics.csv claim `steps` steps (synthetic rows)."""
+    from tests.test_browser import make_long_run
+
+    return make_long_run(folder, steps, ["--preset", preset, "--quiet"])
+
+
+def refresh_cost(rows: int, repeats: int = 50) -> float:
+    """Median server seconds of one live refresh (snapshot, chart and image messages, status line) with
+    `rows` rows held and 20 new ones since the last refresh."""
+    import streamlit as st  # noqa: F401  (the message builders live in a module that imports it)
+
+    from dashboard import live
+    from dashboard.panels import status_line
+    from gan_core.session import TrainingSession
+
+    folder = Path(tempfile.mkdtemp())
+    try:
+        from tests.test_browser import make_long_run
+        from tests.test_cli import TINY
+
+        run_dir = make_long_run(folder, rows, TINY)
+        session = TrainingSession(runs_root=folder)
+        session.resume_run(run_dir, paused=True)
+        session.wait_for(lambda s: s.status == "paused", 30)
+        _, sent = live.chart_message(session.snapshot(since=0), {})
+        images_sent: dict = {}
+        timings = []
+        for _ in range(repeats):
+            target = session.snapshot(since=sent["cursor"]).step + 20
+            session.step(20)
+            session.wait_for(lambda s: s.snapshot(since=(0, 10**12)).steps_pending == 0, 30)
+            started = time.perf_counter()
+            snapshot = session.snapshot(since=sent["cursor"])
+            _, sent = live.chart_message(snapshot, sent)
+            _, images_sent = live.image_message(snapshot, images_sent, lambda data: "", None)
+            status_line(snapshot)
+            timings.append(time.perf_counter() - started)
+            assert snapshot.step == target
+        session.shutdown()
+        return statistics.median(timings)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--preset", default="default")
+    parser.add_argument("--busy", action="store_true", help="a CPU-bound neighbour process during every round")
+    parser.add_argument("--skip-resumed", action="store_true", help="leave out the resumed 100,000-step rounds")
     args = parser.parse_args()
-    cli, dashboard = [], []
-    with tempfile.TemporaryDirectory() as folder:
-        for _ in range(args.rounds):
-            cli.append(cli_round(args.preset, args.seconds, Path(folder)))
-            dashboard.append(dashboard_round(args.preset, args.seconds, Path(folder)))
-    print(f"dashboard bench: preset {args.preset}, {args.rounds} alternating rounds of {args.seconds:.0f} s")
-    print("CLI headless            median %.1f steps/s (rounds: %s)" % (statistics.median(cli), ", ".join(f"{r:.1f}" for r in cli)))
-    print("dashboard + Chromium    median %.1f steps/s (rounds: %s)" % (statistics.median(dashboard), ", ".join(f"{r:.1f}" for r in dashboard)))
-    print(f"ratio dashboard / CLI: {statistics.median(dashboard) / statistics.median(cli):.3f}x")
+    cli, fresh, resumed = [], [], []
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            long_run = None if args.skip_resumed else make_resumable_run(args.preset, Path(folder) / "source")
+            for _ in range(args.rounds):
+                cli.append(cli_round(args.preset, args.seconds, Path(folder)))
+                fresh.append(dashboard_round(args.preset, args.seconds, Path(folder)))
+                if long_run is not None:
+                    resumed.append(dashboard_round(args.preset, args.seconds, Path(folder), long_run))
+    finally:
+        if neighbour is not None:
+            neighbour.kill()
+    small, large = refresh_cost(1_000), refresh_cost(100_000)
+
+    def line(label: str, results: list[dict]) -> None:
+        rates = [r["steps_per_s"] for r in results]
+        print(f"{label:<30} median {statistics.median(rates):6.1f} steps/s ({', '.join(f'{r:.1f}' for r in rates)}); "
+              f"ratio to CLI {statistics.median(rates) / statistics.median(cli):.3f}x; "
+              f"Chromium {100 * statistics.median(r['chromium_cores'] for r in results):.1f}% of a core; "
+              f"server {100 * statistics.median(r['server_cores'] for r in results):.0f}% of a core"
+              + (f"; charts drawn {statistics.median(r['render_s'] for r in results):.2f} s after opening"
+                 if results and "render_s" in results[0] else ""))
+
+    print(f"dashboard bench: preset {args.preset}, {args.rounds} alternating rounds of {args.seconds:.0f} s"
+          + (", with a CPU-bound neighbour" if args.busy else ""))
+    print(f"{'CLI headless':<30} median {statistics.median(cli):6.1f} steps/s ({', '.join(f'{r:.1f}' for r in cli)})")
+    line("dashboard, fresh run", fresh)
+    if resumed:
+        line("dashboard, resumed 100k run", resumed)
+    print(f"one live refresh, server side: {1000 * small:.2f} ms at 1,000 rows, {1000 * large:.2f} ms at 100,000 rows")
     return 0
 
 

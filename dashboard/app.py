@@ -39,14 +39,18 @@ def main() -> None:
     st.title("GAN Workbench")
     render_control_bar(session, snapshot.status, config, errors)
     render_apply(session, config, snapshot)
-    busy = snapshot.status in ("running", "stopping") or snapshot.steps_pending > 0
-    st.fragment(run_every=LIVE_REFRESH_S if busy else None)(render_status_fragment)(session, _phase(snapshot))
     # A widget with its own state, not st.tabs: the chosen view survives sidebar edits and reruns,
     # and only the visible view is built and refreshed.
     view = st.radio("View", VIEWS, key="view", horizontal=True, label_visibility="collapsed")
+    busy = snapshot.status in ("running", "stopping") or snapshot.steps_pending > 0
+    refresh = LIVE_REFRESH_S if busy else None
     if view == "Training":
-        render_training_view(session, snapshot)
-    elif view == "Latent explorer":
+        # One fragment for the status line, charts and images: the browser's cost is per rerun.
+        st.fragment(run_every=refresh)(render_training_fragment)(session, _phase(snapshot))
+        render_training_extras(session, snapshot)
+        return
+    st.fragment(run_every=refresh)(render_status_fragment)(session, _phase(snapshot))
+    if view == "Latent explorer":
         follow = st.toggle("Follow the live run", value=True, key="explore.follow",
                            help=f"Resample from the current generator every {EXPLORER_REFRESH_S:.0f} s while training.")
         refresh = EXPLORER_REFRESH_S if follow and snapshot.status == "running" else None
@@ -58,10 +62,14 @@ def main() -> None:
         render_runs(session.runs_root)
 
 
-def render_training_view(session: TrainingSession, snapshot) -> None:
-    """Live status, charts and images (refreshed once a second while training), then static extras."""
-    busy = snapshot.status in ("running", "stopping") or snapshot.steps_pending > 0
-    st.fragment(run_every=LIVE_REFRESH_S if busy else None)(render_live)(session)
+def render_training_fragment(session: TrainingSession, page_phase: tuple[str, bool]) -> None:
+    """Status line, charts and images, each sent only what is new to this tab."""
+    snapshot = render_live(session)
+    _rerun_on_phase_change(snapshot, page_phase)
+
+
+def render_training_extras(session: TrainingSession, snapshot) -> None:
+    """The parts of the Training view that need no live refresh: CSV download and the explainer."""
     render_downloads(snapshot)
     last_d_fake = None
     if snapshot.status != "idle":
@@ -177,6 +185,10 @@ def render_status_fragment(session: TrainingSession, page_phase: tuple[str, bool
     """The status line in every view; when the run changes phase by itself, the whole page redraws."""
     snapshot = live.current_snapshot(session, "status")
     render_status(snapshot)
+    _rerun_on_phase_change(snapshot, page_phase)
+
+
+def _rerun_on_phase_change(snapshot, page_phase: tuple[str, bool]) -> None:
     if _phase(snapshot) != page_phase and st.session_state.get("live_reruns", 0) < 3:
         # The run paused, diverged, ended or finished its steps by itself: redraw the controls
         # and switch the timers. The counter stops a loop if the phase flips during reruns.

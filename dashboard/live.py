@@ -198,6 +198,9 @@ def image_message(snapshot: Snapshot, sent: dict[str, Any], real_png, timeline_r
         if png is not None:
             message["timeline"] = {"step": wanted[0], "png": png}
             record["timeline_step"] = wanted[0]
+    if not (message["grid"] or message["real"] or message["timeline"] or message["steps"]):
+        # Nothing new: the same message as the last empty one, so the browser has nothing to redo.
+        message["seq"] = record["seq"] = sent.get("seq", 0) if same_run else message["seq"]
     return message, record
 
 

@@ -62,8 +62,9 @@ def render_status(snapshot: Snapshot) -> None:
 
 
 def render_live(session: TrainingSession) -> Snapshot:
-    """The live part, refreshed by its fragment: charts and images, each sent only what is new."""
+    """The live part, refreshed by its fragment: status, charts and images, each sent only what is new."""
     snapshot = live.take_snapshot(session)
+    render_status(snapshot)
     charts_column, images_column = st.columns([0.85, 1.15], gap="medium")
     with charts_column:
         live.render_charts(snapshot)

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -38,12 +39,21 @@ def free_port() -> int:
 @contextlib.contextmanager
 def streamlit_server(runs_root: Path, extra_env: dict[str, str] | None = None):
     """`streamlit run dashboard/app.py` on a free port bound to 127.0.0.1; yields its URL."""
+    with streamlit_process(runs_root, extra_env) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def streamlit_process(runs_root: Path, extra_env: dict[str, str] | None = None):
+    """Like streamlit_server, yielding (url, the server's Popen) for tools that measure its CPU."""
     port = free_port()
     env = {**os.environ, "GAN_WORKBENCH_RUNS": str(runs_root), **(extra_env or {})}
+    # The server's output goes to a file: an unread pipe fills up and would block the server.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -55,15 +65,18 @@ def streamlit_server(runs_root: Path, extra_env: dict[str, str] | None = None):
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not start: " + process.stdout.read().decode()[-2000:])
+                log.seek(0)
+                raise RuntimeError("streamlit did not start: " + log.read().decode(errors="replace")[-2000:])
             time.sleep(0.3)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        log.close()
 
 
 def launch_browser(playwright):

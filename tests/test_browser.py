@@ -165,8 +165,9 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
     assert len(checkpoints) == 1 and checkpoints[0].stat().st_size > 0
 
 
-def make_long_run(runs_root: Path, steps: int = 100_000) -> Path:
-    """A real tiny run whose checkpoint and metrics.csv claim `steps` steps (synthetic rows, real weights)."""
+def make_long_run(runs_root: Path, steps: int = 100_000, cli_args: list[str] | None = None) -> Path:
+    """A real run (tiny unless cli_args say otherwise) whose checkpoint and metrics.csv claim `steps`
+    steps: synthetic rows, real weights."""
     import math
 
     import torch
@@ -176,7 +177,8 @@ def make_long_run(runs_root: Path, steps: int = 100_000) -> Path:
     from tests.test_cli import TINY
 
     run_dir = runs_root / "long-run"
-    subprocess.run([sys.executable, "-m", "gan_core", "train", *TINY, "--steps", "5", "--run-dir", str(run_dir)],
+    subprocess.run([sys.executable, "-m", "gan_core", "train", *(cli_args or TINY), "--steps", "5",
+                    "--run-dir", str(run_dir)],
                    check=True, stdout=subprocess.DEVNULL)
     state = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
     state["step"] = steps
