@@ -1,5 +1,5 @@
 # Two entry points do all the set-up on a fresh clone:
-#   make dashboard   - create .venv, install, start the dashboard on 127.0.0.1:8501
+#   make dashboard   - create .venv, install, start the dashboard on 127.0.0.1:8501 (python -m dashboard)
 #   make test        - create .venv, install, run the whole test suite
 # The venv is reinstalled only when requirements*.txt or pyproject.toml change.
 
@@ -20,7 +20,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 dashboard: $(STAMP)
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+	$(PY) -m dashboard --port $(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -14,7 +14,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard import live  # noqa: E402
+from dashboard import live, serving  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
 from dashboard.panels import (cached_dataset, render_checkpoints, render_downloads, render_live,  # noqa: E402
                               render_status, render_why_non_saturating, warm_engine)
@@ -32,6 +32,10 @@ VIEWS = ("Training", "Latent explorer", "Checkpoints", "Runs")
 def main() -> None:
     """The whole page: sidebar config, control bar, and the chosen view (only its live part refreshes)."""
     st.set_page_config(page_title="GAN Workbench", layout="wide")
+    refused = serving.refusal(st.get_option("server.address"), os.environ)
+    if refused:  # started on every interface (e.g. from another folder, without the config): serve nothing
+        st.error(refused)
+        st.stop()
     session = get_session()
     snapshot = live.current_snapshot(session, "page")
     active = snapshot.status in ACTIVE

@@ -132,7 +132,7 @@ def _load_upload(data: bytes):
     with tempfile.NamedTemporaryFile(suffix=".pt") as file:
         file.write(data)
         file.flush()
-        generator, config, _ = load_generator(file.name)
+        generator, config, _ = load_generator(file.name, name="the uploaded file")  # no server path in messages
     return generator, config, None
 
 

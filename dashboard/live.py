@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,13 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from gan_core.runs import RunPaths, sample_grids
 from gan_core.session import Snapshot
 
 STATIC = Path(__file__).resolve().parent / "static"
 CHART_COLUMNS = ("step", "wall_time", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
 QUALITY_FIELDS = ("step", "fid", "precision", "recall", "classes_covered")
 MARKED_EVENTS = ("pause", "resume", "update", "nonfinite", "restore", "health", "best")
-SAVED_GRID = re.compile(r"step_(\d+)\.png")
 MAX_GRID_FILE_BYTES = 8 * 2**20  # a saved grid larger than this is not ours: not sent to the browser
 
 _CSS = (STATIC / "live.css").read_text(encoding="utf-8")
@@ -139,17 +138,8 @@ def png_base64(image: np.ndarray) -> str:
 
 
 def saved_grid_steps(samples_dir: Path) -> list[tuple[int, Path]]:
-    """(step, path) of samples/step_<n>.png regular files, by step; other names are ignored."""
-    try:
-        entries = list(samples_dir.iterdir())
-    except OSError:
-        return []
-    found = []
-    for path in entries:
-        match = SAVED_GRID.fullmatch(path.name)
-        if match and path.is_file():
-            found.append((int(match.group(1)), path))
-    return sorted(found)
+    """(step, path) of the run's samples/step_<n>.png regular files, by step; other names are ignored."""
+    return sample_grids(RunPaths(samples_dir.parent))
 
 
 def read_saved_grid(path: Path) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -15,11 +14,10 @@ from dashboard.text import plain
 from gan_core.config import DataConfig, RunConfig
 from gan_core.data import load_dataset
 from gan_core.latent import image_grid
-from gan_core.runs import RunPaths, list_runs
+from gan_core.runs import RunPaths, checkpoint_files, list_runs
 from gan_core.session import ACTIVE, Snapshot, TrainingSession
 from gan_core.trainer import Trainer
 
-CHECKPOINT_FILE = re.compile(r"step_(\d+)\.pt")
 
 
 def format_duration(seconds: float) -> str:
@@ -160,26 +158,17 @@ def render_why_non_saturating(d_fake: float | None, loss: str | None) -> None:
                    f"seed post trains G with -log D(G(z)). Current loss: {loss}.")
 
 
-def checkpoint_table(checkpoints_dir: Path) -> pd.DataFrame:
-    """step_<n>.pt, latest.pt and best.pt of a run (regular files only), ordered by step."""
+def checkpoint_table(paths: RunPaths) -> pd.DataFrame:
+    """A run's checkpoints (step_, manual_, best.pt, then latest.pt), regular files only, by step."""
     rows = []
-    try:
-        entries = list(checkpoints_dir.iterdir())
-    except OSError:
-        entries = []
-    for path in entries:
-        match = CHECKPOINT_FILE.fullmatch(path.name)
-        if not (match or path.name in ("latest.pt", "best.pt")):
-            continue
+    files = checkpoint_files(paths) + ([(-1, paths.latest)] if paths.latest.is_file() else [])
+    for step, path in files:
         try:
             info = path.stat()
         except OSError:
             continue
-        rows.append({"file": path.name, "step": int(match.group(1)) if match else None,
-                     "size_kb": round(info.st_size / 1024),
+        rows.append({"file": path.name, "step": step if step >= 0 else None, "size_kb": round(info.st_size / 1024),
                      "written": time.strftime("%H:%M:%S", time.localtime(info.st_mtime))})
-    order = {"best.pt": 2, "latest.pt": 1}
-    rows.sort(key=lambda row: (order.get(row["file"], 0), row["step"] or 0))
     return pd.DataFrame(rows, columns=["file", "step", "size_kb", "written"])
 
 
@@ -189,7 +178,7 @@ def render_checkpoints(session: TrainingSession, snapshot: Snapshot) -> None:
     st.button("Save checkpoint now", key="btn.save_checkpoint", disabled=snapshot.status not in ("running", "paused"),
               on_click=session.save_checkpoint)
     if snapshot.run_dir:
-        table = checkpoint_table(RunPaths(Path(snapshot.run_dir)).checkpoints)
+        table = checkpoint_table(RunPaths(Path(snapshot.run_dir)))
         st.caption(f"Checkpoints of the current run, step {snapshot.step}:")
         if table.empty:
             st.caption("No checkpoint yet in this run.")
@@ -222,9 +211,11 @@ def _not_resumable(run, active: bool) -> str | None:
     """Why a listed run cannot be resumed from this page now, or None."""
     if active:
         return "Stop the current run to resume another."
+    if run.owner:
+        return f"This run is being trained by {run.owner}: follow it in the Runs view instead."
     if run.status == "live":
         return ("This run is still being written by another process (its metrics grew in the last seconds): "
                 "follow it in the Runs view instead.")
     if run.status == "unreadable":
-        return "This run directory cannot be read."
+        return f"This run directory cannot be read: {run.reason}"
     return None

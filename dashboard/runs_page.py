@@ -9,7 +9,8 @@ import streamlit as st
 
 from dashboard import charts
 from gan_core.metrics import read_metrics
-from gan_core.runs import RunPaths, RunSummary, config_differences, list_runs, read_events
+from dashboard.text import plain
+from gan_core.runs import RunPaths, RunSummary, config_differences, list_runs, read_events, sample_grids
 
 FOLLOW_REFRESH_S = 2.0
 COMPARE_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -20,11 +21,11 @@ def render_runs(default_root: Path) -> None:
     folder = Path(st.text_input("Runs folder", str(default_root), key="runs.folder"))
     runs = list_runs(folder)
     if not runs:
-        st.info(f"No run directories under {folder}. Train from this page, the CLI "
+        st.info(f"No run directories under {plain(folder)}. Train from this page, the CLI "
                 "(python -m gan_core train), or torchrun into this folder.")
         return
     st.dataframe(runs_table(runs), hide_index=True, key="runs.table")
-    names = [run.path.name for run in runs]
+    names = [run.path.name for run in runs if run.status != "unreadable"]
     chosen = st.multiselect("Open runs (one to follow, several to compare)", names, key="runs.chosen")
     if not chosen:
         return
@@ -35,7 +36,8 @@ def render_runs(default_root: Path) -> None:
 def runs_table(runs: list[RunSummary]) -> pd.DataFrame:
     """One row per run: name, status, steps, and the config fields people compare first."""
     return pd.DataFrame([{
-        "run": run.path.name, "status": run.status, "steps": run.steps,
+        "run": run.path.name, "status": run.status if run.status != "unreadable" else f"unreadable: {run.reason}",
+        "steps": run.steps,
         "architecture": run.config.get("model", {}).get("architecture"),
         "loss": run.config.get("loss", {}).get("loss"),
         "lr_g": run.config.get("optimizer", {}).get("lr_g"),
@@ -47,7 +49,15 @@ def runs_table(runs: list[RunSummary]) -> pd.DataFrame:
 def render_chosen(folder: Path, chosen: tuple[str, ...], was_live: bool) -> None:
     """Re-read the chosen runs from disk (read-only) and draw them; stop refreshing once none is live."""
     summaries = {run.path.name: run for run in list_runs(folder) if run.path.name in chosen}
-    frames = {name: read_metrics(RunPaths(summaries[name].path).metrics) for name in chosen if name in summaries}
+    frames = {}
+    for name in chosen:
+        if name in summaries:
+            try:
+                frames[name] = read_metrics(RunPaths(summaries[name].path).metrics)
+            except ValueError as error:  # not a regular file, or too large: say so, keep the page
+                st.warning(f"{plain(name)}: metrics.csv cannot be read: {plain(error)}")
+    if not frames:
+        return
     if len(frames) == 1:
         (name, frame), = frames.items()
         render_single(summaries[name], frame)
@@ -59,17 +69,23 @@ def render_chosen(folder: Path, chosen: tuple[str, ...], was_live: bool) -> None
 
 def render_single(run: RunSummary, frame: pd.DataFrame) -> None:
     """One run: status, curves, samples timeline, and a button to explore its checkpoint."""
-    st.markdown(f"**{run.path.name}** · status **{run.status}** · steps **{run.steps}**")
-    events = read_events(RunPaths(run.path).events)
+    st.markdown(f"**{plain(run.path.name)}** · status **{run.status}** · steps **{run.steps}**")
+    if run.owner:
+        st.caption(f"Written by {plain(run.owner)}.")
+    try:
+        events = read_events(RunPaths(run.path).events)
+    except ValueError as error:
+        st.warning(f"events.jsonl cannot be read: {plain(error)}")
+        events = []
     left, right = st.columns([3, 2])
     left.plotly_chart(charts.loss_figure(frame, events), key="runs.loss")
     left.plotly_chart(charts.scores_figure(frame, events), key="runs.scores")
-    grids = sorted(RunPaths(run.path).samples.glob("step_*.png"))
+    grids = dict(sample_grids(RunPaths(run.path)))
     if grids:
-        steps = [int(p.stem.split("_")[1]) for p in grids]
+        steps = list(grids)
         chosen = right.select_slider("Saved grids", options=steps, value=steps[-1], key="runs.timeline") \
             if len(steps) > 1 else steps[0]
-        right.image(str(grids[steps.index(chosen)]), caption=f"step {chosen}", width="stretch")
+        right.image(grids[chosen].read_bytes(), caption=f"step {chosen}", output_format="PNG")
     latest = RunPaths(run.path).latest
     if latest.exists():
         right.button("Open in latent explorer", key="runs.explore", on_click=_explore, args=(str(latest),))

@@ -111,10 +111,12 @@ def test_image_messages_send_a_grid_only_when_a_new_one_exists(session, tiny):
 
 
 def test_saved_grid_listing_ignores_names_that_are_not_steps(tmp_path):
+    samples = tmp_path / "samples"
+    samples.mkdir()
     for name in ("step_0000010.png", "step_final.png", "keep_step_0000020.png", "step_0000005.png"):
-        (tmp_path / name).write_bytes(b"\x89PNG")
-    (tmp_path / "step_0000030.png").mkdir()
-    assert [step for step, _ in live.saved_grid_steps(tmp_path)] == [5, 10]
+        (samples / name).write_bytes(b"\x89PNG")
+    (samples / "step_0000030.png").mkdir()
+    assert [step for step, _ in live.saved_grid_steps(samples)] == [5, 10]
 
 
 def test_status_line_shows_wall_rates_and_what_the_thread_is_busy_with(session, tiny):
