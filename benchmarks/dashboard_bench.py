@@ -29,6 +29,7 @@ from tests.browser_support import launch_browser, status_step, status_word, stre
 
 TICKS = os.sysconf("SC_CLK_TCK")
 WARM_UP_S = 3.0  # the window for CPU starts after the page has settled
+SERVER_ENV: dict[str, str] = {}  # --server-env KEY=VALUE: experiments with the server's environment
 
 
 def _rate(run_dir: Path) -> float:
@@ -95,7 +96,7 @@ def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: P
     if resume_from is not None:
         shutil.copytree(resume_from, root / resume_from.name)
     result = {}
-    with streamlit_process(root) as (url, server), sync_playwright() as playwright:
+    with streamlit_process(root, SERVER_ENV) as (url, server), sync_playwright() as playwright:
         browser = launch_browser(playwright)
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         page.goto(url)
@@ -181,7 +182,11 @@ def main() -> int:
     parser.add_argument("--preset", default="default")
     parser.add_argument("--busy", action="store_true", help="a CPU-bound neighbour process during every round")
     parser.add_argument("--skip-resumed", action="store_true", help="leave out the resumed 100,000-step rounds")
+    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for the dashboard server (thread-policy experiments)")
+    parser.add_argument("--skip-cli", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    SERVER_ENV.update(item.split("=", 1) for item in args.server_env)
     cli, fresh, resumed = [], [], []
     neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
     try:

@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", args.address,
                "--server.port", str(args.port), "--server.headless", "true",
-               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+               # A full gc.collect after every (fragment) run holds the GIL ~0.3 s a second: see config.toml.
+               "--runner.postScriptGC", "false"]
     os.execv(sys.executable, command)
     return 0  # not reached: execv replaces the process
 

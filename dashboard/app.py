@@ -10,7 +10,8 @@ import streamlit as st
 
 # Before torch loads: OpenMP threads that spin while waiting stall the training thread
 # whenever the browser takes a core; passive waiting measured ~10x faster with a live page.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+if not os.environ.get("GW_EXP_POLICY"):
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
