@@ -8,10 +8,12 @@ from pathlib import Path
 
 import streamlit as st
 
-# Before torch loads: OpenMP threads that spin while waiting stall the training thread
-# whenever the browser takes a core; passive waiting measured ~10x faster with a live page.
-if not os.environ.get("GW_EXP_POLICY"):
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Before torch loads: torch's two OpenMP threads wait at every op's barrier. Passive waits (a
+# futex per region) made each step ~2x slower; endless spinning stalls when the browser takes a
+# core. A bounded spin measured best with a live page (docs/benchmarks.md: PASSIVE 0.60x, one
+# thread 0.71x, GOMP_SPINCOUNT=100000 0.85x of the CLI's steps/s). A user's own setting wins.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "100000")
 # `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
