@@ -184,7 +184,6 @@ def main() -> int:
     parser.add_argument("--skip-resumed", action="store_true", help="leave out the resumed 100,000-step rounds")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the dashboard server (thread-policy experiments)")
-    parser.add_argument("--skip-cli", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     SERVER_ENV.update(item.split("=", 1) for item in args.server_env)
     cli, fresh, resumed = [], [], []
