@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from gan_core.runs import read_events  # noqa: E402
 from tests.browser_support import launch_browser, status_step, status_word, streamlit_process, wait_until  # noqa: E402
+from tests.test_browser import wait_for_script_done  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 WARM_UP_S = 3.0  # the window for CPU starts after the page has settled
@@ -116,8 +117,12 @@ def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: P
                 page.get_by_label("Preset").click()
                 page.get_by_role("option", name=preset, exact=True).click()
             wait_until(lambda: start.is_enabled(), 60, "Start enabled")
+            wait_for_script_done(page)
+            clicked = time.monotonic()
             start.click()
-            wait_until(lambda: status_word(page) == "running", 60, "running")
+            wait_until(lambda: page.evaluate("() => +(document.querySelector('.gw-chart') || {dataset: {}})"
+                                             ".dataset.points || 0") > 0, 30, "a first point")
+            result["first_point_s"] = time.monotonic() - clicked
         time.sleep(WARM_UP_S)
         window = CpuWindow(server.pid)
         time.sleep(max(1.0, seconds - WARM_UP_S))  # the page refreshes its charts and images once a second
@@ -208,7 +213,9 @@ def main() -> int:
               f"Chromium {100 * statistics.median(r['chromium_cores'] for r in results):.1f}% of a core; "
               f"server {100 * statistics.median(r['server_cores'] for r in results):.0f}% of a core"
               + (f"; charts drawn {statistics.median(r['render_s'] for r in results):.2f} s after opening"
-                 if results and "render_s" in results[0] else ""))
+                 if results and "render_s" in results[0] else "")
+              + (f"; first point {statistics.median(r['first_point_s'] for r in results):.2f} s after Start"
+                 if results and "first_point_s" in results[0] else ""))
 
     print(f"dashboard bench: preset {args.preset}, {args.rounds} alternating rounds of {args.seconds:.0f} s"
           + (", with a CPU-bound neighbour" if args.busy else ""))
