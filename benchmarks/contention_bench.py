@@ -1,0 +1,101 @@
+"""Training speed beside a busy neighbour: CLI steps/s quiet and with one core kept busy by another process,
+for the engine's threading policy and for the settings it replaced, in alternating rounds.
+
+steps/s = steps / (stop event time - start event time) from each run's own events.jsonl, so start-up is left
+out. Each variant is an environment for `python -m gan_core train`; the neighbour is a CPU-bound Python loop
+started before the run and killed after it. Rounds alternate over every (variant, quiet/busy) pair; the
+figure is the median over rounds.
+Usage: .venv/bin/python benchmarks/contention_bench.py [--seconds 20] [--rounds 3] [--preset default]
+                                                       [--variants policy,spin,passive,one-thread]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gan_core.run_files import read_events  # noqa: E402
+
+# Each variant: the environment it adds to the CLI's. GAN_WORKBENCH_THREADS=off turns the engine's policy
+# off, so "spin" is the CLI as it was before the policy (libgomp's default spinning waits, all cores).
+VARIANTS: dict[str, dict[str, str]] = {
+    "policy": {},
+    "spin": {"GAN_WORKBENCH_THREADS": "off"},
+    "passive": {"GAN_WORKBENCH_THREADS": "off", "OMP_WAIT_POLICY": "PASSIVE"},
+    "spincount": {"GAN_WORKBENCH_THREADS": "off", "GOMP_SPINCOUNT": "100000"},
+    "one-thread": {"GAN_WORKBENCH_THREADS": "off", "OMP_NUM_THREADS": "1"},
+    "one-thread-passive": {"GAN_WORKBENCH_THREADS": "off", "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
+}
+NEIGHBOUR = "while True:\n    pass\n"
+
+
+def rate(run_dir: Path) -> float:
+    """Steps per wall second between the run's start and its stop/finish event."""
+    events = read_events(run_dir / "events.jsonl")
+    start = next(e for e in events if e["kind"] in ("start", "resume"))
+    end = next(e for e in reversed(events) if e["kind"] in ("finish", "stop"))
+    return (end["step"] - start["step"]) / (end["time"] - start["time"])
+
+
+def train_round(variant: str, busy: bool, preset: str, seconds: float, runs_root: Path) -> float:
+    """One CLI run of `seconds` under `variant`, beside a busy neighbour if `busy`: its steps/s."""
+    run_dir = runs_root / f"{variant}-{'busy' if busy else 'quiet'}-{time.monotonic_ns()}"
+    env = {**os.environ, **VARIANTS[variant]}
+    neighbour = subprocess.Popen([sys.executable, "-c", NEIGHBOUR]) if busy else None
+    try:
+        subprocess.run([sys.executable, "-m", "gan_core", "train", "--preset", preset, "--seconds", str(seconds),
+                        "--run-dir", str(run_dir), "--quiet"], check=True, cwd=ROOT, env=env,
+                       stdout=subprocess.DEVNULL)
+    finally:
+        if neighbour is not None:
+            neighbour.kill()
+            neighbour.wait()
+    return rate(run_dir)
+
+
+def main() -> int:
+    """Alternate every (variant, quiet/busy) pair for --rounds rounds and print the medians and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--variants", default="policy,spin,passive,one-thread")
+    args = parser.parse_args()
+    variants = args.variants.split(",")
+    unknown = [name for name in variants if name not in VARIANTS]
+    if unknown:
+        print(f"error: --variants has {', '.join(unknown)}: allowed {', '.join(VARIANTS)}", file=sys.stderr)
+        return 2
+    print(f"contention bench: preset {args.preset}, {args.rounds} alternating rounds of {args.seconds:.0f} s, "
+          f"{os.cpu_count()} cores", flush=True)
+    rates: dict[tuple[str, bool], list[float]] = {(v, b): [] for v in variants for b in (False, True)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_index in range(args.rounds):
+            for variant in variants:
+                for busy in (False, True):
+                    value = train_round(variant, busy, args.preset, args.seconds, Path(tmp))
+                    rates[(variant, busy)].append(value)
+                    print(f"  round {round_index + 1} {variant:>18} {'busy' if busy else 'quiet':>5}: "
+                          f"{value:6.1f} steps/s", flush=True)
+    print(f"\n{'variant':>18} {'quiet':>8} {'busy':>8} {'busy/quiet':>10}   (steps/s, median of {args.rounds})")
+    for variant in variants:
+        quiet, busy = (statistics.median(rates[(variant, b)]) for b in (False, True))
+        print(f"{variant:>18} {quiet:8.1f} {busy:8.1f} {busy / quiet:10.2f}")
+    if "spin" in variants:
+        base = statistics.median(rates[("spin", False)])
+        print("\nquiet steps/s vs spin (the CLI before the policy): "
+              + ", ".join(f"{v} {statistics.median(rates[(v, False)]) / base:.2f}x" for v in variants))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
