@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,10 +36,36 @@ def live_values(config: "RunConfig") -> dict[str, Any]:
     return {name: getattr(getattr(config, live_field_path(name).split(".")[0]), name) for name in LIVE_FIELDS}
 
 
+# While validation_errors() runs, failed checks are collected here instead of raised (per thread).
+_collected: ContextVar[list[tuple[str, str]] | None] = ContextVar("config_errors", default=None)
+
+
 def _check(condition: bool, field_name: str, value: Any, allowed: str) -> None:
-    """Raise ValueError naming the field, the value and what is allowed."""
+    """Raise ValueError naming the field, the value and what is allowed (collect it inside validation_errors)."""
     if not condition:
-        raise ValueError(f"{field_name}={value!r} is invalid: allowed {allowed}")
+        message = f"{field_name}={value!r} is invalid: allowed {allowed}"
+        errors = _collected.get()
+        if errors is None:
+            raise ValueError(message)
+        if all(field_name != known for known, _ in errors):  # the first message per field
+            errors.append((field_name, message))
+
+
+def validation_errors(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every invalid field of a config dict (as to_dict writes it) at once: [(dotted field, message)].
+
+    The messages are those the raising API gives; [] when RunConfig.from_dict(values) would succeed.
+    A structural problem (unknown key, a section that is not an object) is reported with field "".
+    """
+    errors: list[tuple[str, str]] = []
+    token = _collected.set(errors)
+    try:
+        RunConfig.from_dict(values)  # with collection on, no check raises: the objects are discarded
+    except (ValueError, TypeError) as error:
+        errors.append(("", str(error)))
+    finally:
+        _collected.reset(token)
+    return errors
 
 
 def _is_int(value: Any) -> bool:

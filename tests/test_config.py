@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from gan_core.config import PRESET_NAMES, RunConfig, parse_value, preset
+from gan_core.config import PRESET_NAMES, RunConfig, parse_value, preset, validation_errors
 
 # (dotted field, bad value) for every field of every section.
 BAD_VALUES = [
@@ -81,3 +81,28 @@ def test_parse_value_uses_the_field_type():
     assert parse_value("data.download", "true") is True
     with pytest.raises(ValueError, match="batch_size"):
         parse_value("batch_size", "many")
+
+
+def test_validation_errors_lists_every_bad_field_at_once_with_the_raising_messages():
+    bad = {"data.path": {"data.name": "folder"},  # a folder data set and no path: a cross-field rule
+           "optimizer.lr_g": {"optimizer.lr_g": 5.0}, "training.batch_size": {"training.batch_size": 0},
+           "name": {"name": "has space"}}
+    expected = []
+    for field, changes in bad.items():
+        with pytest.raises(ValueError) as raised:  # the raising API still stops at the first problem
+            RunConfig().with_changes(changes)
+        expected.append((field, str(raised.value)))
+    values = RunConfig().to_dict()
+    values["data"]["name"], values["optimizer"]["lr_g"], values["training"]["batch_size"] = "folder", 5.0, 0
+    values["name"] = "has space"
+    assert validation_errors(values) == expected
+    with pytest.raises(ValueError, match="data.path"):
+        RunConfig.from_dict(values)
+
+
+def test_validation_errors_is_empty_for_a_valid_config_and_names_structural_problems():
+    assert validation_errors(preset("dcgan").to_dict()) == []
+    values = RunConfig().to_dict()
+    values["optimizer"]["learning_rate"] = 1.0
+    errors = validation_errors(values)
+    assert len(errors) == 1 and errors[0][0] == "" and "optimizer.learning_rate" in errors[0][1]
