@@ -72,3 +72,17 @@ def test_mesh_maps_the_latent_grid_through_g_only_for_a_2d_latent():
 def test_every_loss_gives_finite_arrows(loss):
     arrows = generator_arrows(LinearD(), torch.randn(7, 2), loss)
     assert arrows.shape == (7, 2) and torch.isfinite(arrows).all()
+
+
+def test_point_models_map_latents_to_points_and_points_to_logits():
+    from gan_core.point_models import PointDiscriminator, PointGenerator
+
+    torch.manual_seed(0)
+    generator, discriminator = PointGenerator(2, hidden_dim=16, depth=3), PointDiscriminator(16, 1)
+    points = generator(torch.randn(9, 2))
+    assert points.shape == (9, 2) and discriminator(points).shape == (9,)
+    assert sum(isinstance(m, nn.Linear) for m in generator.net) == 4  # depth hidden layers + output
+    big = generator.net[-1]
+    with torch.no_grad():
+        big.bias.fill_(7.0)  # a linear output reaches past Tanh's [-1, 1]
+    assert generator(torch.zeros(1, 2)).min() > 1.0
