@@ -12,8 +12,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from gan_core.columns import METRIC_NAMES
 from gan_core.safe_io import MAX_METRICS_BYTES, UnreadableFile, read_text
-from gan_core.trainer import METRIC_NAMES
 
 FLUSH_INTERVAL_S = 0.5
 

@@ -12,12 +12,15 @@ from typing import Any
 import numpy as np
 
 from gan_core.checkpoint import save_checkpoint
+from gan_core.columns import QUALITY_COLUMNS
 from gan_core.evaluate import EvaluationUnavailable, Evaluator, cached_evaluator_path, prepare_in_subprocess
 from gan_core.latent import generate, zs_from_seeds
 from gan_core.metrics import MetricsWriter, read_metrics
+from gan_core.run_files import RunPaths
 from gan_core.trainer import Trainer
 
-QUALITY_COLUMNS = ("step", "fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity", "eval_s")
+__all__ = ["MAX_COST_FRACTION", "QUALITY_COLUMNS", "LiveEvaluation"]  # QUALITY_COLUMNS: its old home, kept
+
 MAX_COST_FRACTION = 0.1  # evaluation may take at most this share of training time
 
 
@@ -28,9 +31,8 @@ class LiveEvaluation:
                  background: bool = False) -> None:
         self.trainer, self.every, self.samples = trainer, every, samples
         self.background = background  # train a missing classifier in a child process, not in this thread
-        self.quality_path = run_root / "quality.csv"
-        self.reference_path = run_root / "quality_reference.json"
-        self.best_path = run_root / "checkpoints" / "best.pt"
+        paths = RunPaths(run_root)
+        self.quality_path, self.reference_path, self.best_path = paths.quality, paths.quality_reference, paths.best
         # After a resume the best so far is in quality.csv: a fresh infinity would let a worse model
         # replace best.pt at the first evaluation.
         self.best_fid = _best_fid(self.quality_path) if self.best_path.exists() else float("inf")

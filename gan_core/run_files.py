@@ -1,4 +1,4 @@
-"""Names inside a run directory: where each part lives, step numbers parsed from file names, events."""
+"""Names inside a run directory: where each part lives, (step, path) listings parsed from file names, events."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gan_core.run_lock import LOCK_NAME
 from gan_core.safe_io import MAX_EVENTS_BYTES, read_text
 
 AUTOMATIC_CHECKPOINT = re.compile(r"^step_(\d{1,18})\.pt$")
@@ -23,7 +24,13 @@ _TEMP_FILE = re.compile(r"^\.(step_\d+\.pt|manual_\d+\.pt|latest\.pt|best\.pt)\.
 
 @dataclass(frozen=True)
 class RunPaths:
-    """Where each part of a run directory lives."""
+    """Where each part of a run directory lives; the engine spells these names nowhere else.
+
+        <root>/config.json, metrics.csv, events.jsonl, quality.csv, quality_reference.json,
+               bookmarks.json, run_meta.json, owner.lock
+        <root>/checkpoints/step_<n>.pt, manual_<n>.pt, latest.pt, best.pt
+        <root>/samples/step_<n>.png
+    """
 
     root: Path
 
@@ -32,34 +39,62 @@ class RunPaths:
 
     @property
     def config(self) -> Path:
+        """config.json: the RunConfig exactly as trained."""
         return self.root / "config.json"
 
     @property
     def metrics(self) -> Path:
+        """metrics.csv: one row per step (columns.METRIC_NAMES)."""
         return self.root / "metrics.csv"
 
     @property
     def events(self) -> Path:
+        """events.jsonl: one JSON object per event."""
         return self.root / "events.jsonl"
 
     @property
     def quality(self) -> Path:
+        """quality.csv: one row per live evaluation (columns.QUALITY_COLUMNS)."""
         return self.root / "quality.csv"
 
     @property
+    def quality_reference(self) -> Path:
+        """quality_reference.json: the real data's own scores, the floor under the FID curve."""
+        return self.root / "quality_reference.json"
+
+    @property
+    def bookmarks(self) -> Path:
+        """bookmarks.json: seeds a user bookmarked in the latent explorer."""
+        return self.root / "bookmarks.json"
+
+    @property
+    def meta(self) -> Path:
+        """run_meta.json: the display name, tags and note a person gave the run (run_admin)."""
+        return self.root / "run_meta.json"
+
+    @property
+    def owner_lock(self) -> Path:
+        """owner.lock: the one writer's pid and host (run_lock)."""
+        return self.root / LOCK_NAME
+
+    @property
     def checkpoints(self) -> Path:
+        """checkpoints/"""
         return self.root / "checkpoints"
 
     @property
     def latest(self) -> Path:
+        """checkpoints/latest.pt: a hard link to the newest step_<n>.pt or manual_<n>.pt."""
         return self.checkpoints / "latest.pt"
 
     @property
     def best(self) -> Path:
+        """checkpoints/best.pt: the weights with the best FID so far."""
         return self.checkpoints / BEST_CHECKPOINT
 
     @property
     def samples(self) -> Path:
+        """samples/"""
         return self.root / "samples"
 
     def step_checkpoint(self, step: int) -> Path:

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from gan_core.columns import METRIC_NAMES
 from gan_core.config import RunConfig
 from gan_core.metrics import read_metrics
 from gan_core.run_files import RunPaths
-from gan_core.trainer import METRIC_NAMES
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def images_per_step(config: RunConfig) -> int:
 
 def quality_from_csv(paths: RunPaths, step: int) -> list[dict[str, Any]]:
     """A resumed run's earlier quality rows up to its step."""
-    frame = read_metrics(paths.root / "quality.csv")
+    frame = read_metrics(paths.quality)
     if frame.empty or "step" not in frame:
         return []
     return [{k: float(v) for k, v in row.items()} for row in frame[frame["step"] <= step].to_dict("records")]

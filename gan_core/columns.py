@@ -1,0 +1,10 @@
+"""Column names of a run's tables (metrics.csv, quality.csv), below every module that writes or reads them."""
+
+from __future__ import annotations
+
+# One metrics row per logged step; the dashboard, the CSV and the CLI all use these names.
+METRIC_NAMES = ("step", "epoch", "time_s", "d_loss", "g_loss", "d_real", "d_fake", "d_fake_after",
+                "grad_norm_d", "grad_norm_g", "lr_d", "lr_g", "images_per_s", "wall_time")
+
+# One quality row per live evaluation (quality.csv).
+QUALITY_COLUMNS = ("step", "fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity", "eval_s")
