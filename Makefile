@@ -26,8 +26,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(PY) -m gan_core bench engine
-	$(PY) -m gan_core bench session
+	$(PY) benchmarks/engine_bench.py engine
+	$(PY) benchmarks/engine_bench.py session
 
 clean-venv:
 	rm -rf $(VENV)

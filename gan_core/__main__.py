@@ -206,24 +206,24 @@ def _train_steps(args: argparse.Namespace, trainer, recorder, paths, distributed
             progress.set_postfix_str(
                 f"D {row['d_loss']:.3f} G {row['g_loss']:.3f} D(x) {row['d_real']:.2f} "
                 f"D(G(z)) {row['d_fake']:.2f} {row['images_per_s']:.0f} img/s", refresh=False)
-        if recorder is not None and outcome == 2:
-            recorder.log("nonfinite", message=f"non-finite loss at step {trainer.step_count}")
-            sys.stderr.write(f"error: non-finite loss at step {trainer.step_count}; the last good "
-                             f"checkpoint is kept; resume with a lower learning rate\n")
-        elif recorder is not None and outcome == 1:
+        if recorder is not None and outcome in (1, 2):
+            # nonfinite: no checkpoint from the bad weights; finish/stop: a last grid and checkpoint.
+            reason = "nonfinite" if outcome == 2 else "stop" if stop["requested"] else "finish"
             try:
-                recorder.save_sample_grid()
-                recorder.save_checkpoint()
-                recorder.log("stop" if stop["requested"] else "finish")
+                recorder.finish(reason)
             except OSError as error:
-                failure = error
+                if recorder.finished is None:  # the last grid or checkpoint failed; a failed close alone
+                    failure = error            # leaves the run's end written, as it always did
+            if outcome == 2:
+                sys.stderr.write(f"error: non-finite loss at step {trainer.step_count}; the last good "
+                                 f"checkpoint is kept; resume with a lower learning rate\n")
     finally:
         progress.close()
         if recorder is not None:
-            if failure is not None:
-                _log_failure(recorder, failure)
+            if failure is not None:  # a `failed` event (so the run lists as failed) if the disk takes it
+                recorder.finish("failed", message=_describe(failure))
             try:
-                recorder.close()
+                recorder.close()  # an interrupt ends here without an event; the lock is released
             except OSError:
                 pass  # the failure is already reported once; a flush on a full disk fails again
     if failure is not None:
@@ -235,12 +235,9 @@ def _train_steps(args: argparse.Namespace, trainer, recorder, paths, distributed
     return 1 if outcome == 2 else 0
 
 
-def _log_failure(recorder, error: OSError) -> None:
-    """A `failed` event (so the run lists as failed, not stopped) if the disk still takes one line."""
-    try:
-        recorder.log("failed", message=f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
-    except OSError:
-        pass
+def _describe(error: OSError) -> str:
+    """An OSError as `cause: file`, for a `failed` event."""
+    return f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
 
 
 def _agree(value: int, distributed) -> int:
@@ -375,15 +372,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from gan_core import bench
+    """A thin entry to benchmarks/engine_bench.py: benchmarks live beside the engine, not inside it."""
+    import importlib.util
 
-    if args.rounds < 1 or args.steps < 1:
-        raise ValueError("--rounds and --steps must be integers >= 1")
-    if args.which == "quality":
-        if args.seconds <= 0 or args.n < 10:
-            raise ValueError("--seconds must be > 0 and --n at least 10")
-        return bench.bench_quality(args.seconds, args.n, tuple(args.presets.split(",")))
-    return {"engine": bench.bench_engine, "session": bench.bench_session}[args.which](args.rounds, args.steps)
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "engine_bench.py"
+    if not path.is_file():
+        raise ValueError(f"bench needs the source checkout: {path} is missing (benchmarks are not installed)")
+    spec = importlib.util.spec_from_file_location("engine_bench", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.run(args)
 
 
 if __name__ == "__main__":

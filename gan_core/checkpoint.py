@@ -1,4 +1,5 @@
-"""Checkpoints: atomic save, safe load (weights_only=True), clear refusals."""
+"""Checkpoints: a trainer's plain state stamped with our format, saved atomically, loaded safely
+(weights_only=True) and vetted before it reaches a trainer, with clear refusals."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 import pickle
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Sized
 
 import torch
 from torch import nn
@@ -15,8 +16,8 @@ from gan_core.checkpoint_vetting import CheckpointError, check_finite, check_fit
 from gan_core.config import RunConfig
 from gan_core.models import build_models
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_SCHEMA_VERSION", "CheckpointError", "check_fits", "load_checkpoint",
-           "load_generator", "save_checkpoint"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_SCHEMA_VERSION", "CheckpointError", "atomic_save", "check_fits",
+           "load_checkpoint", "load_generator", "restore", "save_checkpoint", "stamp"]
 
 CHECKPOINT_FORMAT = "gan-workbench-checkpoint"
 CHECKPOINT_SCHEMA_VERSION = 1
@@ -24,14 +25,46 @@ REQUIRED_KEYS = ("config", "image_shape", "step", "generator", "discriminator", 
                  "optimizer_d", "rng", "noise_rng", "sampler", "fixed_noise")
 
 
+class Restorable(Protocol):
+    """What restore() needs of a trainer (the checkpoint module never imports the trainer)."""
+
+    generator: nn.Module
+    discriminator: nn.Module
+    dataset: Sized
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def stamp(state: dict[str, Any]) -> dict[str, Any]:
+    """A trainer's plain state with our format marker and schema version in front (keys the state
+    already has are kept, so a test can write a future version)."""
+    return {"format": CHECKPOINT_FORMAT, "schema_version": CHECKPOINT_SCHEMA_VERSION, **state}
+
+
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write state to path atomically: temp file in the same folder, fsync, os.replace."""
+    """Stamp a trainer's state_dict() and write it to path atomically (see atomic_save)."""
+    return atomic_save(stamp(state), path)
+
+
+def restore(trainer: Restorable, state: dict[str, Any], source: str = "checkpoint") -> None:
+    """Load a state from load_checkpoint into a trainer, once its weights and batch order are known to
+    fit that trainer's models and data (CheckpointError naming the first misfit otherwise)."""
+    check_fits(state, {"generator": trainer.generator, "discriminator": trainer.discriminator}, source)
+    order, size = state["sampler"]["order"], len(trainer.dataset)  # order: vetted as a 1-d int64 tensor
+    if order.numel() != size or (size and (int(order.min()) < 0 or int(order.max()) >= size)) \
+            or state["sampler"]["position"] > size:
+        raise CheckpointError(f"{source}'s batch order does not fit the data set of {size} images")
+    trainer.load_state_dict(state)
+
+
+def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Write obj with torch.save atomically: temp file in the same folder, fsync, os.replace."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
-            torch.save(state, file)
+            torch.save(obj, file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp_name, path)

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_core.checkpoint import save_checkpoint
+from gan_core.checkpoint import atomic_save
 from gan_core.config import DataConfig
 from gan_core.data import ImageDataset, load_dataset
 
@@ -106,9 +106,9 @@ class Evaluator:
         evaluator.real_features = evaluator.features(dataset.images)
         reference = evaluator.reference(dataset.images)
         evaluator.train_seconds = time.perf_counter() - started
-        save_checkpoint({"classifier": classifier.state_dict(), "real_features": evaluator.real_features,
-                         "num_classes": num_classes, "accuracy": accuracy, "code_version": CODE_VERSION,
-                         "reference": json.dumps(reference)}, path)
+        atomic_save({"classifier": classifier.state_dict(), "real_features": evaluator.real_features,
+                     "num_classes": num_classes, "accuracy": accuracy, "code_version": CODE_VERSION,
+                     "reference": json.dumps(reference)}, path)
         return evaluator
 
     def _run(self, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:

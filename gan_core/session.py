@@ -1,9 +1,10 @@
 """TrainingSession: a thread-safe controller running one Trainer in a background daemon thread.
 
 Threading contract: every public method is safe from any thread and returns quickly. The
-training thread alone steps the Trainer and writes the run directory; other threads only set
-requests under `_cond` (a Condition) and read copies through snapshot(). Weights are touched
-under `_model_lock`, held for one step at a time, so generator() never sees a half-updated net.
+training thread alone steps the Trainer and drives the run's RunRecorder, which alone writes the run
+directory; other threads only set requests under `_cond` (a Condition) and read copies through
+snapshot(). Weights are touched under `_model_lock`, held for one step at a time, so generator()
+never sees a half-updated net.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ from typing import Any, Callable
 import numpy as np
 from torch import nn
 
-from gan_core.checkpoint import load_checkpoint
-from gan_core.config import RunConfig, live_values, with_live_changes
+from gan_core.columns import METRIC_NAMES
+from gan_core.config import RunConfig, with_live_changes
 from gan_core.data import ImageDataset
 from gan_core.latent import image_grid
-from gan_core.metrics import MetricsWriter, truncate_metrics
-from gan_core.runs import (DEFAULT_RUNS_ROOT, RunPaths, RunRecorder, create_run_dir, open_run_for_resume,
-                           read_events, release_run_lock)
+from gan_core.recorder import RunRecorder
+from gan_core.run_files import RunPaths, read_events
+from gan_core.run_listing import DEFAULT_RUNS_ROOT
+from gan_core.run_lock import release_run_lock
+from gan_core.runs import create_run_dir, open_run_for_resume
 from gan_core.snapshot import Snapshot, images_per_step, quality_from_csv, rows_from_csv
-from gan_core.trainer import METRIC_NAMES, Trainer
+from gan_core.trainer import Trainer
 
 __all__ = ["ACTIVE", "STATUSES", "Snapshot", "TrainingSession"]
 
@@ -301,12 +304,11 @@ class TrainingSession:
     def _log(self, kind: str, **fields: Any) -> None:
         """Write an event and copy every event written so far into memory (caller holds _cond)."""
         self._recorder.log(kind, **fields)
-        self._drain_events()
+        self._take_events()
 
-    def _drain_events(self) -> None:
-        """Move the recorder's newly written events (checkpoints too) into the snapshot's list."""
-        self._events.extend(self._recorder.written)
-        self._recorder.written.clear()
+    def _take_events(self) -> None:
+        """Copy the recorder's newly written events (checkpoints too) into the snapshot's list (under _cond)."""
+        self._events.extend(self._recorder.take_events())
 
     def _set_activity(self, activity: str | None) -> None:
         """Called by the recorder, in the training thread, around checkpoints and evaluations."""
@@ -326,7 +328,7 @@ class TrainingSession:
                     stepping = self._pause_requested
                 with self._model_lock:
                     row = trainer.step()
-                finite = recorder.record(row)  # False for a non-finite loss
+                finite = recorder.record(row)  # False (and a nonfinite event) for a non-finite loss
                 now = time.monotonic()
                 grid = None
                 if finite and recorder.last_grid is not None and recorder.last_grid[0] == trainer.step_count:
@@ -339,7 +341,7 @@ class TrainingSession:
                     last_grid_time = now
                 quality = recorder.quality.last_row if recorder.quality is not None else None
                 with self._cond:
-                    self._drain_events()
+                    self._take_events()
                     self._rows.append(tuple(float(row[name]) for name in METRIC_NAMES))
                     self._marks.append((now, trainer.step_count))
                     while len(self._marks) > 2 and now - self._marks[1][0] >= RATE_WINDOW_S:
@@ -354,23 +356,20 @@ class TrainingSession:
                     if not finite:
                         self._diverged = True
                         self._pause_requested, self._step_budget = True, 0
-                        self._log("nonfinite", message=f"non-finite loss at step {trainer.step_count}")
                     self._cond.notify_all()
-            self._finish()
+            # A last grid and checkpoint (none from non-finite weights), the stop event; releases the lock.
+            recorder.finish("stop")
+            with self._cond:
+                self._take_events()
+                self._status = "finished"
+                self._cond.notify_all()
         except Exception as error:  # never kill the process: report and keep what can be kept
             with self._cond:
                 self._error = f"{type(error).__name__}: {error}"
                 self._status = "failed"
-                try:
-                    self._log("failed", message=self._error)
-                except OSError:
-                    pass  # a full disk may refuse even the event; the status and error still say it
-                try:
-                    recorder.close()  # releases the run's lock
-                except OSError:
-                    pass
-                finally:
-                    self._cond.notify_all()
+                recorder.finish("failed", message=self._error)  # releases the lock; never raises OSError
+                self._take_events()
+                self._cond.notify_all()
 
     def _wait_for_work(self) -> bool:
         """Under _cond: apply requests; sleep while paused. True to take a step, False to finish."""
@@ -404,37 +403,13 @@ class TrainingSession:
         if self._checkpoint_requested:
             self._checkpoint_requested = False
             self._recorder.save_checkpoint(manual=True)  # kept apart: it never pushes out an automatic one
-            self._drain_events()
+            self._take_events()
             self._cond.notify_all()  # waiters on last_checkpoint_step (the thread may sleep paused next)
 
     def _restore_last_good(self) -> None:
-        """After a non-finite loss: reload latest.pt (or the initial weights), keep the live changes."""
-        trainer, recorder = self._trainer, self._recorder
-        live = live_values(trainer.config)
-        with self._model_lock:
-            if recorder.paths.latest.exists():
-                trainer.load_state_dict(load_checkpoint(recorder.paths.latest))
-            else:
-                fresh = Trainer(RunConfig.from_dict(trainer.config.to_dict()), trainer.dataset)
-                trainer.load_state_dict(fresh.state_dict())
-            trainer.update_hyperparameters(**live)
-        recorder.metrics.close()
-        truncate_metrics(recorder.paths.metrics, trainer.step_count)
-        recorder.metrics = MetricsWriter(recorder.paths.metrics)
-        del self._rows[trainer.step_count:]
+        """After a non-finite loss: the recorder restores the last good state; rows are cut back to its step."""
+        step = self._recorder.restore_last_good(self._model_lock)
+        del self._rows[step:]
         self._rows_generation += 1
         self._diverged, self._generator_copy = False, None
-        self._log("restore", message=f"restored the last good state at step {trainer.step_count}")
-
-    def _finish(self) -> None:
-        recorder = self._recorder
-        diverged = self._diverged
-        if not diverged:  # never overwrite the last good checkpoint with non-finite weights
-            recorder.save_sample_grid()
-            recorder.save_checkpoint()
-        with self._cond:
-            self._log("stop", message="stopped without a checkpoint: the weights were non-finite"
-                      if diverged else None)
-            recorder.close()
-            self._status = "finished"
-            self._cond.notify_all()
+        self._take_events()

@@ -9,16 +9,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from gan_core.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_SCHEMA_VERSION, CheckpointError, check_fits
+from gan_core.columns import METRIC_NAMES
 from gan_core.config import RunConfig, live_values, with_live_changes
 from gan_core.distributed import SINGLE_PROCESS, DistributedInfo
 from gan_core.data import BatchIndexSampler, ImageDataset, load_dataset
 from gan_core.losses import discriminator_loss, generator_loss
 from gan_core.models import build_models, has_batch_norm
 
-METRIC_NAMES = ("step", "epoch", "time_s", "d_loss", "g_loss", "d_real", "d_fake", "d_fake_after",
-                "grad_norm_d", "grad_norm_g", "lr_d", "lr_g", "images_per_s", "wall_time")
-
+__all__ = ["METRIC_NAMES", "Trainer", "noise_seed", "resolve_device"]  # METRIC_NAMES: its old home, kept
 
 
 def resolve_device(name: str) -> torch.device:
@@ -46,7 +44,26 @@ class Trainer:
         self.image_shape: tuple[int, int, int] = dataset.image_shape
         # The whole set lives on the training device: a batch is one index_select, no DataLoader.
         self.images = dataset.images.to(self.device)  # (N, C, H, W) in [-1, 1]
-        seed = config.training.seed
+        self._build_initial_state()
+        # Real and fake batches go through D in one pass unless BatchNorm would mix their statistics.
+        self._joint_d_pass = not has_batch_norm(self.discriminator)
+        # The modules that train: DDP wrappers under torchrun (G and D separately; D's BatchNorm
+        # buffers stay per rank), optionally compiled. self.generator/.discriminator stay unwrapped.
+        self._g_train, self._d_train = self.generator, self.discriminator
+        if distributed.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self._g_train = DDP(self.generator, device_ids=device_ids)
+            # D's BatchNorm statistics stay per rank (each rank sees its own real/fake batches):
+            # no buffer broadcast in forward (torch 2.14 names broadcast_buffers=False so).
+            self._d_train = DDP(self.discriminator, device_ids=device_ids, forward_sync_buffers=False)
+        if config.training.compile:
+            self._g_train, self._d_train = torch.compile(self._g_train), torch.compile(self._d_train)
+
+    def _build_initial_state(self) -> None:
+        """G, D, EMA, optimizers, RNGs, batch order and fixed noise as at step 0: all fixed by the seed."""
+        config, seed, distributed = self.config, self.config.training.seed, self.distributed
         # Weight init uses the global RNG; fork it so building a Trainer leaves the caller's alone.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -66,28 +83,19 @@ class Trainer:
         # the noise from one seeded per rank, so ranks see different fakes. A seed fixes the run.
         self.rng = torch.Generator(device=self.device).manual_seed(seed + 1)
         self.noise_rng = torch.Generator(device=self.device).manual_seed(noise_seed(seed, distributed.rank))
-        self.sampler = BatchIndexSampler(len(dataset), config.training.batch_size, self.rng,
+        self.sampler = BatchIndexSampler(len(self.dataset), config.training.batch_size, self.rng,
                                          distributed.rank, distributed.world_size)
         fixed = torch.Generator().manual_seed(seed + 2)
         self.fixed_noise = torch.randn(config.training.grid_size, config.model.latent_dim,
                                        generator=fixed).to(self.device)  # (grid, latent_dim)
-        # Real and fake batches go through D in one pass unless BatchNorm would mix their statistics.
-        self._joint_d_pass = not has_batch_norm(self.discriminator)
-        # The modules that train: DDP wrappers under torchrun (G and D separately; D's BatchNorm
-        # buffers stay per rank), optionally compiled. self.generator/.discriminator stay unwrapped.
-        self._g_train, self._d_train = self.generator, self.discriminator
-        if distributed.enabled:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            device_ids = [self.device.index] if self.device.type == "cuda" else None
-            self._g_train = DDP(self.generator, device_ids=device_ids)
-            # D's BatchNorm statistics stay per rank (each rank sees its own real/fake batches):
-            # no buffer broadcast in forward (torch 2.14 names broadcast_buffers=False so).
-            self._d_train = DDP(self.discriminator, device_ids=device_ids, forward_sync_buffers=False)
-        if config.training.compile:
-            self._g_train, self._d_train = torch.compile(self._g_train), torch.compile(self._d_train)
         self.step_count = 0
         self.time_s = 0.0
+
+    def initial_state_dict(self) -> dict[str, Any]:
+        """The state this run had at step 0 (same seed, config and data), without loading the data again."""
+        fresh = copy.copy(self)  # shares config, data and device; gets models, optimizers and RNGs of its own
+        fresh._build_initial_state()
+        return fresh.state_dict()
 
     def release_distributed(self) -> None:
         """Drop the DDP wrappers before the process group is destroyed (this trainer no longer trains).
@@ -207,10 +215,9 @@ class Trainer:
         return old
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue bit for bit: weights, optimizers, RNG, batch order, step."""
+        """Everything needed to continue bit for bit (weights, optimizers, RNG, batch order, step), as plain
+        tensors and types; checkpoint.save_checkpoint stamps its format."""
         state = {
-            "format": CHECKPOINT_FORMAT,
-            "schema_version": CHECKPOINT_SCHEMA_VERSION,
             "config": self.config.to_dict(),
             "image_shape": list(self.image_shape),
             "step": self.step_count,
@@ -230,13 +237,7 @@ class Trainer:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a state_dict() vetted by checkpoint.load_checkpoint; CheckpointError if shapes differ."""
-        check_fits(state, {"generator": self.generator, "discriminator": self.discriminator})
-        order = state["sampler"]["order"]  # vetted as a 1-d int64 tensor; here checked against the data
-        size = len(self.dataset)
-        if order.numel() != size or (size and (int(order.min()) < 0 or int(order.max()) >= size)) \
-                or state["sampler"]["position"] > size:
-            raise CheckpointError(f"checkpoint's batch order does not fit the data set of {size} images")
+        """Restore a state_dict(); a state from a file goes through checkpoint.restore, which vets it first."""
         self.config = RunConfig.from_dict(state["config"])
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gan_core.checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
+from gan_core.checkpoint import CheckpointError, load_checkpoint, load_generator, restore, save_checkpoint
 from gan_core.trainer import Trainer
 from tests.test_trainer import LOSS_COLUMNS
 
@@ -68,7 +68,7 @@ def test_refuses_shapes_that_do_not_fit(tiny, tmp_path):
     path = save_checkpoint(Trainer(tiny).state_dict(), tmp_path / "c.pt")
     wider = Trainer(tiny.with_changes({"model.hidden_dim": 24}))
     with pytest.raises(CheckpointError, match=r"does not fit the config: generator\.net\.0\.weight"):
-        wider.load_state_dict(load_checkpoint(path))
+        restore(wider, load_checkpoint(path))
 
 
 def test_refuses_missing_and_future_versions(tiny, tmp_path):

@@ -1,16 +1,29 @@
-"""Benchmarks that print figures side by side with their baseline, measured in one process."""
+"""Engine benchmarks that print figures side by side with their baseline, measured in one process:
+the Trainer against the seed post's loop (engine), a TrainingSession against a bare loop with pause
+latency and snapshot cost (session), and trained presets' sample quality (quality).
+
+Only public APIs of gan_core are used. `python -m gan_core bench ...` is a thin entry to this file.
+Usage: .venv/bin/python benchmarks/engine_bench.py engine|session|quality [--rounds 5] [--steps 200]
+"""
 
 from __future__ import annotations
 
+import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from gan_core.config import preset
-from gan_core.data import load_dataset
-from gan_core.trainer import Trainer
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a checkout
+    sys.path.insert(0, str(ROOT))
+
+from gan_core.config import preset  # noqa: E402
+from gan_core.data import load_dataset  # noqa: E402
+from gan_core.trainer import Trainer  # noqa: E402
 
 
 class SeedLoop:
@@ -177,18 +190,32 @@ def _pause_latency(session, steps_per_second: float, count: int = 100) -> None:
 
 
 def _snapshot_cost(runs_root: str, rows: int = 100_000) -> None:
-    """snapshot(since=...) cost with 100k logged rows: 10 new rows vs all rows."""
+    """snapshot(since=...) cost with 100k logged rows: 10 new rows vs all rows.
+
+    The rows come from a run directory written here (metrics.csv of `rows` rows and a checkpoint at
+    that step) and resumed paused, as a page would find a long run: 100k real steps would take minutes.
+    """
+    from gan_core.checkpoint import save_checkpoint
+    from gan_core.columns import METRIC_NAMES
     from gan_core.config import ModelConfig, RunConfig, DataConfig, TrainingConfig
+    from gan_core.metrics import MetricsWriter
+    from gan_core.runs import create_run_dir, release_run_lock
     from gan_core.session import TrainingSession
 
     config = RunConfig(name="snap", data=DataConfig(limit=200),
                        model=ModelConfig(latent_dim=8, hidden_dim=8, depth=1),
                        training=TrainingConfig(batch_size=8, device="cpu"))
+    paths = create_run_dir(config, runs_root)
+    trainer = Trainer(config)
+    writer = MetricsWriter(paths.metrics)
+    for step in range(1, rows + 1):
+        writer.append({name: step if name == "step" else 1.0 for name in METRIC_NAMES})
+    writer.close()
+    trainer.step_count = rows  # the checkpoint a resume starts from, at the last row's step
+    save_checkpoint(trainer.state_dict(), paths.latest)
+    release_run_lock(paths.root)
     session = TrainingSession(runs_root=runs_root)
-    session.start(config, paused=True)
-    with session._cond:  # fill the log directly: 100k real steps would take minutes
-        row = (1.0,) * 13
-        session._rows.extend([row] * rows)
+    session.resume_run(paths.root, paused=True)
     cursor = session.snapshot().cursor
     recent = (cursor[0], cursor[1] - 10)
     for label, since, repeats in (("10 new rows", recent, 2000), ("all rows", 0, 20)):
@@ -233,3 +260,30 @@ def bench_quality(seconds: float = 120.0, samples: int = 2000, presets: tuple[st
         print(f"| {name} | {score['fid']:.2f} | {score['classes_covered']} | {score['kl_uniform']:.3f} | "
               f"{score['precision']:.3f} | {score['recall']:.3f} | {steps or '-'} | {speed:,.0f} |")
     return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmarks' arguments (the same as `python -m gan_core bench`)."""
+    parser = argparse.ArgumentParser(prog="engine_bench.py", description=__doc__.splitlines()[0])
+    parser.add_argument("which", choices=("engine", "session", "quality"))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=200, help="steps per round")
+    parser.add_argument("--seconds", type=float, default=120.0, help="quality: training budget per preset")
+    parser.add_argument("--n", type=int, default=2000, help="quality: samples scored per preset")
+    parser.add_argument("--presets", default="seed-mlp,default,dcgan", help="quality: presets to train")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark args.which names; ValueError for arguments out of range."""
+    if args.rounds < 1 or args.steps < 1:
+        raise ValueError("--rounds and --steps must be integers >= 1")
+    if args.which == "quality":
+        if args.seconds <= 0 or args.n < 10:
+            raise ValueError("--seconds must be > 0 and --n at least 10")
+        return bench_quality(args.seconds, args.n, tuple(args.presets.split(",")))
+    return {"engine": bench_engine, "session": bench_session}[args.which](args.rounds, args.steps)
+
+
+if __name__ == "__main__":
+    sys.exit(run(build_parser().parse_args()))

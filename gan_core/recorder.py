@@ -1,0 +1,236 @@
+"""RunRecorder: the one owner of a run directory's life while it trains. It records each step's row
+(metrics, grids, checkpoints, evaluations, health alerts), hands out the events it wrote, rewinds the
+run to its last good state, and finishes it with a reason. The session and the CLI drive it as thin
+loops; neither touches its files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from gan_core.checkpoint import load_checkpoint, restore, save_checkpoint
+from gan_core.config import live_values
+from gan_core.health import HealthMonitor
+from gan_core.latent import image_grid, save_png
+from gan_core.metrics import MetricsWriter, truncate_metrics
+from gan_core.quality import LiveEvaluation
+from gan_core.run_files import RunPaths, list_checkpoints
+from gan_core.run_lock import release_run_lock
+from gan_core.trainer import Trainer
+
+__all__ = ["FINISH_REASONS", "EventLog", "RunRecorder"]
+
+# How a run ends, written as its last event: reached its target ("finish"), asked to stop ("stop"),
+# a non-finite loss ("nonfinite": no checkpoint from the bad weights), an error ("failed").
+FINISH_REASONS = ("finish", "stop", "nonfinite", "failed")
+
+
+class EventLog:
+    """Appends one JSON object per line to events.jsonl, flushed at once (events are rare)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self._file = open(path, "a", encoding="utf-8")
+
+    def append(self, kind: str, step: int, **fields: Any) -> dict[str, Any]:
+        """Record an event of a kind (start, pause, resume, update, nonfinite, checkpoint, ...) at a step."""
+        event = {"time": round(time.time(), 3), "kind": kind, "step": int(step), **fields}
+        self._file.write(json.dumps(event, default=str) + "\n")
+        self._file.flush()
+        return event
+
+    def close(self) -> None:
+        """Close the file; safe to call twice."""
+        self._file.close()
+
+
+class RunRecorder:
+    """Owns one run directory while a Trainer trains into it (one thread drives it); holds its lock
+    until finish() or close()."""
+
+    def __init__(self, trainer: Trainer, paths: RunPaths, keep_checkpoints: int = 5,
+                 background_evaluation: bool = False,
+                 on_activity: Callable[[str | None], None] | None = None) -> None:
+        self.trainer = trainer
+        # Told what the thread is busy with besides steps (a checkpoint, an evaluation), then None.
+        self.on_activity = on_activity or (lambda activity: None)
+        self.paths = paths
+        self.keep_checkpoints = keep_checkpoints
+        self.metrics = MetricsWriter(paths.metrics)
+        self.events = EventLog(paths.events)
+        self.last_checkpoint_step = -1
+        self.last_grid: tuple[int, Any] | None = None  # (step, uint8 grid) last written to samples/
+        self.diverged = False  # a non-finite loss since the last good state: no checkpoint from these weights
+        self.finished: str | None = None  # the reason, once finish() has ended the run
+        self._new_events: list[dict[str, Any]] = []  # written since the last take_events()
+        self._closed = False
+        training = trainer.config.training
+        self.quality = (LiveEvaluation(trainer, paths.root, training.eval_every, training.eval_samples,
+                                       background=background_evaluation)
+                        if training.eval_every else None)
+        self.health = HealthMonitor()
+
+    # ---- events -------------------------------------------------------------------------
+
+    def log(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Write an event at the trainer's current step; None-valued fields are left out."""
+        fields = {key: value for key, value in fields.items() if value is not None}
+        event = self.events.append(kind, self.trainer.step_count, **fields)
+        self._new_events.append(event)
+        return event
+
+    def take_events(self) -> list[dict[str, Any]]:
+        """The events written since the last call, oldest first (each handed out once)."""
+        events, self._new_events = self._new_events, []
+        return events
+
+    # ---- recording ----------------------------------------------------------------------
+
+    def record(self, row: dict[str, float]) -> bool:
+        """Log a step's row; write a grid, a checkpoint, an evaluation when due. A non-finite loss
+        logs a `nonfinite` event, marks the run diverged and returns False."""
+        self.metrics.append(row)
+        if not all(math.isfinite(row[k]) for k in ("d_loss", "g_loss")):
+            self.diverged = True
+            self.log("nonfinite", message=f"non-finite loss at step {self.trainer.step_count}")
+            return False
+        for alert in self.health.observe_row(row):
+            self.log("health", rule=alert.rule, message=alert.message, hint=alert.hint)
+        step, training = int(row["step"]), self.trainer.config.training
+        if step % training.sample_every == 0:
+            self.save_sample_grid()
+        if step % training.checkpoint_every == 0:
+            self.on_activity("writing a checkpoint")
+            self.save_checkpoint()
+            self.on_activity(None)
+        if self.quality is not None and self.quality.due():
+            first = self.quality.evaluator is None
+            self.on_activity("preparing the quality classifier" if first else "evaluating sample quality")
+            self.evaluate()
+            self.on_activity(None)
+        return True
+
+    def evaluate(self) -> dict[str, Any] | None:
+        """One live evaluation: quality.csv row, best.pt when FID improves, health rules; events for each."""
+        quality = self.quality.evaluate()
+        if quality is None:
+            self.log("quality_unavailable", message=self.quality.unavailable)
+            return None
+        if self.health.real_diversity is None and self.quality.reference is not None:
+            self.health.real_diversity = self.quality.reference["diversity"]
+        if quality["best"]:
+            self.log("best", fid=round(quality["fid"], 4), path=self.paths.best.name)
+        for alert in self.health.observe_quality(quality):
+            self.log("health", rule=alert.rule, message=alert.message, hint=alert.hint)
+        return quality
+
+    def save_sample_grid(self) -> Path:
+        """samples/step_<n>.png from the fixed noise batch; the grid is kept in last_grid."""
+        grid = image_grid(self.trainer.sample_fixed())
+        self.last_grid = (self.trainer.step_count, grid)
+        return save_png(grid, self.paths.sample_grid(self.trainer.step_count))
+
+    def save_checkpoint(self, manual: bool = False) -> Path:
+        """Write step_<n>.pt (manual: manual_<n>.pt, never pruned) atomically, point latest.pt at it,
+        prune automatic step files beyond keep_checkpoints (by parsed step), log an event."""
+        self.metrics.flush()  # rows up to the checkpoint are on disk before it is
+        step = self.trainer.step_count
+        target = self.paths.manual_checkpoint(step) if manual else self.paths.step_checkpoint(step)
+        path = save_checkpoint(self.trainer.state_dict(), target)
+        _replace_with_link(path, self.paths.latest)
+        self.last_checkpoint_step = step
+        if self.keep_checkpoints and not manual:
+            for old in list_checkpoints(self.paths)[: -self.keep_checkpoints]:
+                old.unlink(missing_ok=True)
+        self.log("checkpoint", path=str(path.name), manual=True if manual else None)
+        return path
+
+    # ---- rewinding ----------------------------------------------------------------------
+
+    def rewind(self, step: int) -> None:
+        """Cut metrics.csv back to `step` (the rows after it will be trained again) and append from there."""
+        self.metrics.close()
+        truncate_metrics(self.paths.metrics, step)
+        self.metrics = MetricsWriter(self.paths.metrics)
+
+    def restore_last_good(self, weights_lock: contextlib.AbstractContextManager[Any] | None = None) -> int:
+        """After a non-finite loss: the trainer back to latest.pt (its step-0 state when there is none),
+        keeping the live hyperparameters set meanwhile; metrics cut back to that step; a `restore` event.
+
+        weights_lock is held while the weights change (the session's model lock). Returns the step.
+        """
+        trainer = self.trainer
+        live = live_values(trainer.config)
+        with weights_lock if weights_lock is not None else contextlib.nullcontext():
+            if self.paths.latest.exists():
+                restore(trainer, load_checkpoint(self.paths.latest))
+            else:
+                trainer.load_state_dict(trainer.initial_state_dict())
+            trainer.update_hyperparameters(**live)
+        self.rewind(trainer.step_count)
+        self.diverged = False
+        self.log("restore", message=f"restored the last good state at step {trainer.step_count}")
+        return trainer.step_count
+
+    # ---- ending -------------------------------------------------------------------------
+
+    def finish(self, reason: str, message: str | None = None) -> None:
+        """End the run with a reason (FINISH_REASONS) as its last event, close its files, release its lock.
+
+        finish and stop first write a last grid and checkpoint, unless the weights are non-finite; an
+        OSError there (a full disk) propagates with the run still open, for finish("failed", ...).
+        nonfinite adds its event unless record() wrote it (a loss another rank saw). failed never
+        raises OSError: a full disk may refuse even its event. Calls after the first that ends are ignored.
+        """
+        if reason not in FINISH_REASONS:
+            raise ValueError(f"reason={reason!r} is invalid: allowed {', '.join(FINISH_REASONS)}")
+        if self.finished is not None:
+            return
+        if reason == "failed":
+            self.finished = reason
+            with contextlib.suppress(OSError, ValueError):  # ValueError: the event file is already closed
+                self.log("failed", message=message)
+            with contextlib.suppress(OSError):
+                self.close()
+            return
+        if reason == "nonfinite":
+            if not self.diverged:
+                self.diverged = True
+                self.log("nonfinite", message=message or f"non-finite loss at step {self.trainer.step_count}")
+        elif self.diverged:  # never overwrite the last good checkpoint with non-finite weights
+            self.log(reason, message=message or "stopped without a checkpoint: the weights were non-finite")
+        else:
+            self.save_sample_grid()
+            self.save_checkpoint()
+            self.log(reason, message=message)
+        self.finished = reason
+        self.close()
+
+    def close(self) -> None:
+        """Flush and close the metrics, quality and event files and release the run directory's lock
+        (no event), each even when one before it fails; does nothing the second time."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.ExitStack() as stack:  # callbacks run last first: metrics, quality, events, lock
+            stack.callback(release_run_lock, self.paths.root)
+            stack.callback(self.events.close)
+            if self.quality is not None:
+                stack.callback(self.quality.close)
+            stack.callback(self.metrics.close)
+
+
+def _replace_with_link(source: Path, target: Path) -> None:
+    """Atomically make target the same file as source (a hard link; a copy where links fail)."""
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temp.unlink(missing_ok=True)
+    try:
+        os.link(source, temp)
+    except OSError:
+        shutil.copyfile(source, temp)
+    os.replace(temp, target)
