@@ -1,0 +1,188 @@
+"""The code's shape, checked by reading it (AST scans, no training): which way imports point, and who
+may touch a TrainingSession's private state. The last test plants each kind of violation in a small
+tree and checks that the scans catch it."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCANNED = ("dashboard", "gan_core", "benchmarks", "tests")  # every folder that might reach into a session
+SESSION_FILE = Path("gan_core") / "session.py"
+
+
+def python_files(root: Path, folder: str) -> list[Path]:
+    """The .py files under root/folder, sorted."""
+    return sorted((root / folder).rglob("*.py"))
+
+
+def module_name(root: Path, path: Path) -> str:
+    """gan_core/run_files.py -> gan_core.run_files; gan_core/__init__.py -> gan_core."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(root: Path, path: Path) -> set[str]:
+    """Every module a file imports, at any depth of its code (lazy imports in functions too), as absolute
+    names; `from package import module` names the module, and import_module("x") / __import__("x") count."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = module_name(root, path).rpartition(".")[0] if path.name != "__init__.py" else module_name(root, path)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against this file's package
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            found.add(base)
+            for alias in node.names:
+                if (root / Path(*f"{base}.{alias.name}".split("."))).with_suffix(".py").is_file():
+                    found.add(f"{base}.{alias.name}")
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in ("import_module", "__import__"):
+                found.add(node.args[0].value)
+    return found
+
+
+def import_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """package's modules -> the modules of that package each imports."""
+    graph = {}
+    for path in python_files(root, package):
+        name = module_name(root, path)
+        graph[name] = {m for m in imported_modules(root, path) if m == package or m.startswith(package + ".")}
+    return graph
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module start imports, directly or through others."""
+    seen, todo = set(), list(graph.get(start, ()))
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(graph.get(name, ()))
+    return seen
+
+
+def foreign_imports(root: Path, package: str, forbidden: tuple[str, ...]) -> list[str]:
+    """`file: module` for each import in package of a module that is or lies under one of forbidden."""
+    hits = []
+    for path in python_files(root, package):
+        for name in sorted(imported_modules(root, path)):
+            if any(name == f or name.startswith(f + ".") for f in forbidden):
+                hits.append(f"{path.relative_to(root)}: {name}")
+    return hits
+
+
+def session_private_names(root: Path) -> set[str]:
+    """The private names of TrainingSession: its `self._x` attributes and `_x` methods (dunders aside)."""
+    tree = ast.parse((root / SESSION_FILE).read_text(encoding="utf-8"))
+    [session] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "TrainingSession"]
+    names = set()
+    for node in ast.walk(session):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            names.add(node.attr)
+    return {n for n in names if n.startswith("_") and not n.startswith("__")}
+
+
+def private_uses(root: Path, names: set[str], folders: tuple[str, ...] = SCANNED) -> list[str]:
+    """`file:line name` wherever code outside session.py reads or writes one of names on an object
+    other than its own `self`, or names it in a string (getattr, monkeypatch.setattr, ...)."""
+    hits = []
+    for folder in folders:
+        for path in python_files(root, folder):
+            relative = path.relative_to(root)
+            if relative == SESSION_FILE or path.resolve() == Path(__file__).resolve():  # the owner; this guard
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+                if isinstance(node, ast.Attribute) and node.attr in names \
+                        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                    hits.append((str(relative), node.lineno, node.attr))
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names:
+                    hits.append((str(relative), node.lineno, repr(node.value)))
+    return [f"{file}:{line} {name}" for file, line, name in sorted(hits)]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[str]:
+    """Modules that import themselves through others."""
+    return sorted(name for name in graph if name in reachable(graph, name))
+
+
+# ---- the rules ------------------------------------------------------------------------------
+
+def test_the_engine_imports_no_streamlit_dashboard_benchmarks_or_tests():
+    assert foreign_imports(ROOT, "gan_core", ("streamlit", "dashboard", "benchmarks", "tests")) == []
+
+
+def test_importing_every_engine_module_loads_no_streamlit():
+    names = sorted(module_name(ROOT, p) for p in python_files(ROOT, "gan_core"))
+    code = (f"import importlib, sys\nfor name in {names!r}:\n    importlib.import_module(name)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'dashboard')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_metrics_and_checkpoint_modules_never_reach_the_trainer():
+    graph = import_graph(ROOT, "gan_core")
+    for name in ("gan_core.columns", "gan_core.metrics", "gan_core.checkpoint", "gan_core.checkpoint_vetting"):
+        assert "gan_core.trainer" not in reachable(graph, name) | {name}, name
+
+
+def test_the_trainer_never_reaches_checkpoints_metrics_or_runs():
+    below = reachable(import_graph(ROOT, "gan_core"), "gan_core.trainer")
+    assert not below & {"gan_core.checkpoint", "gan_core.checkpoint_vetting", "gan_core.metrics",
+                        "gan_core.runs", "gan_core.recorder", "gan_core.session"}, below
+
+
+def test_the_engine_has_no_import_cycles():
+    assert cycles(import_graph(ROOT, "gan_core")) == []  # lazy imports inside functions count too
+
+
+def test_only_session_py_touches_the_sessions_private_attributes():
+    names = session_private_names(ROOT)
+    assert {"_cond", "_rows", "_trainer", "_recorder"} <= names  # the scan sees what it guards
+    assert private_uses(ROOT, names) == []
+
+
+def test_benchmarks_live_outside_the_engine():
+    assert not (ROOT / "gan_core" / "bench.py").exists()
+    assert (ROOT / "benchmarks" / "engine_bench.py").is_file()
+
+
+# ---- the scans themselves catch violations --------------------------------------------------
+
+def test_the_scans_catch_planted_violations(tmp_path):
+    (tmp_path / "gan_core").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "gan_core" / "__init__.py").write_text("")
+    (tmp_path / "gan_core" / "session.py").write_text(
+        "class TrainingSession:\n    def __init__(self):\n        self._rows = []\n\n    def _log(self):\n"
+        "        pass\n")
+    (tmp_path / "gan_core" / "trainer.py").write_text("from gan_core import columns\n")
+    (tmp_path / "gan_core" / "columns.py").write_text("")
+    (tmp_path / "gan_core" / "checkpoint.py").write_text("def load():\n    from gan_core.helper import x\n")
+    (tmp_path / "gan_core" / "helper.py").write_text("from gan_core.trainer import Trainer\nx = 1\n")
+    (tmp_path / "gan_core" / "view.py").write_text("import importlib\nst = importlib.import_module('streamlit')\n")
+    (tmp_path / "gan_core" / "a.py").write_text("import gan_core.b\n")
+    (tmp_path / "gan_core" / "b.py").write_text("from gan_core import a\n")
+    (tmp_path / "tests" / "test_x.py").write_text(
+        "def test(session, monkeypatch):\n    session._rows.clear()\n"
+        "    monkeypatch.setattr(session, '_log', None)\n")
+    assert foreign_imports(tmp_path, "gan_core", ("streamlit",)) == ["gan_core/view.py: streamlit"]
+    graph = import_graph(tmp_path, "gan_core")
+    assert "gan_core.trainer" in reachable(graph, "gan_core.checkpoint")  # through a lazy import
+    assert cycles(graph) == ["gan_core.a", "gan_core.b"]
+    names = session_private_names(tmp_path)
+    assert names == {"_rows", "_log"}
+    assert private_uses(tmp_path, names, ("gan_core", "tests")) == ["tests/test_x.py:2 _rows",
+                                                                    "tests/test_x.py:3 '_log'"]
