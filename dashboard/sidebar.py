@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import streamlit as st
 
+from dashboard.guide import FIELD_HELP, PRESET_HELP
 from gan_core.config import (ARCHITECTURES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS, LIVE_FIELDS,
-                             LOSS_NAMES, PRESET_NAMES, RunConfig, live_values, preset, resolve_field)
+                             LOSS_NAMES, PRESET_NAMES, RunConfig, live_values, preset, resolve_field,
+                             validation_errors)
 
 # (dotted field, label, widget kind, options) in display order; kind: select, int, float, text, bool.
 FIELDS: list[tuple[str, str, str, Any]] = [
@@ -43,9 +44,9 @@ FIELDS: list[tuple[str, str, str, Any]] = [
     ("training.eval_every", "Evaluate quality every N steps (0 = off)", "int", None),
     ("training.eval_samples", "Samples per evaluation", "int", None),
 ]
+_LABELS = {field: label for field, label, *_ in FIELDS}
 SECTIONS = {"data": "Data", "model": "Model", "loss": "Loss", "optimizer": "Optimizer",
             "training": "Training"}
-_FIELD_IN_MESSAGE = re.compile(r"^([a-z_]+(?:\.[a-z_0-9]+)?)=")
 
 
 def widget_key(field: str) -> str:
@@ -91,23 +92,16 @@ def _load_pending_config() -> None:
 
 
 def validate(values: dict[str, Any], name: str) -> tuple[RunConfig | None, dict[str, str]]:
-    """(config, {}) when valid, else (None, {field: the config's own message}) for every bad field."""
-    errors: dict[str, str] = {}
-    base = preset(name)
-    remaining = dict(values)
-    for _ in range(len(values) + 1):
-        try:
-            return (base.with_changes(remaining), errors) if not errors else (None, errors)
-        except ValueError as error:
-            message = str(error)
-            match = _FIELD_IN_MESSAGE.match(message)
-            field = match.group(1) if match else ""
-            if field not in remaining:  # a cross-field or unnamed error: show it at the top
-                errors.setdefault("", message)
-                return None, errors
-            errors[field] = message
-            remaining[field] = _field_value(base, field)  # keep looking for further bad fields
-    return None, errors
+    """(config, {}) when valid, else (None, {field: the config's own message}) for every bad field at once."""
+    nested = preset(name).to_dict()
+    for field, value in values.items():
+        section, key = resolve_field(field)
+        if section:
+            nested[section][key] = value
+        else:
+            nested[key] = value
+    errors = dict(validation_errors(nested))
+    return (None, errors) if errors else (RunConfig.from_dict(nested), {})
 
 
 def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]:
@@ -122,7 +116,7 @@ def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]
         st.session_state["cfg.preset"] = "default"
         load_preset_into_state("default")
     stored = st.session_state[VALUES_KEY]
-    preset_name = sidebar.selectbox("Preset", PRESET_NAMES, key="cfg.preset", disabled=active,
+    preset_name = sidebar.selectbox("Preset", PRESET_NAMES, key="cfg.preset", disabled=active, help=PRESET_HELP,
                                     on_change=lambda: load_preset_into_state(st.session_state["cfg.preset"]))
     slots: dict[str, Any] = {}
     values: dict[str, Any] = {}
@@ -167,17 +161,22 @@ def _relevant(field: str, dataset: str, architecture: str) -> bool:
 
 
 def _widget(container, field: str, label: str, kind: str, options: Any, disabled: bool) -> Any:
-    key = widget_key(field)
+    key, help_text = widget_key(field), FIELD_HELP[field]
     if kind == "select":
-        return container.selectbox(label, options, key=key, disabled=disabled)
+        return container.selectbox(label, options, key=key, disabled=disabled, help=help_text)
     if kind == "bool":
-        return container.checkbox(label, key=key, disabled=disabled)
+        return container.checkbox(label, key=key, disabled=disabled, help=help_text)
     if kind == "text":
-        return container.text_input(label, key=key, disabled=disabled)
+        return container.text_input(label, key=key, disabled=disabled, help=help_text)
     if kind == "int":
         # No min/max here on purpose: the config's validation gives the message, beside the field.
-        return int(container.number_input(label, key=key, step=1, disabled=disabled))
-    return float(container.number_input(label, key=key, format="%g", disabled=disabled))
+        return int(container.number_input(label, key=key, step=1, disabled=disabled, help=help_text))
+    return float(container.number_input(label, key=key, format="%g", disabled=disabled, help=help_text))
+
+
+def field_label(field: str) -> str:
+    """The sidebar's label of a dotted config field ('optimizer.lr_g' -> 'Learning rate G'); the field itself otherwise."""
+    return _LABELS.get(field, field or "a setting")
 
 
 def live_changes(values_config: RunConfig | None, running_config: RunConfig | None) -> dict[str, Any]:

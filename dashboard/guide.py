@@ -1,0 +1,77 @@
+"""Words for a newcomer: the intro paragraph shown until the first Start, and help text for every setting."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+INTRO_DONE_KEY = "intro.done"
+INTRO = (
+    "**New here?** GAN Workbench trains a generative adversarial network in this page: a generator G "
+    "learns to draw digits from random noise while a discriminator D learns to tell its drawings from "
+    "real ones. Press **Start** to train the default settings (a small DCGAN on 5,000 MNIST digits, "
+    "no download needed); the Training view then shows both losses, D's scores on real and generated "
+    "images, and the same 64 noise vectors turning into digits. Pause, Step and Resume at any time; "
+    "the sidebar's settings each have a **?** that says what they do, and those marked live (learning "
+    "rates, betas, loss, D steps, smoothing) can be changed mid-run with Apply. **Runs** lists, compares "
+    "and manages every run; **Latent explorer** samples from any generator, the live one or a checkpoint."
+)
+
+PRESET_HELP = ("A named starting point for every field below: default (the best 2-minute CPU run we "
+               "measured), seed-mlp (the blog post's MLP GAN), dcgan (Radford et al.'s recipe, 28x28).")
+STEP_COUNT_HELP = "How many training steps one press of Step runs while the run is paused."
+
+FIELD_HELP: dict[str, str] = {
+    "data.name": "Which images to learn: mnist5k ships with the app (5,000 digits, offline); digits is "
+                 "scikit-learn's 8x8 digits; mnist, fashion-mnist and cifar10 need torchvision's files; "
+                 "folder reads your own png/jpg images.",
+    "data.root": "Folder holding (or receiving) torchvision's data files for mnist, fashion-mnist and cifar10.",
+    "data.download": "Let torchvision download the data set into the root folder. Needs internet; off by default.",
+    "data.path": "Folder of your own png/jpg images (optionally one subfolder per class).",
+    "data.image_size": "Side of the square training images in pixels. 0 keeps the data set's own size "
+                       "(folder: 64). DCGAN supports 8 to 128.",
+    "data.channels": "1 trains in grayscale, 3 in colour; 0 keeps the data set's own channels.",
+    "data.limit": "Train on the first N images only (quick experiments); 0 uses them all.",
+    "model.architecture": "mlp is the blog post's fully connected pair; dcgan is convolutional, usually "
+                          "better and cheaper per image.",
+    "model.latent_dim": "Length of the noise vector z the generator turns into an image.",
+    "model.hidden_dim": "MLP only: width of each hidden layer in G and D.",
+    "model.depth": "MLP only: number of hidden layers in G and in D.",
+    "model.base_channels": "DCGAN only: channels next to the image, doubled at each lower resolution. "
+                           "More channels: more capacity, slower steps.",
+    "model.discriminator_norm": "Normalisation inside D: none, batch (DCGAN's BatchNorm) or spectral "
+                                "(spectral norm, keeps D from winning outright).",
+    "loss.loss": "The pair of objectives. non_saturating trains G with -log D(G(z)) (strong gradients "
+                 "early on); minimax is the original log(1 - D(G(z))); least_squares and hinge are "
+                 "alternatives. Live: can change mid-run.",
+    "loss.label_smoothing": "One-sided label smoothing: D's target for real images becomes "
+                            "1 - this value (0 to 0.5). Live.",
+    "optimizer.lr_d": "Adam learning rate of the discriminator, in (0, 1]. Typical: 1e-4 to 5e-4. Live.",
+    "optimizer.lr_g": "Adam learning rate of the generator, in (0, 1]. Typical: 1e-4 to 5e-4. Live.",
+    "optimizer.beta1": "Adam's first-moment decay for both networks, in [0, 1). GANs often use 0.5. Live.",
+    "optimizer.beta2": "Adam's second-moment decay for both networks, in [0, 1). Usually 0.999. Live.",
+    "optimizer.d_steps_per_g_step": "Discriminator updates before each generator update (1 to 10). Live.",
+    "training.batch_size": "Images per training step (per process under torchrun). Smaller batches give "
+                           "more, noisier updates per second.",
+    "training.seed": "Seeds weights, noise and batch order: the same seed gives the same run on the CPU.",
+    "training.device": "auto uses CUDA when available; cpu or cuda force one.",
+    "training.ema_decay": "Keep an exponential moving average of G's weights for samples (e.g. 0.995; "
+                          "cleaner digits); 0 turns it off.",
+    "training.autocast_bf16": "Run forward passes in bfloat16 (faster on recent GPUs; losses stay float32).",
+    "training.compile": "torch.compile G and D: slow first steps, sometimes faster later. Measure first.",
+    "training.sample_every": "Steps between the fixed-noise grids saved in the run's samples/ folder.",
+    "training.checkpoint_every": "Steps between checkpoints (one is also written when the run stops).",
+    "training.eval_every": "Steps between quality evaluations (FID, class coverage, precision/recall), "
+                           "using at most 10% of the time; 0 turns them off.",
+    "training.eval_samples": "Generated images scored at each quality evaluation (10 to 10,000).",
+}
+
+
+def render_intro(status: str) -> None:
+    """The newcomer's paragraph, until this tab's first Start (or while no run has ever started)."""
+    if status == "idle" and not st.session_state.get(INTRO_DONE_KEY):
+        st.info(INTRO, icon=":material/school:")
+
+
+def intro_done() -> None:
+    """Called on Start: the intro has done its job."""
+    st.session_state[INTRO_DONE_KEY] = True
