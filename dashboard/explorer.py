@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import tempfile
 from pathlib import Path
@@ -16,6 +17,8 @@ from gan_core.checkpoint import CheckpointError, load_generator
 from gan_core.latent import (gif_bytes, generate, great_circle_loop, image_grid, interpolate, png_bytes,
                              z_from_seed, zs_from_seeds)
 from gan_core.session import Snapshot, TrainingSession
+
+EXPLORE_REQUEST_KEY = "explore.open"  # set by the Runs view: a checkpoint path to load on the next draw
 
 MAX_UPLOAD_MB = 200
 BOOKMARKS_FILE = "bookmarks.json"
@@ -35,27 +38,27 @@ def show_image(container, image: np.ndarray, caption: str) -> None:
 
 def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
     """Pick a generator (the live run or a checkpoint), then sample, interpolate and walk."""
-    generator, latent_dim, source_dir = _choose_generator(session, snapshot)
+    _apply_open_request()
+    generator, latent_dim, source_dir, identity = _choose_generator(session, snapshot)
     if generator is None:
         return
-    generation_key = (id(generator), snapshot.step)  # a made GIF belongs to these weights
     grid_tab, interp_tab, loop_tab = st.columns(3)
     with grid_tab:
         st.subheader("Samples from a seed")
         seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="explore.seed"))
         count = st.select_slider("How many", [4, 16, 36, 64], 16, key="explore.count")
-        images = generate(generator, zs_from_seeds(range(seed, seed + count), latent_dim))
-        show_image(st, image_grid(images), f"seeds {seed}..{seed + count - 1}")
+        grid = cached_grid(generator, identity, tuple(range(seed, seed + count)), latent_dim)
+        show_image(st, grid, f"seeds {seed}..{seed + count - 1}")
         _render_bookmarks(seed, source_dir)
     with interp_tab:
         st.subheader("Interpolate")
-        render_interpolation(generator, latent_dim)
+        render_interpolation(generator, latent_dim, identity)
     with loop_tab:
         st.subheader("Great-circle loop")
         frames = int(st.number_input("Frames", 8, 120, 36, key="explore.loop_frames"))
         start = int(st.session_state.get("explore.from", 1))
         end = int(st.session_state.get("explore.to", 2))
-        request = (start, end, frames, generation_key)
+        request = (start, end, frames, identity)  # a made GIF belongs to these weights and inputs
         if st.button("Make the loop", key="explore.make_gif"):
             loop = great_circle_loop(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), frames)
             st.session_state["explore.gif"] = (request, gif_bytes(generate(generator, loop[:-1]), frame_ms=80, scale=4))
@@ -68,7 +71,7 @@ def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
                        "made on request, since it costs a second of CPU.")
 
 
-def render_interpolation(generator: nn.Module, latent_dim: int) -> None:
+def render_interpolation(generator: nn.Module, latent_dim: int, identity: tuple) -> None:
     """Two endpoints by seed (or random), lerp or slerp, K steps -> a strip with a PNG download."""
     if st.button("Random endpoints", key="explore.random"):
         st.session_state["explore.from"] = random.randrange(2**31)
@@ -78,27 +81,41 @@ def render_interpolation(generator: nn.Module, latent_dim: int) -> None:
     end = int(right.number_input("To seed", 0, 2**31 - 1, 2, key="explore.to"))
     method = st.radio("Method", ["slerp", "lerp"], horizontal=True, key="explore.method")
     steps = int(st.number_input("Steps", 2, 32, 8, key="explore.steps"))
-    path = interpolate(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), steps, method)
-    strip = image_grid(generate(generator, path), columns=steps)
+    strip = cached_strip(generator, identity, start, end, steps, method, latent_dim)
     # Each frame at least 2x: a long strip is shown wider than the column, with a scroll bar.
     st.image(sharp(strip, min_width=0), caption=f"{method}, {steps} steps from seed {start} to seed {end}",
              output_format="PNG", width="content")
     st.session_state["explore.strip_length"] = steps  # read by tests and the browser check
-    st.download_button("Download strip (PNG)", png_bytes(strip), f"{method}_{start}_{end}.png", "image/png",
-                       key="download.strip")
+    st.download_button("Download strip (PNG)", lambda: png_bytes(strip), f"{method}_{start}_{end}.png",
+                       "image/png", key="download.strip", on_click="ignore")  # encoded on click only
 
 
-def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> tuple[nn.Module | None, int, str | None]:
-    """The live run's generator copy, or one loaded from a checkpoint path or upload (weights_only)."""
+def _apply_open_request() -> None:
+    """A checkpoint chosen elsewhere (the Runs view's "Open in latent explorer") becomes this view's source,
+    set before the widgets are drawn."""
+    path = st.session_state.pop(EXPLORE_REQUEST_KEY, None)
+    if path:
+        st.session_state["explore.source"] = "Checkpoint file"
+        st.session_state["explore.path"] = path
+
+
+Choice = tuple[nn.Module | None, int, str | None, tuple]
+
+
+def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> Choice:
+    """The live run's generator copy, or one loaded from a checkpoint path or upload (weights_only), with
+    the identity of its weights: (source, run or file, generation or inode, step or mtime, size)."""
     source = st.radio("Generator", ["Current run", "Checkpoint file"], horizontal=True, key="explore.source")
     if source == "Current run":
         if snapshot.config is None:
             st.info("Start a run (or resume one) to explore its generator, or load a checkpoint file.")
-            return None, 0, None
+            return None, 0, None, ()
         generator = session.generator()
         st.caption(f"Sampling from a copy of the generator at step {snapshot.step}"
                    f"{' (EMA weights)' if snapshot.config.training.ema_decay > 0 else ''}; training is not disturbed.")
-        return generator, snapshot.config.model.latent_dim, snapshot.run_dir
+        # A restore after a non-finite loss goes back to an earlier step: the cursor's generation tells.
+        identity = ("live", snapshot.run_dir, snapshot.cursor[0], snapshot.step)
+        return generator, snapshot.config.model.latent_dim, snapshot.run_dir, identity
     path_text = st.text_input("Checkpoint path", key="explore.path", placeholder="runs/.../checkpoints/latest.pt")
     upload = st.file_uploader(f"...or upload a checkpoint (.pt, at most {MAX_UPLOAD_MB} MB)", type=["pt"],
                               key="explore.upload")
@@ -106,34 +123,64 @@ def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> tuple[nn.
         if upload is not None:
             if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
                 st.error(f"The upload is {upload.size / 2**20:.0f} MB: allowed at most {MAX_UPLOAD_MB} MB.")
-                return None, 0, None
-            generator, config, path = _load_upload(upload.getvalue())
+                return None, 0, None, ()
+            identity = ("upload", upload.file_id, upload.size)
+            generator, config, step = _load_upload(upload.getvalue(), identity)
+            path = None
         elif path_text:
-            generator, config, path = _load_path(path_text)
+            path, identity = path_text, file_identity(path_text)
+            generator, config, step = _load_path(path, identity)
         else:
-            return None, 0, None
+            return None, 0, None, ()
     except CheckpointError as error:
         st.error(plain(error))
-        return None, 0, None
-    st.caption(f"Loaded {plain(config.name)} ({config.model.architecture}, latent {config.model.latent_dim}).")
+        return None, 0, None, ()
+    shown = "the upload" if path is None else Path(path).name
+    st.caption(f"Loaded {plain(shown)} at step {step}: {plain(config.name)} ({config.model.architecture}, "
+               f"latent {config.model.latent_dim}).")
     run_dir = str(Path(path).parent.parent) if path and Path(path).parent.name == "checkpoints" else None
-    return generator, config.model.latent_dim, run_dir
+    return generator, config.model.latent_dim, run_dir, identity
+
+
+def file_identity(path: str) -> tuple:
+    """("file", path, inode, mtime_ns, size): a replaced file (an updated latest.pt) is a new identity."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ("file", path, None, None, None)  # load_generator says what is wrong
+    return ("file", path, info.st_ino, info.st_mtime_ns, info.st_size)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _load_path(path: str):
-    """A generator from a checkpoint file, loaded with weights_only=True."""
-    generator, config, _ = load_generator(path)
-    return generator, config, path
+def _load_path(path: str, identity: tuple):
+    """A generator from a checkpoint file, loaded with weights_only=True; reloaded when the file changes."""
+    generator, config, state = load_generator(path)
+    return generator, config, int(state.get("step", 0))
 
 
-def _load_upload(data: bytes):
-    """An uploaded checkpoint, written to a temp file and loaded with weights_only=True (never unpickled)."""
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _load_upload(_data: bytes, identity: tuple):
+    """An uploaded checkpoint, written to a temp file and loaded with weights_only=True (never unpickled);
+    kept per upload (its file id), so a rerun does not load it again."""
     with tempfile.NamedTemporaryFile(suffix=".pt") as file:
-        file.write(data)
+        file.write(_data)
         file.flush()
-        generator, config, _ = load_generator(file.name, name="the uploaded file")  # no server path in messages
-    return generator, config, None
+        generator, config, state = load_generator(file.name, name="the uploaded file")  # no server path in messages
+    return generator, config, int(state.get("step", 0))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_grid(_generator: nn.Module, identity: tuple, seeds: tuple[int, ...], latent_dim: int) -> np.ndarray:
+    """The sample grid for these seeds, made once per (weights, inputs)."""
+    return image_grid(generate(_generator, zs_from_seeds(seeds, latent_dim)))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_strip(_generator: nn.Module, identity: tuple, start: int, end: int, steps: int, method: str,
+                 latent_dim: int) -> np.ndarray:
+    """The interpolation strip between two seeds, made once per (weights, inputs)."""
+    path = interpolate(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), steps, method)
+    return image_grid(generate(_generator, path), columns=steps)
 
 
 def _render_bookmarks(seed: int, run_dir: str | None) -> None:
