@@ -19,17 +19,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard import live, serving  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
-from dashboard.panels import (cached_dataset, render_checkpoints, render_downloads, render_live,  # noqa: E402
-                              render_status, render_why_non_saturating, warm_engine)
+from dashboard.guide import STEP_COUNT_HELP, intro_done, render_intro  # noqa: E402
+from dashboard.panels import (cached_dataset, render_downloads, render_live, render_status,  # noqa: E402
+                              render_why_non_saturating, warm_engine)
 from dashboard.runs_page import render_runs  # noqa: E402
-from dashboard.sidebar import live_changes, render_sidebar  # noqa: E402
+from dashboard.sidebar import field_label, live_changes, render_sidebar  # noqa: E402
 from gan_core.config import live_values  # noqa: E402
 from gan_core.session import ACTIVE, TrainingSession  # noqa: E402
 
 LIVE_REFRESH_S = 1.0
-TABLE_REFRESH_S = 2.0
 EXPLORER_REFRESH_S = 5.0
-VIEWS = ("Training", "Latent explorer", "Checkpoints", "Runs")
+VIEWS = ("Training", "Latent explorer", "Runs")
 
 
 def main() -> None:
@@ -44,6 +44,7 @@ def main() -> None:
     active = snapshot.status in ACTIVE
     config, errors, _ = render_sidebar(active)
     st.title("GAN Workbench")
+    render_intro(snapshot.status)
     render_control_bar(session, snapshot.status, config, errors)
     render_apply(session, config, snapshot)
     # A widget with its own state, not st.tabs: the chosen view survives sidebar edits and reruns,
@@ -62,11 +63,8 @@ def main() -> None:
                            help=f"Resample from the current generator every {EXPLORER_REFRESH_S:.0f} s while training.")
         refresh = EXPLORER_REFRESH_S if follow and snapshot.status == "running" else None
         st.fragment(run_every=refresh)(render_explorer_fragment)(session)
-    elif view == "Checkpoints":
-        refresh = TABLE_REFRESH_S if active else None
-        st.fragment(run_every=refresh)(render_checkpoints_fragment)(session)
     else:
-        render_runs(session.runs_root)
+        render_runs(session, snapshot)
 
 
 def render_training_fragment(session: TrainingSession, page_phase: tuple[str, bool]) -> None:
@@ -92,11 +90,6 @@ def render_explorer_fragment(session: TrainingSession) -> None:
     render_explorer(session, live.current_snapshot(session, "explorer"))
 
 
-def render_checkpoints_fragment(session: TrainingSession) -> None:
-    """The checkpoints table and resume list, following the run on their own."""
-    render_checkpoints(session, live.current_snapshot(session, "checkpoints"))
-
-
 @st.cache_resource
 def get_session() -> TrainingSession:
     """One TrainingSession per server process: a refresh or a second tab sees the same run."""
@@ -105,7 +98,7 @@ def get_session() -> TrainingSession:
 
 def render_control_bar(session: TrainingSession, status: str, config, errors: dict[str, str]) -> None:
     """Start, Pause, Resume, Step (n), Stop, each enabled only when it makes sense."""
-    columns = st.columns([1, 1, 1, 1, 1, 1.2, 3])
+    columns = st.columns([1, 1, 1, 1, 1, 1.2, 3], vertical_alignment="bottom")
     can_start = status not in ACTIVE and config is not None
     if can_start:
         try:  # load the data while the user reads the page, so Start begins training at once
@@ -119,22 +112,29 @@ def render_control_bar(session: TrainingSession, status: str, config, errors: di
                       args=(_and_wait, session, session.pause, ("paused", "failed", "finished")))
     columns[2].button("Resume", key="btn.resume", disabled=status != "paused", on_click=_call,
                       args=(_and_wait, session, session.resume, ("running", "failed", "finished")))
-    columns[5].number_input("steps", min_value=1, max_value=10000, value=1, key="btn.step_n",
-                            label_visibility="collapsed", disabled=status != "paused")
+    columns[5].number_input("Steps per Step", min_value=1, max_value=10000, value=1, key="btn.step_n",
+                            help=STEP_COUNT_HELP, disabled=status != "paused")
     columns[3].button("Step", key="btn.step", disabled=status != "paused", on_click=_call,
                       args=(_step_and_wait, session))
     columns[4].button("Stop", key="btn.stop", disabled=status not in ("running", "paused"),
                       on_click=_call, args=(_and_wait, session, session.stop, ("finished", "failed")))
     if errors and status not in ACTIVE:
-        columns[6].warning("Fix the highlighted settings in the sidebar to start.")
+        columns[6].warning(errors_banner(errors))
     message = st.session_state.pop("action_error", None)
     if message:
         st.error(message)
 
 
+def errors_banner(errors: dict[str, str]) -> str:
+    """The control bar's line naming every setting that keeps Start off."""
+    names = ", ".join(f"**{field_label(field)}**" for field in errors)
+    return f"Fix {'this setting' if len(errors) == 1 else f'these {len(errors)} settings'} to start: {names}."
+
+
 def _start(session: TrainingSession, config) -> None:
     """Start a run on the data set this page already loaded."""
     session.start(config, dataset=cached_dataset(config.data))
+    intro_done()
     # The page that follows then shows the first step's point instead of an empty chart.
     session.wait_for(lambda s: s.status != "running" or s.snapshot(since=(-1, 0)).step >= 1, 1.0)
 

@@ -165,14 +165,55 @@ def objectives_figure(curves: pd.DataFrame, d_fake: float | None) -> go.Figure:
     return figure
 
 
+# Tableau 10: a qualitative palette whose neighbours differ in hue; after ten runs the dash changes.
+RUN_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+               "#bcbd22", "#17becf")
+RUN_DASHES = ("solid", "dash", "dot", "dashdot")
+X_AXES = {"step": "step", "wall_time": "wall time since the run's first step (s)"}
 
-def overlay_figure(frames: dict[str, pd.DataFrame], column: str, smoothing: float = 0.0) -> go.Figure:
-    """One metric from several runs on one chart (one trace per run), for comparing runs."""
+
+def run_styles(labels: Iterable[str]) -> dict[str, dict[str, str]]:
+    """One fixed colour (and dash, past ten runs) per run, by position: the same in every chart."""
+    return {label: {"color": RUN_PALETTE[index % len(RUN_PALETTE)],
+                    "dash": RUN_DASHES[index // len(RUN_PALETTE) % len(RUN_DASHES)]}
+            for index, label in enumerate(labels)}
+
+
+def with_elapsed(frame: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """frame with an `elapsed_s` column: wall time since the run's first logged step, interpolated by step
+    from metrics.csv's wall_time (quality rows carry only steps). NaN where metrics has no wall time."""
+    frame = frame.copy()
+    if "step" in frame and "step" in metrics and "wall_time" in metrics and not metrics.empty and metrics["wall_time"].notna().any():
+        known = metrics[["step", "wall_time"]].dropna().sort_values("step")
+        wall = np.interp(frame["step"].astype(float), known["step"].astype(float), known["wall_time"].astype(float))
+        frame["elapsed_s"] = wall - float(known["wall_time"].iloc[0])
+    else:
+        frame["elapsed_s"] = np.nan
+    return frame
+
+
+def overlay_figure(frames: dict[str, pd.DataFrame], column: str, smoothing: float = 0.0, x: str = "step",
+                   styles: dict[str, dict[str, str]] | None = None, title: str | None = None) -> go.Figure:
+    """One metric from several runs on one chart (one trace per run, in the run's own colour), by step or
+    by wall time (x="wall_time": the frames' `elapsed_s` column, see with_elapsed)."""
+    styles = styles or run_styles(frames)
+    x_column = "elapsed_s" if x == "wall_time" else "step"
     figure = go.Figure()
     for label, frame in frames.items():
-        if column in frame and not frame.empty:
-            data = downsample(pd.DataFrame({"step": frame["step"], column: smooth(frame[column].astype(float), smoothing)}))
-            figure.add_trace(go.Scatter(x=data["step"], y=data[column], mode="lines", name=label))
-    figure.update_layout(title=column, height=300, xaxis_title="step", margin=dict(l=40, r=10, t=40, b=30),
-                         legend=dict(orientation="h", y=-0.25), uirevision="keep")
+        if column not in frame or x_column not in frame or frame.empty:
+            continue
+        data = pd.DataFrame({"x": frame[x_column].astype(float), "y": frame[column].astype(float)}).dropna()
+        if data.empty:
+            continue
+        data["y"] = smooth(data["y"], smoothing)
+        data = downsample(data)
+        sparse = len(data) <= 60  # a few points (quality every N steps): show each one
+        figure.add_trace(go.Scatter(x=data["x"], y=data["y"], mode="lines+markers" if sparse else "lines",
+                                    name=label, line=dict(width=2, **styles.get(label, {})),
+                                    marker=dict(color=styles.get(label, {}).get("color"), size=6)))
+    figure.update_layout(title=title or column, height=300, xaxis_title=X_AXES.get(x, x),
+                         margin=dict(l=40, r=10, t=40, b=30), legend=dict(orientation="h", y=-0.3),
+                         uirevision="keep")
+    if column == "fid":
+        figure.update_yaxes(type="log", title="FID (lower is better)")
     return figure

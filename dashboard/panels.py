@@ -1,23 +1,19 @@
-"""Page panels: live status/charts/samples, the non-saturating explainer, checkpoints and runs."""
+"""Page panels: live status, charts and samples, downloads, and the non-saturating explainer."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import charts, live
-from dashboard.sidebar import request_config_load
 from dashboard.text import plain
 from gan_core.config import DataConfig, RunConfig
 from gan_core.data import load_dataset
 from gan_core.latent import image_grid
-from gan_core.runs import RunPaths, checkpoint_files, list_runs
-from gan_core.session import ACTIVE, Snapshot, TrainingSession
+from gan_core.run_files import RunPaths
+from gan_core.session import Snapshot, TrainingSession
 from gan_core.trainer import Trainer
-
 
 
 def format_duration(seconds: float) -> str:
@@ -51,7 +47,7 @@ def render_status(snapshot: Snapshot) -> None:
         st.caption(f"run directory: {plain(snapshot.run_dir)}")
     if snapshot.status == "failed":
         st.error(f"Training failed: {plain(snapshot.error)}. The run directory keeps its metrics and its last "
-                 "checkpoint: resume it from the Checkpoints view, or change the settings and Start again.")
+                 "checkpoint: resume it from the Runs view, or change the settings and Start again.")
     if snapshot.diverged:
         last = snapshot.last_checkpoint_step
         st.warning(f"Non-finite loss at step {snapshot.step}: the run is paused and its last good checkpoint "
@@ -156,66 +152,3 @@ def render_why_non_saturating(d_fake: float | None, loss: str | None) -> None:
                    "log(1 - D(G(z))) but 1 - D(G(z)) for -log D(G(z)). Early in training D rejects fakes "
                    "(D(G(z)) near 0), so the minimax objective gives G almost no gradient; that is why the "
                    f"seed post trains G with -log D(G(z)). Current loss: {loss}.")
-
-
-def checkpoint_table(paths: RunPaths) -> pd.DataFrame:
-    """A run's checkpoints (step_, manual_, best.pt, then latest.pt), regular files only, by step."""
-    rows = []
-    files = checkpoint_files(paths) + ([(-1, paths.latest)] if paths.latest.is_file() else [])
-    for step, path in files:
-        try:
-            info = path.stat()
-        except OSError:
-            continue
-        rows.append({"file": path.name, "step": step if step >= 0 else None, "size_kb": round(info.st_size / 1024),
-                     "written": time.strftime("%H:%M:%S", time.localtime(info.st_mtime))})
-    return pd.DataFrame(rows, columns=["file", "step", "size_kb", "written"])
-
-
-def render_checkpoints(session: TrainingSession, snapshot: Snapshot) -> None:
-    """Save a checkpoint now, list this run's checkpoints (following the run), resume a past run."""
-    active = snapshot.status in ACTIVE
-    st.button("Save checkpoint now", key="btn.save_checkpoint", disabled=snapshot.status not in ("running", "paused"),
-              on_click=session.save_checkpoint)
-    if snapshot.run_dir:
-        table = checkpoint_table(RunPaths(Path(snapshot.run_dir)))
-        st.caption(f"Checkpoints of the current run, step {snapshot.step}:")
-        if table.empty:
-            st.caption("No checkpoint yet in this run.")
-        else:
-            st.dataframe(table, hide_index=True, key="table.checkpoints")
-    st.subheader("Resume a past run")
-    runs = [r for r in list_runs(session.runs_root) if str(r.path) != snapshot.run_dir or not active]
-    if not runs:
-        st.caption(f"No other runs under {plain(session.runs_root)} yet.")
-        return
-    labels = {f"{r.path.name} · {r.steps} steps · {r.status}": r for r in runs}
-    chosen = labels[st.selectbox("Run directory", list(labels), key="resume.run")]
-    with st.expander("config.json"):
-        st.json(chosen.config if isinstance(chosen.config, dict) else {})
-    reason = _not_resumable(chosen, active)
-    if reason:
-        st.caption(plain(reason))
-    if st.button("Resume this run", key="btn.resume_run", disabled=bool(reason)):
-        try:
-            session.resume_run(chosen.path)
-            resumed = live.current_snapshot(session, "checkpoints").config
-            if resumed is not None:
-                request_config_load(resumed)  # the sidebar shows the run's own settings, so Apply stays away
-            st.rerun()
-        except (ValueError, RuntimeError) as error:
-            st.error(plain(error))
-
-
-def _not_resumable(run, active: bool) -> str | None:
-    """Why a listed run cannot be resumed from this page now, or None."""
-    if active:
-        return "Stop the current run to resume another."
-    if run.owner:
-        return f"This run is being trained by {run.owner}: follow it in the Runs view instead."
-    if run.status == "live":
-        return ("This run is still being written by another process (its metrics grew in the last seconds): "
-                "follow it in the Runs view instead.")
-    if run.status == "unreadable":
-        return f"This run directory cannot be read: {run.reason}"
-    return None

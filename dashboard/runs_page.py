@@ -1,112 +1,260 @@
-"""The runs tab: list run directories, follow one read-only as it grows, compare several."""
+"""The Runs view: every run directory (live status), this run's checkpoints, open one or compare several."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
-from gan_core.metrics import read_metrics
+from dashboard import charts, run_manage
 from dashboard.text import plain
-from gan_core.runs import RunPaths, RunSummary, config_differences, list_runs, read_events, sample_grids
+from gan_core.metrics import read_metrics
+from gan_core.run_admin import RunMeta, read_meta, run_config_timeline, timeline_differences
+from gan_core.run_files import RunPaths, read_events, sample_grids
+from gan_core.run_listing import RunSummary, list_runs, summarize_run
+from gan_core.session import ACTIVE, Snapshot, TrainingSession
 
 FOLLOW_REFRESH_S = 2.0
-COMPARE_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake")
+METRICS = {  # overlay choices: metrics.csv columns, then quality.csv columns
+    "d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x) on real images", "d_fake": "D(G(z)) on fakes",
+    "grad_norm_d": "gradient norm of D", "grad_norm_g": "gradient norm of G", "lr_d": "learning rate D",
+    "lr_g": "learning rate G", "images_per_s": "images per second",
+    "fid": "FID (quality, lower is better)", "precision": "precision (quality)", "recall": "recall (quality)",
+    "classes_covered": "classes covered (quality)",
+}
+QUALITY_METRICS = ("fid", "precision", "recall", "classes_covered")
+DEFAULT_METRICS = ("d_loss", "g_loss", "d_real", "d_fake")
+CHOSEN_KEPT_KEY = "runs.chosen.kept"
 
 
-def render_runs(default_root: Path) -> None:
-    """Folder picker, runs table, and the view of the chosen runs (live ones refresh every 2 s)."""
-    folder = Path(st.text_input("Runs folder", str(default_root), key="runs.folder"))
+@dataclass(frozen=True)
+class OpenRun:
+    """One chosen run as read from disk (read-only) for drawing."""
+
+    summary: RunSummary
+    label: str
+    metrics: pd.DataFrame
+    quality: pd.DataFrame
+    events: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+
+
+def render_runs(session: TrainingSession, snapshot: Snapshot) -> None:
+    """This run's checkpoints, the runs table, the chosen runs (inspect, manage, compare), resume."""
+    active = snapshot.status in ACTIVE
+    if snapshot.run_dir:
+        st.fragment(run_every=FOLLOW_REFRESH_S if active else None)(run_manage.render_current_run)(session)
+    st.subheader("All runs")
+    folder = Path(st.text_input("Runs folder", str(session.runs_root), key="runs.folder",
+                                help="The folder whose run directories are listed: this page's, the CLI's "
+                                     "(--runs-root) or a shared folder torchrun writes to."))
     runs = list_runs(folder)
     if not runs:
         st.info(f"No run directories under {plain(folder)}. Train from this page, the CLI "
                 "(python -m gan_core train), or torchrun into this folder.")
         return
-    st.dataframe(runs_table(runs), hide_index=True, key="runs.table")
+    metas = {run.path.name: read_meta(run.path) for run in runs}
+    any_live = any(run.status == "live" for run in runs)
+    st.fragment(run_every=FOLLOW_REFRESH_S if any_live else None)(render_runs_table)(folder)
+    labels = run_labels(runs, metas)
     names = [run.path.name for run in runs if run.status != "unreadable"]
-    chosen = st.multiselect("Open runs (one to follow, several to compare)", names, key="runs.chosen")
-    if not chosen:
-        return
-    live = any(run.status == "live" for run in runs if run.path.name in chosen)
-    st.fragment(run_every=FOLLOW_REFRESH_S if live else None)(render_chosen)(folder, tuple(chosen), live)
+    _restore_choices(names)
+    chosen = st.multiselect("Open runs (one to inspect and manage, several to compare)", names,
+                            format_func=lambda name: labels.get(name, name), key="runs.chosen",
+                            help="Each run keeps its colour in every comparison chart.")
+    st.session_state[CHOSEN_KEPT_KEY] = chosen  # Streamlit forgets a widget's state while its view is hidden
+    run_manage.render_message()
+    by_name = {run.path.name: run for run in runs}
+    live = any(by_name[name].status == "live" for name in chosen)
+    refresh = FOLLOW_REFRESH_S if live else None
+    if len(chosen) == 1:  # its line (live), what can be done with it, then its charts (live)
+        st.fragment(run_every=refresh)(render_run_line)(by_name[chosen[0]].path, labels[chosen[0]])
+        run_manage.render_manage(folder, by_name[chosen[0]], metas[chosen[0]], snapshot.run_dir)
+    if chosen:
+        st.fragment(run_every=refresh)(render_chosen)(folder, tuple(chosen), live)
+    run_manage.render_resume(session, snapshot, runs, labels)
 
 
-def runs_table(runs: list[RunSummary]) -> pd.DataFrame:
-    """One row per run: name, status, steps, and the config fields people compare first."""
+def run_labels(runs: list[RunSummary], metas: dict[str, RunMeta]) -> dict[str, str]:
+    """What each run is called on the page: its display name (with the folder when two share one), or its folder."""
+    names = [metas[run.path.name].display_name for run in runs] + [run.path.name for run in runs]
+    labels = {}
+    for run in runs:
+        display = metas[run.path.name].display_name
+        if not display:
+            labels[run.path.name] = run.path.name
+        else:  # a name shared with another run (or another run's folder) keeps the folder beside it
+            shared = names.count(display) - (display == run.path.name) > 1
+            labels[run.path.name] = f"{display} ({run.path.name})" if shared else display
+    return labels
+
+
+def _restore_choices(names: list[str]) -> None:
+    """Before the multiselect is drawn: the runs chosen before another view was shown, less those that
+    are gone (deleted here or elsewhere)."""
+    chosen = st.session_state.get("runs.chosen", st.session_state.get(CHOSEN_KEPT_KEY))
+    if chosen is not None and (any(name not in names for name in chosen) or "runs.chosen" not in st.session_state):
+        st.session_state["runs.chosen"] = [name for name in chosen if name in names]
+
+
+def render_runs_table(folder: Path) -> None:
+    """The runs table, re-read on its own timer while a run is live."""
+    runs = list_runs(folder)
+    st.dataframe(runs_table(runs, {run.path.name: read_meta(run.path) for run in runs}), hide_index=True,
+                 key="runs.table")
+
+
+def runs_table(runs: list[RunSummary], metas: dict[str, RunMeta]) -> pd.DataFrame:
+    """One row per run: its name and tags, status, steps, and the config fields people compare first."""
+    labels = run_labels(runs, metas)
     return pd.DataFrame([{
-        "run": run.path.name, "status": run.status if run.status != "unreadable" else f"unreadable: {run.reason}",
+        "name": labels[run.path.name], "tags": ", ".join(metas[run.path.name].tags),
+        "status": run.status if run.status != "unreadable" else f"unreadable: {run.reason}",
         "steps": run.steps,
         "architecture": run.config.get("model", {}).get("architecture"),
         "loss": run.config.get("loss", {}).get("loss"),
         "lr_g": run.config.get("optimizer", {}).get("lr_g"),
         "batch": run.config.get("training", {}).get("batch_size"),
         "data": run.config.get("data", {}).get("name"),
-    } for run in runs])
+        "run": run.path.name,
+    } for run in runs], columns=["name", "tags", "status", "steps", "architecture", "loss", "lr_g", "batch",
+                                 "data", "run"])
+
+
+def load_run(summary: RunSummary, label: str) -> OpenRun | str:
+    """A chosen run's metrics, quality rows, events and config timeline, or why it cannot be read."""
+    paths = RunPaths(summary.path)
+    try:
+        metrics = read_metrics(paths.metrics)
+        quality = read_metrics(paths.quality)
+        events = read_events(paths.events)
+        timeline = run_config_timeline(paths.root)
+    except (ValueError, OSError) as error:  # not a regular file, too large: say so, keep the page
+        return f"{label}: cannot be read: {error}"
+    return OpenRun(summary, label, metrics, quality, events, timeline)
 
 
 def render_chosen(folder: Path, chosen: tuple[str, ...], was_live: bool) -> None:
     """Re-read the chosen runs from disk (read-only) and draw them; stop refreshing once none is live."""
-    summaries = {run.path.name: run for run in list_runs(folder) if run.path.name in chosen}
-    frames = {}
-    for name in chosen:
-        if name in summaries:
-            try:
-                frames[name] = read_metrics(RunPaths(summaries[name].path).metrics)
-            except ValueError as error:  # not a regular file, or too large: say so, keep the page
-                st.warning(f"{plain(name)}: metrics.csv cannot be read: {plain(error)}")
-    if not frames:
-        return
-    if len(frames) == 1:
-        (name, frame), = frames.items()
-        render_single(summaries[name], frame)
-    else:
-        render_comparison(summaries, frames)
-    if was_live and not any(s.status == "live" for s in summaries.values()):
+    runs = list_runs(folder)
+    labels = run_labels(runs, {run.path.name: read_meta(run.path) for run in runs})
+    opened = []
+    for run in runs:
+        if run.path.name in chosen and run.status != "unreadable":
+            loaded = load_run(run, labels[run.path.name])
+            if isinstance(loaded, str):
+                st.warning(plain(loaded))
+            else:
+                opened.append(loaded)
+    opened.sort(key=lambda run: chosen.index(run.summary.path.name))  # the user's order fixes the colours
+    if len(opened) == 1:
+        render_single(opened[0])
+    elif opened:
+        render_comparison(opened)
+    if was_live and not any(run.summary.status == "live" for run in opened):
         st.rerun()  # a followed run ended: redraw as finished and switch the timer off
 
 
-def render_single(run: RunSummary, frame: pd.DataFrame) -> None:
-    """One run: status, curves, samples timeline, and a button to explore its checkpoint."""
-    st.markdown(f"**{plain(run.path.name)}** · status **{run.status}** · steps **{run.steps}**")
-    if run.owner:
-        st.caption(f"Written by {plain(run.owner)}.")
-    try:
-        events = read_events(RunPaths(run.path).events)
-    except ValueError as error:
-        st.warning(f"events.jsonl cannot be read: {plain(error)}")
-        events = []
+def render_run_line(path: Path, label: str) -> None:
+    """One run's name, status and steps (and who writes it), re-read on the followed run's timer."""
+    summary = summarize_run(path)
+    if summary is None:
+        return
+    st.markdown(f"**{plain(label)}** · status **{summary.status}** · steps **{summary.steps}**"
+                + (f" · folder {plain(path.name)}" if label != path.name else ""))
+    if summary.owner:
+        st.caption(f"Written by {plain(summary.owner)}.")
+
+
+def render_single(run: OpenRun) -> None:
+    """One run: curves, quality, samples timeline, and its settings over time."""
+    summary = run.summary
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.loss_figure(frame, events), key="runs.loss")
-    left.plotly_chart(charts.scores_figure(frame, events), key="runs.scores")
-    grids = dict(sample_grids(RunPaths(run.path)))
+    left.plotly_chart(charts.loss_figure(run.metrics, run.events), key="runs.loss")
+    left.plotly_chart(charts.scores_figure(run.metrics, run.events), key="runs.scores")
+    if has_quality(run.quality):
+        left.plotly_chart(charts.quality_figure(run.quality, None, run.events), key="runs.quality")
+    grids = dict(sample_grids(RunPaths(summary.path)))
     if grids:
         steps = list(grids)
-        chosen = right.select_slider("Saved grids", options=steps, value=steps[-1], key="runs.timeline") \
+        run_manage.forget_stale_choice("runs.timeline", steps)
+        shown = right.select_slider("Saved grids", options=steps, value=steps[-1], key="runs.timeline") \
             if len(steps) > 1 else steps[0]
-        right.image(grids[chosen].read_bytes(), caption=f"step {chosen}", output_format="PNG")
-    latest = RunPaths(run.path).latest
-    if latest.exists():
-        right.button("Open in latent explorer", key="runs.explore", on_click=_explore, args=(str(latest),))
+        try:
+            right.image(grids[shown].read_bytes(), caption=f"step {shown}", output_format="PNG")
+        except OSError as error:
+            right.caption(f"The grid of step {shown} cannot be read: {plain(error)}")
+    render_timeline(run)
 
 
-def _explore(checkpoint: str) -> None:
-    """Point the latent explorer at a checkpoint file (it loads with weights_only=True)."""
-    st.session_state["explore.source"] = "Checkpoint file"
-    st.session_state["explore.path"] = checkpoint
+def has_quality(frame: pd.DataFrame) -> bool:
+    """Whether a run's quality.csv has rows with the columns the quality charts draw."""
+    return not frame.empty and {"step", *QUALITY_METRICS} <= set(frame.columns)
 
 
-def render_comparison(summaries: dict[str, RunSummary], frames: dict[str, pd.DataFrame]) -> None:
-    """Several runs: overlaid curves and the config fields that differ."""
-    differences = config_differences({name: summaries[name].config for name in frames})
-    if differences:
-        st.markdown("**Config fields that differ**")
-        st.dataframe(pd.DataFrame([{"field": field, **values} for field, values in differences.items()]),
-                     hide_index=True, key="runs.differences")
-    else:
-        st.caption("These runs have identical configs.")
-    smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="runs.smoothing")
+def render_timeline(run: OpenRun) -> None:
+    """The effective config over time: the start config (step 0) and each live change with its step."""
+    changes = [row for row in run.timeline if row["change"]]
+    title = (f"Settings over time: {len(changes)} live change{'s' if len(changes) != 1 else ''}" if changes
+             else "Settings (no live changes during this run)")
+    with st.expander(title, expanded=bool(changes)):
+        only_changes = st.toggle("Only the changes made during the run", value=bool(changes),
+                                 key="runs.timeline.changes")
+        rows = changes if only_changes else run.timeline
+        st.dataframe(timeline_frame(rows), hide_index=True, key="runs.timeline.table")
+
+
+def timeline_frame(rows: list[dict[str, Any]], run: str | None = None) -> pd.DataFrame:
+    """(step, field, value) rows as text (a column of mixed numbers, words and booleans stays one type)."""
+    frame = pd.DataFrame([{**({"run": run} if run is not None else {}), "step": int(row["step"]),
+                           "field": row["field"], "value": str(row["value"])} for row in rows],
+                         columns=(["run"] if run is not None else []) + ["step", "field", "value"])
+    return frame.astype({"step": "int64", "field": "string", "value": "string"})
+
+
+def render_comparison(opened: list[OpenRun]) -> None:
+    """Several runs: overlays of any metric (quality included) by step or wall time, one colour per run,
+    the settings that differ (live changes included) and every change made during the runs."""
+    labels = [run.label for run in opened]
+    styles = charts.run_styles(labels)
+    st.markdown("Comparing " + " · ".join(f"**{plain(label)}**" for label in labels))
+    quality_known = any(has_quality(run.quality) for run in opened)
+    controls = st.columns([3, 1.2, 1.5])
+    default = (["fid"] if quality_known else []) + list(DEFAULT_METRICS)  # quality first: it is what counts
+    metrics = controls[0].multiselect("Metrics", list(METRICS), default=default, key="runs.metrics",
+                                      format_func=lambda name: name + (" (quality)" if name in QUALITY_METRICS else ""),
+                                      help="; ".join(f"{name}: {text}" for name, text in METRICS.items()))
+    x = controls[1].radio("x axis", ["step", "wall_time"], horizontal=True, key="runs.x",
+                          format_func=lambda name: "step" if name == "step" else "wall time")
+    smoothing = controls[2].slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="runs.smoothing",
+                                   help="Exponential moving average of each curve (quality points are not smoothed).")
     columns = st.columns(2)
-    for index, column in enumerate(COMPARE_COLUMNS):
-        columns[index % 2].plotly_chart(charts.overlay_figure(frames, column, smoothing), key=f"runs.overlay.{column}")
+    for index, column in enumerate(metrics):
+        frames = {run.label: charts.with_elapsed(run.quality if column in QUALITY_METRICS else run.metrics,
+                                                 run.metrics) for run in opened}
+        figure = charts.overlay_figure(frames, column, 0.0 if column in QUALITY_METRICS else smoothing, x, styles)
+        if not figure.data:
+            columns[index % 2].caption(f"{column}: no run has this metric yet"
+                                       + (" (live evaluation off?)" if column in QUALITY_METRICS else ""))
+            continue
+        columns[index % 2].plotly_chart(figure, key=f"runs.overlay.{column}")
+    render_differences(opened)
+
+
+def render_differences(opened: list[OpenRun]) -> None:
+    """The settings that differ between the runs (start values and live changes), as text."""
+    differences = timeline_differences({run.label: run.timeline for run in opened})
+    if differences:
+        st.markdown("**Settings that differ** (a → shows a change made during the run, at its step)")
+        frame = pd.DataFrame([{"field": field, **values} for field, values in differences.items()])
+        st.dataframe(frame.astype("string"), hide_index=True, key="runs.differences")
+    else:
+        st.caption("These runs have identical settings, live changes included.")
+    changes = pd.concat([timeline_frame([row for row in run.timeline if row["change"]], run.label)
+                         for run in opened], ignore_index=True)
+    if not changes.empty:
+        st.markdown("**Changes made during the runs**")
+        st.dataframe(changes.astype({"run": "string"}), hide_index=True, key="runs.changes")

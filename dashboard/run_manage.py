@@ -1,0 +1,222 @@
+"""Acting on runs: this run's checkpoints, open a checkpoint in the explorer, downloads, rename/tag/note,
+delete with confirmation, resume a past run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import live
+from dashboard.explorer import EXPLORE_REQUEST_KEY
+from dashboard.sidebar import request_config_load
+from dashboard.text import plain
+from gan_core.run_admin import RunMeta, delete_refusal, delete_run, parse_tags, update_meta
+from gan_core.run_files import RunPaths, checkpoint_files
+from gan_core.run_listing import RunSummary
+from gan_core.safe_io import UnreadableFile, read_bytes
+from gan_core.session import ACTIVE, Snapshot, TrainingSession
+
+MESSAGE_KEY = "runs.message"
+CONFIRM_KEY = "runs.confirm_delete"
+MAX_DOWNLOAD_BYTES = 512 << 20
+
+
+def checkpoint_table(paths: RunPaths) -> pd.DataFrame:
+    """A run's checkpoints (step_, manual_, best.pt, then latest.pt), regular files only, by step."""
+    rows = []
+    for step, path in _checkpoints(paths):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        rows.append({"file": path.name, "step": step if step >= 0 else None, "size_kb": round(info.st_size / 1024),
+                     "written": time.strftime("%H:%M:%S", time.localtime(info.st_mtime))})
+    return pd.DataFrame(rows, columns=["file", "step", "size_kb", "written"])
+
+
+def _checkpoints(paths: RunPaths) -> list[tuple[int, Path]]:
+    return checkpoint_files(paths) + ([(-1, paths.latest)] if paths.latest.is_file() else [])
+
+
+def render_current_run(session: TrainingSession) -> None:
+    """Save a checkpoint now and this run's checkpoints, following the run on their own timer."""
+    snapshot = live.current_snapshot(session, "checkpoints")
+    if not snapshot.run_dir:
+        return
+    st.subheader("This run")
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    left.button("Save checkpoint now", key="btn.save_checkpoint", on_click=session.save_checkpoint,
+                disabled=snapshot.status not in ("running", "paused"),
+                help="Kept as manual_<step>.pt, never pruned.")
+    right.caption(f"Checkpoints of the current run, step {snapshot.step}: {plain(Path(snapshot.run_dir).name)}")
+    table = checkpoint_table(RunPaths(Path(snapshot.run_dir)))
+    if table.empty:
+        st.caption("No checkpoint yet in this run.")
+    else:
+        st.dataframe(table, hide_index=True, key="table.checkpoints")
+
+
+def render_message() -> None:
+    """The outcome of the last rename, delete or open, once."""
+    message = st.session_state.pop(MESSAGE_KEY, None)
+    if message:
+        kind, text = message
+        (st.success if kind == "ok" else st.error)(plain(text))
+
+
+def render_manage(folder: Path, run: RunSummary, meta: RunMeta, current_run: str | None) -> None:
+    """One chosen run's actions: open a checkpoint in the explorer, downloads, name/tags/note, delete."""
+    paths = RunPaths(run.path)
+    if meta.tags or meta.note:
+        st.caption(" · ".join(([f"tags: {plain(', '.join(meta.tags))}"] if meta.tags else [])
+                              + ([f"note: {plain(meta.note, limit=2000)}"] if meta.note else [])))
+    files = _checkpoints(paths)
+    open_column, download_column = st.columns([3, 2], vertical_alignment="bottom")
+    if files:
+        labels = {str(path): f"{path.name} (step {step})" if step >= 0 else path.name for step, path in files}
+        forget_stale_choice("runs.checkpoint", list(labels))
+        choice = open_column.selectbox("Checkpoint", list(labels), index=len(labels) - 1, key="runs.checkpoint",
+                                       format_func=lambda path: labels.get(path, path),
+                                       help="latest.pt is the newest; best.pt the best FID so far.")
+        open_column.button("Open in latent explorer", key="runs.explore", type="primary",
+                           on_click=open_in_explorer, args=(choice,))
+        download_column.download_button("Download checkpoint", lambda: _file_bytes(Path(choice)),
+                                        Path(choice).name, "application/octet-stream",
+                                        key="runs.download.checkpoint", on_click="ignore")
+    else:
+        open_column.caption("No checkpoint yet: nothing to explore.")
+    download_column.download_button("Download metrics.csv", lambda: _file_bytes(paths.metrics), "metrics.csv",
+                                    "text/csv", key="runs.download.metrics", on_click="ignore")
+    with st.expander("Name, tags and note", expanded=False):
+        render_meta_form(folder, run, meta)
+    render_delete(folder, run, current_run)
+
+
+def forget_stale_choice(key: str, options: list) -> None:
+    """Drop a widget's remembered value that is not among its options now (another run was opened)."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
+def render_meta_form(folder: Path, run: RunSummary, meta: RunMeta) -> None:
+    """Display name, tags and note, saved to run_meta.json (the folder's own name never changes)."""
+    keys = meta_keys(run.path.name)
+    with st.form(key=f"runs.meta.{run.path.name}", border=False):
+        st.text_input("Display name", meta.display_name, key=keys["name"], max_chars=80,
+                      placeholder=run.path.name, help="Shown instead of the folder name; empty shows the folder name.")
+        st.text_input("Tags (comma-separated)", ", ".join(meta.tags), key=keys["tags"],
+                      help="Short labels, e.g. baseline, lr-sweep.")
+        st.text_area("Note", meta.note, key=keys["note"], max_chars=2000, height=80)
+        st.form_submit_button("Save name, tags and note", key="runs.meta.save", on_click=_save_meta,
+                              args=(folder, run.path))
+
+
+def meta_keys(run_name: str) -> dict[str, str]:
+    """The session_state keys of one run's name, tags and note inputs (one set per run)."""
+    return {part: f"runs.meta.{part}.{run_name}" for part in ("name", "tags", "note")}
+
+
+def _save_meta(folder: Path, run_dir: Path) -> None:
+    keys = meta_keys(run_dir.name)
+    try:
+        meta = update_meta(folder, run_dir, display_name=st.session_state.get(keys["name"], ""),
+                           tags=parse_tags(st.session_state.get(keys["tags"], "")),
+                           note=st.session_state.get(keys["note"], ""))
+        st.session_state[MESSAGE_KEY] = ("ok", f"Saved: {meta.display_name or run_dir.name}"
+                                               + (f" · tags {', '.join(meta.tags)}" if meta.tags else ""))
+    except (ValueError, OSError) as error:
+        st.session_state[MESSAGE_KEY] = ("error", f"Not saved: {error}")
+
+
+def render_delete(folder: Path, run: RunSummary, current_run: str | None) -> None:
+    """Delete with a confirmation step; refused (button off, reason shown) for a live or current run."""
+    name = run.path.name
+    refusal = delete_refusal(folder, run.path, current_run)
+    if st.session_state.get(CONFIRM_KEY) == name and refusal is None:
+        count = len(_checkpoints(RunPaths(run.path)))
+        st.warning(f"Delete **{plain(name)}** and all its files ({run.steps} steps, {count} checkpoint files)? "
+                   "This cannot be undone.")
+        yes, no, _ = st.columns([1, 1, 4])
+        yes.button("Yes, delete it", key="runs.delete.confirm", type="primary", on_click=_delete,
+                   args=(folder, run.path, current_run))
+        no.button("Cancel", key="runs.delete.cancel", on_click=_ask_delete, args=(None,))
+        return
+    st.button("Delete this run...", key="runs.delete", disabled=refusal is not None,
+              on_click=_ask_delete, args=(name,),
+              help="Removes the run's folder after a confirmation step.")
+    if refusal is not None:
+        st.caption(f"Cannot delete: {plain(refusal)}.")
+
+
+def _ask_delete(name: str | None) -> None:
+    """Show (a run's name) or withdraw (None) the confirmation step."""
+    st.session_state[CONFIRM_KEY] = name
+
+
+def _delete(folder: Path, run_dir: Path, current_run: str | None) -> None:
+    st.session_state.pop(CONFIRM_KEY, None)
+    try:
+        delete_run(folder, run_dir, current_run)  # checks again: the run may have come alive meanwhile
+    except (ValueError, OSError) as error:
+        st.session_state[MESSAGE_KEY] = ("error", str(error))
+        return
+    st.session_state["runs.chosen"] = [n for n in st.session_state.get("runs.chosen", []) if n != run_dir.name]
+    st.session_state[MESSAGE_KEY] = ("ok", f"Deleted {run_dir.name}.")
+
+
+def open_in_explorer(checkpoint: str) -> None:
+    """Switch to the latent explorer with this checkpoint file loaded (callback: before any widget exists)."""
+    st.session_state[EXPLORE_REQUEST_KEY] = checkpoint
+    st.session_state["view"] = "Latent explorer"
+
+
+def _file_bytes(path: Path) -> bytes:
+    """A run file for a download, read on click (regular files of at most 512 MB)."""
+    try:
+        return read_bytes(path, MAX_DOWNLOAD_BYTES)
+    except (OSError, UnreadableFile) as error:
+        return f"error: {error}\n".encode()
+
+
+def render_resume(session: TrainingSession, snapshot: Snapshot, runs: list[RunSummary],
+                  labels: dict[str, str]) -> None:
+    """Resume a past run that no live process owns (its own settings come back in the sidebar)."""
+    active = snapshot.status in ACTIVE
+    st.subheader("Resume a past run")
+    runs = [r for r in runs if str(r.path) != snapshot.run_dir or not active]
+    if not runs:
+        st.caption(f"No other runs under {plain(session.runs_root)} yet.")
+        return
+    options = {f"{labels.get(r.path.name, r.path.name)} · {r.steps} steps · {r.status}": r for r in runs}
+    chosen = options[st.selectbox("Run directory", list(options), key="resume.run")]
+    with st.expander("config.json"):
+        st.json(chosen.config if isinstance(chosen.config, dict) else {})
+    reason = not_resumable(chosen, active)
+    if reason:
+        st.caption(plain(reason))
+    if st.button("Resume this run", key="btn.resume_run", disabled=bool(reason)):
+        try:
+            session.resume_run(chosen.path)
+            resumed = live.current_snapshot(session, "checkpoints").config
+            if resumed is not None:
+                request_config_load(resumed)  # the sidebar shows the run's own settings, so Apply stays away
+            st.rerun()
+        except (ValueError, RuntimeError) as error:
+            st.error(plain(error))
+
+
+def not_resumable(run: RunSummary, active: bool) -> str | None:
+    """Why a listed run cannot be resumed from this page now, or None."""
+    if active:
+        return "Stop the current run to resume another."
+    if run.owner:
+        return f"This run is being trained by {run.owner}: open it above to follow it instead."
+    if run.status == "live":
+        return ("This run is still being written by another process (its metrics grew in the last seconds): "
+                "open it above to follow it instead.")
+    if run.status == "unreadable":
+        return f"This run directory cannot be read: {run.reason}"
+    return None
