@@ -130,3 +130,45 @@ def test_latent_explorer_renders_a_strip_of_the_chosen_length(app):
     assert app.session_state["explore.strip_length"] == 5
     captions = [caption for image in app.image for caption in image.captions]
     assert "lerp, 5 steps from seed 1 to seed 2" in captions
+
+
+def test_every_invalid_field_is_flagged_at_once_and_the_banner_names_them(app):
+    app.number_input(key="cfg.optimizer.lr_g").set_value(5.0)
+    app.number_input(key="cfg.training.batch_size").set_value(0)
+    app.number_input(key="cfg.data.limit").set_value(-1).run()
+    assert not app.exception
+    messages = [e.value for e in app.sidebar.error]
+    for prefix in ("data.limit=-1 is invalid", "optimizer.lr_g=5.0 is invalid", "training.batch_size=0 is invalid"):
+        assert sum(m.startswith(prefix) for m in messages) == 1, (prefix, messages)
+    # Each message sits right below its own field.
+    elements = [node for node in app.sidebar if not hasattr(node, "children")]
+    keys = [getattr(node, "key", None) for node in elements]
+    for key, prefix in (("cfg.optimizer.lr_g", "optimizer.lr_g="), ("cfg.training.batch_size", "training.batch_size=")):
+        following = elements[keys.index(key) + 1]
+        assert following.type == "error" and following.value.startswith(prefix), (key, following)
+    banner = next(w.value for w in app.warning if w.value.startswith("Fix "))
+    assert banner.startswith("Fix these 3 settings to start:")
+    for label in ("Use first N images", "Learning rate G", "Batch size"):
+        assert f"**{label}" in banner, banner
+    assert app.button(key="btn.start").disabled
+
+
+def test_every_sidebar_field_and_the_step_count_have_help_and_a_label(app):
+    widgets = [w for kind in ("selectbox", "number_input", "text_input", "checkbox") for w in getattr(app.sidebar, kind)]
+    assert len(widgets) >= 25
+    assert [w.label for w in widgets if not w.help] == []
+    step_count = app.number_input(key="btn.step_n")
+    assert step_count.label == "Steps per Step" and step_count.help
+    assert step_count.proto.label_visibility.value == step_count.proto.label_visibility.VISIBLE
+
+
+def test_the_intro_shows_until_the_first_start(app):
+    assert any(i.value.startswith("**New here?**") for i in app.info)
+    app.run()
+    assert any(i.value.startswith("**New here?**") for i in app.info)  # a rerun keeps it
+    _tiny(app)
+    app.button(key="btn.start").click().run()
+    assert not any(i.value.startswith("**New here?**") for i in app.info)
+    app.button(key="btn.stop").click().run()
+    assert _status(app)[0] == "finished"
+    assert not any(i.value.startswith("**New here?**") for i in app.info)

@@ -134,14 +134,14 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
 
         # A sidebar edit keeps the chosen view; Apply disappears once applied and leaves a marker.
         markers_before = page.evaluate(CHARTS_JS)["Losses"]["markers"]
-        _view(page, "Checkpoints")
+        _view(page, "Runs")
         page.get_by_text("Resume a past run").wait_for(timeout=30_000)
         lr_g = page.get_by_label("Learning rate G")
         lr_g.fill("0.0003")
         lr_g.press("Enter")
         apply = page.get_by_role("button", name=re.compile(r"^Apply "))
         apply.wait_for(timeout=30_000)
-        assert page.get_by_text("Resume a past run").is_visible(), "the sidebar edit left the Checkpoints view"
+        assert page.get_by_text("Resume a past run").is_visible(), "the sidebar edit left the Runs view"
         apply.click()
         wait_until(lambda: apply.count() == 0, 10, "Apply to disappear after applying")
         _view(page, "Training")
@@ -207,7 +207,7 @@ def test_a_resumed_100k_step_run_renders_all_its_points(tmp_path):
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(url)
         page.get_by_role("button", name="Start", exact=True).wait_for(timeout=60_000)
-        _view(page, "Checkpoints")
+        _view(page, "Runs")
         page.get_by_role("button", name="Resume this run").click()
         wait_until(lambda: status_step(page) >= 100_000, 60, "the resumed run")
         page.get_by_role("button", name="Pause", exact=True).click()

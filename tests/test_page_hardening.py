@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -64,16 +65,33 @@ def _unescaped(text: str, token: str) -> bool:
 def test_a_hostile_run_name_renders_as_plain_text_in_every_view(runs_root, train):
     run = train(runs_root / HOSTILE)
     at = AppTest.from_file(APP, default_timeout=120).run()
-    for view in ("Checkpoints", "Runs"):
-        at.radio(key="view").set_value(view).run()
-        if view == "Runs":
-            at.multiselect(key="runs.chosen").set_value([run.name]).run()
-        assert not at.exception
-        texts = _texts(at)
-        assert any("\\!\\[t\\]" in t for t in texts) or view == "Checkpoints"
-        for text in texts:
-            for token in ("![", "](", "`c", ":red["):
-                assert not _unescaped(text, token), (view, text)
+    at.radio(key="view").set_value("Runs").run()
+    assert not at.exception
+    for text in _texts(at):  # the runs table and the resume list, before the run is opened
+        for token in ("![", "](", "`c", ":red["):
+            assert not _unescaped(text, token), text
+    at.multiselect(key="runs.chosen").set_value([run.name]).run()
+    at.button(key="runs.delete").click().run()  # the confirmation names the run
+    assert not at.exception
+    texts = _texts(at)
+    assert any("\\!\\[t\\]" in t for t in texts)
+    for text in texts:
+        for token in ("![", "](", "`c", ":red["):
+            assert not _unescaped(text, token), text
+
+
+def test_a_hostile_run_meta_file_renders_as_plain_text(runs_root, train):
+    run = train(runs_root / "ok")
+    (run / "run_meta.json").write_text(json.dumps({"display_name": HOSTILE, "tags": [HOSTILE, 5], "note": HOSTILE}))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.radio(key="view").set_value("Runs").run()
+    at.multiselect(key="runs.chosen").set_value([run.name]).run()
+    assert not at.exception
+    texts = _texts(at)
+    assert sum("\\!\\[t\\]" in t for t in texts) >= 2  # the run line and the tags/note caption
+    for text in texts:
+        for token in ("![", "](", "`c", ":red["):
+            assert not _unescaped(text, token), text
 
 
 def test_a_checkpoint_error_naming_a_hostile_key_is_plain_text(runs_root, tmp_path, train):
@@ -106,9 +124,8 @@ def test_one_bad_run_directory_never_breaks_the_page(runs_root, make_bad, train)
     good, bad = train(runs_root / "good"), train(runs_root / "bad")
     make_bad(bad)
     at = AppTest.from_file(APP, default_timeout=120).run()
-    for view in ("Checkpoints", "Runs"):
-        at.radio(key="view").set_value(view).run()
-        assert not at.exception, (view, at.exception)
+    at.radio(key="view").set_value("Runs").run()
+    assert not at.exception, at.exception
     table = next(df.value for df in at.dataframe if "status" in df.value.columns)
     statuses = dict(zip(table["run"], table["status"]))
     assert statuses["good"] in ("finished", "stopped")

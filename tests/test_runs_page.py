@@ -1,10 +1,12 @@
-"""The Runs tab (AppTest): follow a run the CLI is training in another process; compare finished runs."""
+"""The Runs view (AppTest): follow a CLI run, compare runs (colours, quality, wall time, settings over time),
+open any checkpoint in the explorer, rename/tag/note and delete runs."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from gan_core.__main__ import main as cli
-from gan_core.runs import config_differences
+from gan_core.run_listing import config_differences
 from tests.test_cli import TINY
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -37,6 +39,9 @@ def _run_line(at) -> tuple[str, int]:
 
 
 def test_follows_a_cli_run_while_it_grows_then_shows_it_finished(runs_root):
+    at = AppTest.from_file(APP, default_timeout=120)  # the page is loaded first: the run is short
+    at.run()
+    at.radio(key="view").set_value("Runs").run()
     process = subprocess.Popen([sys.executable, "-m", "gan_core", "train", *TINY, "--seconds", "8",
                                 "--runs-root", str(runs_root)], env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -45,9 +50,7 @@ def test_follows_a_cli_run_while_it_grows_then_shows_it_finished(runs_root):
         while not list(runs_root.glob("*/metrics.csv")) and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1.0)
-        at = AppTest.from_file(APP, default_timeout=120)
         at.run()
-        at.radio(key="view").set_value("Runs").run()
         (name,) = [p.name for p in runs_root.iterdir()]
         at.multiselect(key="runs.chosen").set_value([name]).run()
         status, first = _run_line(at)
@@ -86,3 +89,246 @@ def test_config_differences_names_only_differing_fields():
     assert config_differences({"a": a, "b": b}) == {"optimizer.lr_g": {"a": 1e-3, "b": 2e-4},
                                                     "training.seed": {"a": 0, "b": 1}}
     assert config_differences({"a": a, "c": dict(a)}) == {}
+
+
+# ---- one chosen run: open in the explorer, manage ------------------------------------------------
+
+QUALITY_HEADER = "step,fid,classes_covered,kl_uniform,precision,recall,diversity,eval_s\n"
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory) -> dict[str, Path]:
+    """Two real 12-step runs (lr_g 2e-4 and 1e-3; checkpoints at steps 5, 10 and 12), trained once, each
+    with two quality rows; tests copy them."""
+    base = tmp_path_factory.mktemp("templates")
+    runs = {}
+    for name, lr_g, fids in (("slow", "2e-4", (80.0, 60.0)), ("fast", "1e-3", (70.0, 40.0))):
+        run_dir = base / name
+        subprocess.run([sys.executable, "-m", "gan_core", "train", *TINY, "--steps", "12", "--set",
+                        "training.checkpoint_every=5", "--set", f"lr_g={lr_g}", "--run-dir", str(run_dir)],
+                       check=True, stdout=subprocess.DEVNULL)
+        (run_dir / "quality.csv").write_text(QUALITY_HEADER + "".join(
+            f"{step},{fid},9,0.1,0.5,0.4,1.0,0.2\n" for step, fid in zip((5, 10), fids)))
+        runs[name] = run_dir
+    return runs
+
+
+@pytest.fixture
+def copy_run(runs_root, templates):
+    def copy(template: str, name: str) -> Path:
+        return Path(shutil.copytree(templates[template], runs_root / name))
+    return copy
+
+
+def _runs_view(*chosen: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.radio(key="view").set_value("Runs").run()
+    if chosen:
+        at.multiselect(key="runs.chosen").set_value(list(chosen)).run()
+    assert not at.exception
+    return at
+
+
+def _explorer_caption(at) -> str:
+    """The explorer's "Loaded <file> at step <n>: ..." caption, markdown escapes taken off."""
+    return re.sub(r"\\(.)", r"\1", next(c.value for c in at.caption if c.value.startswith("Loaded ")))
+
+
+def test_open_in_explorer_shows_that_checkpoints_step(copy_run):
+    run = copy_run("slow", "20260101-000000-slow")
+    at = _runs_view(run.name)
+    options = at.selectbox(key="runs.checkpoint").options
+    assert options[-1] == "latest.pt" and "step_0000005.pt (step 5)" in options
+    at.selectbox(key="runs.checkpoint").set_value(str(run / "checkpoints" / "step_0000005.pt")).run()
+    at.button(key="runs.explore").click().run()
+    assert not at.exception
+    assert at.radio(key="view").value == "Latent explorer"
+    assert at.radio(key="explore.source").value == "Checkpoint file"
+    assert _explorer_caption(at).startswith("Loaded step_0000005.pt at step 5")
+    assert any("seeds 0..15" in caption for image in at.image for caption in image.captions)
+
+
+def test_a_replaced_latest_pt_is_reloaded_in_the_explorer(copy_run):
+    import torch
+
+    from gan_core.checkpoint import save_checkpoint
+
+    run = copy_run("slow", "20260101-000000-slow")
+    at = _runs_view(run.name)
+    at.button(key="runs.explore").click().run()  # latest.pt, chosen by default
+    assert "at step 12" in _explorer_caption(at)
+    state = torch.load(run / "checkpoints" / "step_0000005.pt", weights_only=True)
+    save_checkpoint(state, run / "checkpoints" / "latest.pt")  # atomic replace, as a resumed run does
+    at.run()
+    assert not at.exception
+    assert "at step 5" in _explorer_caption(at)
+
+
+def test_rename_tag_and_note_keep_the_folder_and_show_everywhere(copy_run, runs_root):
+    run = copy_run("slow", "20260101-000000-slow")
+    at = _runs_view(run.name)
+    at.text_input(key=f"runs.meta.name.{run.name}").set_value("baseline lr")
+    at.text_input(key=f"runs.meta.tags.{run.name}").set_value("baseline, sweep")
+    at.text_area(key=f"runs.meta.note.{run.name}").set_value("D wins early")
+    at.button(key="runs.meta.save").click().run()
+    assert not at.exception
+    assert [p.name for p in runs_root.iterdir()] == [run.name]  # the folder keeps its name
+    meta = json.loads((run / "run_meta.json").read_text())
+    assert meta == {"display_name": "baseline lr", "tags": ["baseline", "sweep"], "note": "D wins early"}
+    table = next(df.value for df in at.dataframe if "status" in df.value.columns)
+    row = table[table["run"] == run.name].iloc[0]
+    assert row["name"] == "baseline lr" and row["tags"] == "baseline, sweep"
+    assert "baseline lr" in at.multiselect(key="runs.chosen").options
+    assert any("D wins early" in c.value for c in at.caption)
+
+
+def test_delete_asks_first_then_removes_the_run(copy_run, runs_root):
+    keep, gone = copy_run("slow", "20260101-000000-keep"), copy_run("fast", "20260101-000001-gone")
+    at = _runs_view(gone.name)
+    at.button(key="runs.delete").click().run()
+    assert gone.is_dir(), "deleted without asking"
+    assert any("cannot be undone" in w.value for w in at.warning)
+    at.button(key="runs.delete.cancel").click().run()
+    assert gone.is_dir() and not [b for b in at.button if b.key == "runs.delete.confirm"]
+    at.button(key="runs.delete").click().run()
+    at.button(key="runs.delete.confirm").click().run()
+    assert not at.exception
+    assert not gone.exists() and keep.is_dir()
+    assert at.multiselect(key="runs.chosen").value == []
+    table = next(df.value for df in at.dataframe if "status" in df.value.columns)
+    assert table["run"].tolist() == [keep.name]
+
+
+def test_a_run_owned_by_a_live_process_cannot_be_deleted(copy_run):
+    from gan_core.run_lock import acquire_run_lock, release_run_lock
+
+    run = copy_run("slow", "20260101-000000-owned")
+    acquire_run_lock(run)  # this test process: alive, so the run is live
+    try:
+        at = _runs_view(run.name)
+        assert at.button(key="runs.delete").disabled
+        assert any("Cannot delete" in c.value and "live process" in c.value for c in at.caption)
+    finally:
+        release_run_lock(run)
+    assert run.is_dir()
+
+
+def test_the_pages_own_run_cannot_be_deleted(runs_root):
+    from tests.test_app import _tiny
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    _tiny(at)
+    at.button(key="btn.start").click().run()
+    at.button(key="btn.pause").click().run()
+    at.radio(key="view").set_value("Runs").run()
+    (name,) = [p.name for p in runs_root.iterdir()]
+    at.multiselect(key="runs.chosen").set_value([name]).run()
+    try:
+        assert at.button(key="runs.delete").disabled
+        assert any("current run" in c.value for c in at.caption)
+    finally:
+        at.button(key="btn.stop").click().run()
+    at.run()
+    assert at.button(key="runs.delete").disabled  # still this page's run after Stop
+    assert (runs_root / name).is_dir()
+
+
+# ---- several runs: colours, quality, wall time, settings --------------------------------------
+
+def _append_event(run: Path, event: dict) -> None:
+    """One line of events.jsonl, as the session writes a live change."""
+    with open(run / "events.jsonl", "a", encoding="utf-8") as file:
+        file.write(json.dumps({"time": time.time(), **event}) + "\n")
+
+
+def _array(value) -> list[float]:
+    """A trace's x or y from a Plotly JSON spec: a list, or a typed array {dtype, bdata} (base64)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    return list(value)
+
+
+def _overlays(at) -> dict[str, dict]:
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return {spec["layout"]["title"]["text"]: spec for spec in specs}
+
+
+def test_each_run_keeps_one_distinct_colour_in_every_overlay_with_quality(copy_run):
+    runs = [copy_run("slow", "20260101-000000-slow"), copy_run("fast", "20260101-000001-fast"),
+            copy_run("slow", "20260101-000002-again")]
+    at = _runs_view(*(run.name for run in runs))
+    overlays = _overlays(at)
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "fid"} <= set(overlays)  # quality is in by default
+    colours = {}
+    for title in ("d_loss", "g_loss", "fid"):
+        traces = overlays[title]["data"]
+        assert [t["name"] for t in traces] == [run.name for run in runs]
+        assert len({t["line"]["color"] for t in traces}) == 3, title
+        for trace in traces:
+            assert colours.setdefault(trace["name"], trace["line"]["color"]) == trace["line"]["color"]
+    fid = {t["name"]: t for t in overlays["fid"]["data"]}
+    assert _array(fid[runs[1].name]["x"]) == [5, 10] and _array(fid[runs[1].name]["y"]) == [70.0, 40.0]
+    at.multiselect(key="runs.metrics").set_value(["precision", "d_loss"]).run()
+    assert set(_overlays(at)) == {"precision", "d_loss"}
+
+
+def test_wall_time_axis_starts_at_each_runs_first_step(copy_run):
+    runs = [copy_run("slow", "a"), copy_run("fast", "b")]
+    at = _runs_view(*(run.name for run in runs))
+    at.radio(key="runs.x").set_value("wall_time").run()
+    assert not at.exception
+    overlays = _overlays(at)
+    assert overlays["d_loss"]["layout"]["xaxis"]["title"]["text"].startswith("wall time")
+    for trace in overlays["d_loss"]["data"] + overlays["fid"]["data"]:
+        assert 0 <= min(_array(trace["x"])) <= max(_array(trace["x"])) < 600
+    assert all(_array(trace["x"])[0] == 0 for trace in overlays["d_loss"]["data"])
+
+
+def test_differences_include_live_changes_as_text_without_an_arrow_fallback(copy_run):
+    import logging
+
+    slow, fast = copy_run("slow", "a-slow"), copy_run("fast", "b-fast")
+    _append_event(fast, {"kind": "update", "step": 7, "changes": {"loss": "hinge", "d_steps_per_g_step": 2}})
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append
+    logger = logging.getLogger("streamlit.dataframe_util")
+    logger.addHandler(handler)
+    level, logger.level = logger.level, logging.DEBUG
+    try:
+        at = _runs_view(slow.name, fast.name)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    differences = next(df.value for df in at.dataframe if "field" in df.value.columns)
+    by_field = differences.set_index("field")
+    assert by_field.index.tolist() == ["loss.loss", "optimizer.d_steps_per_g_step", "optimizer.lr_g"]
+    assert by_field.loc["loss.loss", fast.name] == "non_saturating → hinge (step 7)"
+    assert by_field.loc["optimizer.lr_g", slow.name] == "0.0002"
+    changes = next(df.value for df in at.dataframe if "run" in df.value.columns and "value" in df.value.columns)
+    assert changes[["run", "step", "field", "value"]].values.tolist() == [
+        [fast.name, 7, "loss.loss", "hinge"], [fast.name, 7, "optimizer.d_steps_per_g_step", "2"]]
+    assert not [r for r in records if "Arrow" in r.getMessage()], [r.getMessage() for r in records]
+
+
+def test_one_run_shows_its_settings_over_time(copy_run):
+    run = copy_run("slow", "20260101-000000-slow")
+    _append_event(run, {"kind": "update", "step": 4, "changes": {"lr_g": 0.001}})
+    at = _runs_view(run.name)
+    table = next(df.value for df in at.dataframe if "field" in df.value.columns)
+    assert table.values.tolist() == [[4, "optimizer.lr_g", "0.001"]]  # only the changes, by default
+    at.toggle(key="runs.timeline.changes").set_value(False).run()
+    table = next(df.value for df in at.dataframe if "field" in df.value.columns)
+    assert [0, "optimizer.lr_g", "0.0002"] in table.values.tolist() and len(table) > 30
+
+
+def test_the_chosen_runs_survive_a_visit_to_another_view(copy_run):
+    runs = [copy_run("slow", "a"), copy_run("fast", "b")]
+    at = _runs_view(*(run.name for run in runs))
+    at.radio(key="view").set_value("Training").run()
+    at.radio(key="view").set_value("Runs").run()
+    assert at.multiselect(key="runs.chosen").value == ["a", "b"]
