@@ -7,6 +7,7 @@ started before the run and killed after it. Rounds alternate over every (variant
 figure is the median over rounds.
 Usage: .venv/bin/python benchmarks/contention_bench.py [--seconds 20] [--rounds 3] [--preset default]
                                                        [--variants policy,spin,passive,one-thread]
+   or: .venv/bin/python -m gan_core bench contention [--round-seconds 20] [--rounds 5]   (policy vs spin)
 """
 
 from __future__ import annotations
@@ -62,31 +63,28 @@ def train_round(variant: str, busy: bool, preset: str, seconds: float, runs_root
     return rate(run_dir)
 
 
-def main() -> int:
-    """Alternate every (variant, quiet/busy) pair for --rounds rounds and print the medians and ratios."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--preset", default="default")
-    parser.add_argument("--variants", default="policy,spin,passive,one-thread")
-    args = parser.parse_args()
-    variants = args.variants.split(",")
+def measure(seconds: float, rounds: int, preset: str, variants: list[str]) -> int:
+    """Alternate every (variant, quiet/busy) pair for `rounds` rounds and print the medians and ratios."""
     unknown = [name for name in variants if name not in VARIANTS]
     if unknown:
         print(f"error: --variants has {', '.join(unknown)}: allowed {', '.join(VARIANTS)}", file=sys.stderr)
         return 2
-    print(f"contention bench: preset {args.preset}, {args.rounds} alternating rounds of {args.seconds:.0f} s, "
+    if rounds < 1 or not seconds > 0:
+        print(f"error: --rounds={rounds} and --seconds={seconds} are invalid: allowed rounds >= 1, seconds > 0",
+              file=sys.stderr)
+        return 2
+    print(f"contention bench: preset {preset}, {rounds} alternating rounds of {seconds:.0f} s, "
           f"{os.cpu_count()} cores", flush=True)
     rates: dict[tuple[str, bool], list[float]] = {(v, b): [] for v in variants for b in (False, True)}
     with tempfile.TemporaryDirectory() as tmp:
-        for round_index in range(args.rounds):
+        for round_index in range(rounds):
             for variant in variants:
                 for busy in (False, True):
-                    value = train_round(variant, busy, args.preset, args.seconds, Path(tmp))
+                    value = train_round(variant, busy, preset, seconds, Path(tmp))
                     rates[(variant, busy)].append(value)
                     print(f"  round {round_index + 1} {variant:>18} {'busy' if busy else 'quiet':>5}: "
                           f"{value:6.1f} steps/s", flush=True)
-    print(f"\n{'variant':>18} {'quiet':>8} {'busy':>8} {'busy/quiet':>10}   (steps/s, median of {args.rounds})")
+    print(f"\n{'variant':>18} {'quiet':>8} {'busy':>8} {'busy/quiet':>10}   (steps/s, median of {rounds})")
     for variant in variants:
         quiet, busy = (statistics.median(rates[(variant, b)]) for b in (False, True))
         print(f"{variant:>18} {quiet:8.1f} {busy:8.1f} {busy / quiet:10.2f}")
@@ -95,6 +93,22 @@ def main() -> int:
         print("\nquiet steps/s vs spin (the CLI before the policy): "
               + ", ".join(f"{v} {statistics.median(rates[(v, False)]) / base:.2f}x" for v in variants))
     return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry for `python -m gan_core bench contention` (its --round-seconds, --rounds, --preset)."""
+    return measure(args.round_seconds, args.rounds, args.preset, ["policy", "spin"])
+
+
+def main() -> int:
+    """Command line of this script."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--variants", default="policy,spin,passive,one-thread")
+    args = parser.parse_args()
+    return measure(args.seconds, args.rounds, args.preset, args.variants.split(","))
 
 
 if __name__ == "__main__":

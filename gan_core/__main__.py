@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from gan_core.config import PRESET_NAMES, DATASET_NAMES, parse_value, preset
+from gan_core.threads import ThreadPolicy
 
 EXIT_USAGE = 2
 
@@ -68,12 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="let the data set download (a checkpoint's own config never does)")
 
     bench = commands.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("which", choices=("engine", "session", "quality"))
+    bench.add_argument("which", choices=("engine", "session", "quality", "contention"))
     bench.add_argument("--rounds", type=int, default=5)
     bench.add_argument("--steps", type=int, default=200, help="steps per round")
     bench.add_argument("--seconds", type=float, default=120.0, help="quality: training budget per preset")
     bench.add_argument("--n", type=int, default=2000, help="quality: samples scored per preset")
     bench.add_argument("--presets", default="seed-mlp,default,dcgan", help="quality: presets to train")
+    bench.add_argument("--round-seconds", type=float, default=20.0,
+                       help="contention: seconds per run, quiet and beside a CPU-bound neighbour")
+    bench.add_argument("--preset", default="default", choices=PRESET_NAMES, help="contention: the preset to train")
     return parser
 
 
@@ -183,6 +187,7 @@ def _train_steps(args: argparse.Namespace, trainer, recorder, paths, distributed
     target = args.steps if args.steps is not None else (None if args.seconds else trainer.step_count + 1000)
     deadline = time.monotonic() + args.seconds if args.seconds else None
     progress = _progress(trainer.step_count, target, quiet)
+    threads = ThreadPolicy()  # fits torch's threads to the cores other processes leave free
     outcome = 0  # 0 go on, 1 stop (target, time or signal), 2 non-finite loss, 3 a write failed
     failure: OSError | None = None
     try:
@@ -193,6 +198,9 @@ def _train_steps(args: argparse.Namespace, trainer, recorder, paths, distributed
             if outcome:
                 break
             row = trainer.step()
+            change = threads.tick()
+            if change is not None and recorder is not None:
+                recorder.log("threads", threads=change.threads, message=change.message())
             try:
                 finite = recorder.record(row) if recorder is not None else bool(
                     torch.isfinite(torch.tensor([row["d_loss"], row["g_loss"]])).all())
@@ -375,10 +383,11 @@ def _bench(args: argparse.Namespace) -> int:
     """A thin entry to benchmarks/engine_bench.py: benchmarks live beside the engine, not inside it."""
     import importlib.util
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "engine_bench.py"
+    script = "contention_bench.py" if args.which == "contention" else "engine_bench.py"
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / script
     if not path.is_file():
         raise ValueError(f"bench needs the source checkout: {path} is missing (benchmarks are not installed)")
-    spec = importlib.util.spec_from_file_location("engine_bench", path)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.run(args)

@@ -31,6 +31,7 @@ from gan_core.run_listing import DEFAULT_RUNS_ROOT
 from gan_core.run_lock import release_run_lock
 from gan_core.runs import create_run_dir, open_run_for_resume
 from gan_core.snapshot import Snapshot, images_per_step, quality_from_csv, rows_from_csv
+from gan_core.threads import ThreadPolicy
 from gan_core.trainer import Trainer
 
 __all__ = ["ACTIVE", "STATUSES", "Snapshot", "TrainingSession"]
@@ -320,6 +321,7 @@ class TrainingSession:
         trainer, recorder = self._trainer, self._recorder
         last_grid_time = 0.0
         last_quality = None
+        threads = ThreadPolicy()  # made here: torch's thread count is per calling thread
         try:
             while True:
                 with self._cond:
@@ -328,6 +330,9 @@ class TrainingSession:
                     stepping = self._pause_requested
                 with self._model_lock:
                     row = trainer.step()
+                change = threads.tick()
+                if change is not None:
+                    recorder.log("threads", threads=change.threads, message=change.message())
                 finite = recorder.record(row)  # False (and a nonfinite event) for a non-finite loss
                 now = time.monotonic()
                 grid = None
