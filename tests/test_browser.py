@@ -136,7 +136,7 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
         markers_before = page.evaluate(CHARTS_JS)["Losses"]["markers"]
         _view(page, "Runs")
         page.get_by_text("Resume a past run").wait_for(timeout=30_000)
-        lr_g = page.get_by_label("Learning rate G")
+        lr_g = page.get_by_label("Learning rate G", exact=True)  # not its help button, "Help for Learning rate G"
         lr_g.fill("0.0003")
         lr_g.press("Enter")
         apply = page.get_by_role("button", name=re.compile(r"^Apply "))
