@@ -16,12 +16,12 @@ from dashboard.text import plain
 from gan_core.checkpoint import CheckpointError, load_generator
 from gan_core.latent import (gif_bytes, generate, great_circle_loop, image_grid, interpolate, png_bytes,
                              z_from_seed, zs_from_seeds)
+from gan_core.run_files import RunPaths
 from gan_core.session import Snapshot, TrainingSession
 
 EXPLORE_REQUEST_KEY = "explore.open"  # set by the Runs view: a checkpoint path to load on the next draw
 
 MAX_UPLOAD_MB = 200
-BOOKMARKS_FILE = "bookmarks.json"
 MIN_DISPLAY_WIDTH = 420  # pixels: small images are scaled up by a whole factor to at least this
 
 
@@ -187,7 +187,7 @@ def _render_bookmarks(seed: int, run_dir: str | None) -> None:
     """Bookmarked seeds, kept in the run directory's bookmarks.json."""
     if not run_dir:
         return
-    path = Path(run_dir) / BOOKMARKS_FILE
+    path = RunPaths(Path(run_dir)).bookmarks
     bookmarks = load_bookmarks(path)
     if st.button(f"Bookmark seed {seed}", key="explore.bookmark"):
         bookmarks = save_bookmark(path, seed)

@@ -21,7 +21,7 @@ from gan_core.run_listing import LIVE_WINDOW_S, summarize_run
 from gan_core.run_lock import run_owner
 from gan_core.safe_io import UnreadableFile, read_json
 
-META_NAME = "run_meta.json"
+META_NAME = RunPaths(Path()).meta.name  # run_meta.json, spelled in RunPaths
 MAX_META_BYTES = 64 << 10
 MAX_NAME_CHARS = 80
 MAX_TAGS = 16
@@ -62,7 +62,7 @@ def parse_tags(text: str) -> tuple[str, ...]:
 def read_meta(run_dir: str | os.PathLike) -> RunMeta:
     """run_meta.json of a run (a regular file of at most 64 KB); an empty RunMeta when missing or unusable."""
     try:
-        values = read_json(Path(run_dir) / META_NAME, MAX_META_BYTES)
+        values = read_json(RunPaths(Path(run_dir)).meta, MAX_META_BYTES)
     except (OSError, UnreadableFile):
         return RunMeta()
     if not isinstance(values, dict):
@@ -87,7 +87,7 @@ def update_meta(runs_root: str | os.PathLike, run_dir: str | os.PathLike, displa
             file.write(text + "\n")
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temp, root / META_NAME)  # replaces a link named run_meta.json, never writes through it
+        os.replace(temp, RunPaths(root).meta)  # replaces a link named run_meta.json, never writes through it
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
@@ -111,7 +111,7 @@ def checked_run_dir(runs_root: str | os.PathLike, run_dir: str | os.PathLike) ->
         raise ValueError(f"run {path.name!r} is not a folder")
     if path.resolve().parent != resolved_root or path.name in ("", ".", ".."):
         raise ValueError(f"run {path.name!r} is not directly inside the runs folder")
-    if not (path / "config.json").exists():
+    if not RunPaths(path).config.exists():
         raise ValueError(f"{path.name!r} has no config.json: not a run directory")
     return path
 
