@@ -13,7 +13,7 @@ from dashboard import live
 from dashboard.explorer import EXPLORE_REQUEST_KEY
 from dashboard.sidebar import request_config_load
 from dashboard.text import plain
-from gan_core.run_admin import RunMeta, delete_refusal, delete_run, parse_tags, update_meta
+from gan_core.run_admin import RunMeta, checked_run_dir, delete_refusal, delete_run, parse_tags, update_meta
 from gan_core.run_files import RunPaths, checkpoint_files
 from gan_core.run_listing import RunSummary
 from gan_core.safe_io import UnreadableFile, read_bytes
@@ -67,8 +67,9 @@ def render_message() -> None:
         (st.success if kind == "ok" else st.error)(plain(text))
 
 
-def render_manage(folder: Path, run: RunSummary, meta: RunMeta, current_run: str | None) -> None:
-    """One chosen run's actions: open a checkpoint in the explorer, downloads, name/tags/note, delete."""
+def render_manage(runs_root: Path, run: RunSummary, meta: RunMeta, current_run: str | None) -> None:
+    """One chosen run's actions: open a checkpoint in the explorer, downloads, and, for a run in this page's
+    runs folder, name/tags/note and delete."""
     paths = RunPaths(run.path)
     if meta.tags or meta.note:
         st.caption(" · ".join(([f"tags: {plain(', '.join(meta.tags))}"] if meta.tags else [])
@@ -90,9 +91,14 @@ def render_manage(folder: Path, run: RunSummary, meta: RunMeta, current_run: str
         open_column.caption("No checkpoint yet: nothing to explore.")
     download_column.download_button("Download metrics.csv", lambda: _file_bytes(paths.metrics), "metrics.csv",
                                     "text/csv", key="runs.download.metrics", on_click="ignore")
+    try:
+        checked_run_dir(runs_root, run.path)
+    except ValueError:  # a folder typed in above: looked at, never changed
+        st.caption(f"Renaming and deleting work on the runs in this page's runs folder, {plain(runs_root)}.")
+        return
     with st.expander("Name, tags and note", expanded=False):
-        render_meta_form(folder, run, meta)
-    render_delete(folder, run, current_run)
+        render_meta_form(runs_root, run, meta)
+    render_delete(runs_root, run, current_run)
 
 
 def forget_stale_choice(key: str, options: list) -> None:

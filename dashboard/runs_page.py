@@ -72,7 +72,7 @@ def render_runs(session: TrainingSession, snapshot: Snapshot) -> None:
     refresh = FOLLOW_REFRESH_S if live else None
     if len(chosen) == 1:  # its line (live), what can be done with it, then its charts (live)
         st.fragment(run_every=refresh)(render_run_line)(by_name[chosen[0]].path, labels[chosen[0]])
-        run_manage.render_manage(folder, by_name[chosen[0]], metas[chosen[0]], snapshot.run_dir)
+        run_manage.render_manage(session.runs_root, by_name[chosen[0]], metas[chosen[0]], snapshot.run_dir)
     if chosen:
         st.fragment(run_every=refresh)(render_chosen)(folder, tuple(chosen), live)
     run_manage.render_resume(session, snapshot, runs, labels)

@@ -332,3 +332,17 @@ def test_the_chosen_runs_survive_a_visit_to_another_view(copy_run):
     at.radio(key="view").set_value("Training").run()
     at.radio(key="view").set_value("Runs").run()
     assert at.multiselect(key="runs.chosen").value == ["a", "b"]
+
+
+def test_runs_in_another_typed_folder_are_shown_but_never_renamed_or_deleted(runs_root, templates, tmp_path):
+    elsewhere = tmp_path / "shared"
+    run = Path(shutil.copytree(templates["slow"], elsewhere / "theirs"))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.radio(key="view").set_value("Runs").run()
+    at.text_input(key="runs.folder").set_value(str(elsewhere)).run()
+    at.multiselect(key="runs.chosen").set_value([run.name]).run()
+    assert not at.exception
+    assert any("Renaming and deleting work on the runs in this page's runs folder" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == "runs.delete"]
+    assert [b.key for b in at.button if b.key == "runs.explore"]  # still opened in the explorer
+    assert run.is_dir() and not (run / "run_meta.json").exists()
