@@ -8,14 +8,14 @@ from pathlib import Path
 
 import streamlit as st
 
-# Before torch loads: torch's two OpenMP threads wait at every op's barrier. Passive waits (a
-# futex per region) made each step ~2x slower; endless spinning stalls when the browser takes a
-# core. A bounded spin measured best with a live page (docs/benchmarks.md: PASSIVE 0.60x, one
-# thread 0.71x, GOMP_SPINCOUNT=100000 0.85x of the CLI's steps/s). A user's own setting wins.
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "100000")
 # `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gan_core.threads import prepare_openmp  # noqa: E402  (imports no torch)
+
+# Before torch loads: the engine's threading policy for a process shared with the page's server
+# (a bounded OpenMP spin; gan_core/threads.py has the figures). A user's own setting wins.
+prepare_openmp("dashboard")
 
 from dashboard import live, serving  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
