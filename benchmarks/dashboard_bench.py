@@ -104,7 +104,7 @@ def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: P
         start = page.get_by_role("button", name="Start", exact=True)
         start.wait_for(timeout=60_000)
         if resume_from is not None:
-            _view(page, "Checkpoints")
+            _view(page, "Runs")
             page.get_by_role("button", name="Resume this run").click()
             wait_until(lambda: status_word(page) == "running", 60, "running")
             clicked = time.monotonic()
