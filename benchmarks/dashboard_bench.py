@@ -114,7 +114,7 @@ def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: P
             result["render_s"] = time.monotonic() - clicked
         else:
             if preset != "default":
-                page.get_by_label("Preset").click()
+                page.get_by_label("Preset", exact=True).click()
                 page.get_by_role("option", name=preset, exact=True).click()
             wait_until(lambda: start.is_enabled(), 60, "Start enabled")
             wait_for_script_done(page)
