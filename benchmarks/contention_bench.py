@@ -39,16 +39,17 @@ VARIANTS: dict[str, dict[str, str]] = {
 NEIGHBOUR = "while True:\n    pass\n"
 
 
-def rate(run_dir: Path) -> float:
-    """Steps per wall second between the run's start and its stop/finish event."""
+def rate(run_dir: Path) -> tuple[float, int]:
+    """(steps per wall second between the run's start and its stop/finish event, thread changes made)."""
     events = read_events(run_dir / "events.jsonl")
     start = next(e for e in events if e["kind"] in ("start", "resume"))
     end = next(e for e in reversed(events) if e["kind"] in ("finish", "stop"))
-    return (end["step"] - start["step"]) / (end["time"] - start["time"])
+    changes = sum(e["kind"] == "threads" for e in events)
+    return (end["step"] - start["step"]) / (end["time"] - start["time"]), changes
 
 
-def train_round(variant: str, busy: bool, preset: str, seconds: float, runs_root: Path) -> float:
-    """One CLI run of `seconds` under `variant`, beside a busy neighbour if `busy`: its steps/s."""
+def train_round(variant: str, busy: bool, preset: str, seconds: float, runs_root: Path) -> tuple[float, int]:
+    """One CLI run of `seconds` under `variant`, beside a busy neighbour if `busy`: steps/s, thread changes."""
     run_dir = runs_root / f"{variant}-{'busy' if busy else 'quiet'}-{time.monotonic_ns()}"
     env = {**os.environ, **VARIANTS[variant]}
     neighbour = subprocess.Popen([sys.executable, "-c", NEIGHBOUR]) if busy else None
@@ -80,10 +81,10 @@ def measure(seconds: float, rounds: int, preset: str, variants: list[str]) -> in
         for round_index in range(rounds):
             for variant in variants:
                 for busy in (False, True):
-                    value = train_round(variant, busy, preset, seconds, Path(tmp))
+                    value, changes = train_round(variant, busy, preset, seconds, Path(tmp))
                     rates[(variant, busy)].append(value)
                     print(f"  round {round_index + 1} {variant:>18} {'busy' if busy else 'quiet':>5}: "
-                          f"{value:6.1f} steps/s", flush=True)
+                          f"{value:6.1f} steps/s, {changes} thread changes", flush=True)
     print(f"\n{'variant':>18} {'quiet':>8} {'busy':>8} {'busy/quiet':>10}   (steps/s, median of {rounds})")
     for variant in variants:
         quiet, busy = (statistics.median(rates[(variant, b)]) for b in (False, True))
