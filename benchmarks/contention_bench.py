@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gan_core.run_files import read_events  # noqa: E402
+from gan_core.run_files import RunPaths, read_events  # noqa: E402
 
 # Each variant: the environment it adds to the CLI's. GAN_WORKBENCH_THREADS=off turns the engine's policy
 # off, so "spin" is the CLI as it was before the policy (libgomp's default spinning waits, all cores).
@@ -41,7 +41,7 @@ NEIGHBOUR = "while True:\n    pass\n"
 
 def rate(run_dir: Path) -> tuple[float, int]:
     """(steps per wall second between the run's start and its stop/finish event, thread changes made)."""
-    events = read_events(run_dir / "events.jsonl")
+    events = read_events(RunPaths(run_dir).events)
     start = next(e for e in events if e["kind"] in ("start", "resume"))
     end = next(e for e in reversed(events) if e["kind"] in ("finish", "stop"))
     changes = sum(e["kind"] == "threads" for e in events)

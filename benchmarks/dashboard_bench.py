@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gan_core.runs import read_events  # noqa: E402
+from gan_core.run_files import RunPaths, read_events  # noqa: E402
 from tests.browser_support import launch_browser, status_step, status_word, streamlit_process, wait_until  # noqa: E402
 from tests.test_browser import wait_for_script_done  # noqa: E402
 
@@ -34,7 +34,7 @@ SERVER_ENV: dict[str, str] = {}  # --server-env KEY=VALUE: experiments with the 
 
 
 def _rate(run_dir: Path) -> float:
-    events = read_events(run_dir / "events.jsonl")
+    events = read_events(RunPaths(run_dir).events)
     start = next(e for e in reversed(events) if e["kind"] in ("start", "resume"))
     end = next(e for e in reversed(events) if e["kind"] in ("finish", "stop"))
     return (end["step"] - start["step"]) / (end["time"] - start["time"])

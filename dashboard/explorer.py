@@ -138,7 +138,8 @@ def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> Choice:
     shown = "the upload" if path is None else Path(path).name
     st.caption(f"Loaded {plain(shown)} at step {step}: {plain(config.name)} ({config.model.architecture}, "
                f"latent {config.model.latent_dim}).")
-    run_dir = str(Path(path).parent.parent) if path and Path(path).parent.name == "checkpoints" else None
+    owner = RunPaths(Path(path).parent.parent) if path else None  # a checkpoint inside a run's checkpoints/
+    run_dir = str(owner.root) if owner is not None and Path(path).parent == owner.checkpoints else None
     return generator, config.model.latent_dim, run_dir, identity
 
 

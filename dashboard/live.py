@@ -137,11 +137,6 @@ def png_base64(image: np.ndarray) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def saved_grid_steps(samples_dir: Path) -> list[tuple[int, Path]]:
-    """(step, path) of the run's samples/step_<n>.png regular files, by step; other names are ignored."""
-    return sample_grids(RunPaths(samples_dir.parent))
-
-
 def read_saved_grid(path: Path) -> str | None:
     """A saved grid's bytes as base64, if it is a regular PNG file of sane size."""
     try:
@@ -171,7 +166,7 @@ def image_message(snapshot: Snapshot, sent: dict[str, Any], real_png, timeline_r
         if sent.get("real") != data_key:
             message["real"] = {"png": real_png(snapshot.config.data)}
             record["real"] = data_key
-    saved = saved_grid_steps(Path(run) / "samples") if run else []
+    saved = sample_grids(RunPaths(run)) if run else []  # (step, path), by step
     steps_sent = record.get("steps", 0)
     if steps_sent > len(saved):  # the run was cut back (a restore): send the list again
         steps_sent = 0

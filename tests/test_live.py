@@ -11,6 +11,7 @@ import pytest
 from dashboard import live
 from dashboard.panels import status_line
 from dashboard.text import plain
+from gan_core.run_files import RunPaths, sample_grids
 from gan_core.session import TrainingSession
 
 WAIT = 60.0
@@ -116,7 +117,7 @@ def test_saved_grid_listing_ignores_names_that_are_not_steps(tmp_path):
     for name in ("step_0000010.png", "step_final.png", "keep_step_0000020.png", "step_0000005.png"):
         (samples / name).write_bytes(b"\x89PNG")
     (samples / "step_0000030.png").mkdir()
-    assert [step for step, _ in live.saved_grid_steps(samples)] == [5, 10]
+    assert [step for step, _ in sample_grids(RunPaths(tmp_path))] == [5, 10]
 
 
 def test_status_line_shows_wall_rates_and_what_the_thread_is_busy_with(session, tiny):
