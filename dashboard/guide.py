@@ -45,6 +45,10 @@ FIELD_HELP: dict[str, str] = {
                  "alternatives. Live: can change mid-run.",
     "loss.label_smoothing": "One-sided label smoothing: D's target for real images becomes "
                             "1 - this value (0 to 0.5). Live.",
+    "loss.r1_gamma": "R1 gradient penalty on real images (0 to 1000; 0 = off): keeps D's surface flat "
+                     "around the data, the stabiliser most image GANs use. Try 0.1 to 10.",
+    "loss.r1_interval": "Apply R1 every N steps with its weight times N (1 to 1000): nearly the same pull "
+                        "for a fraction of the cost.",
     "optimizer.lr_d": "Adam learning rate of the discriminator, in (0, 1]. Typical: 1e-4 to 5e-4. Live.",
     "optimizer.lr_g": "Adam learning rate of the generator, in (0, 1]. Typical: 1e-4 to 5e-4. Live.",
     "optimizer.beta1": "Adam's first-moment decay for both networks, in [0, 1). GANs often use 0.5. Live.",

@@ -28,6 +28,8 @@ FIELDS: list[tuple[str, str, str, Any]] = [
     ("model.discriminator_norm", "D normalisation", "select", DISCRIMINATOR_NORMS),
     ("loss.loss", "Loss", "select", LOSS_NAMES),
     ("loss.label_smoothing", "Label smoothing (real)", "float", None),
+    ("loss.r1_gamma", "R1 penalty gamma (0 = off)", "float", None),
+    ("loss.r1_interval", "R1 every N steps", "int", None),
     ("optimizer.lr_d", "Learning rate D", "float", None),
     ("optimizer.lr_g", "Learning rate G", "float", None),
     ("optimizer.beta1", "Adam beta1", "float", None),

@@ -149,11 +149,19 @@ class LossConfig:
     """Loss pair: non_saturating (-log D(G(z))), minimax (log(1 - D(G(z)))), least_squares, hinge."""
     label_smoothing: float = 0.0
     """One-sided label smoothing: real targets become 1 - label_smoothing."""
+    r1_gamma: float = 0.0
+    """R1 gradient penalty on real images, gamma / 2 * E||grad_x D(x)||^2; 0 turns it off."""
+    r1_interval: int = 16
+    """Apply R1 every N steps with its weight times N (lazy regularisation, as StyleGAN2)."""
 
     def __post_init__(self) -> None:
         _check(self.loss in LOSS_NAMES, "loss.loss", self.loss, f"one of {', '.join(LOSS_NAMES)}")
         _check(_is_number(self.label_smoothing) and 0.0 <= self.label_smoothing <= 0.5,
                "loss.label_smoothing", self.label_smoothing, "a number from 0 to 0.5")
+        _check(_is_number(self.r1_gamma) and 0.0 <= self.r1_gamma <= 1000.0, "loss.r1_gamma", self.r1_gamma,
+               "a number from 0 to 1000")
+        _check(_is_int(self.r1_interval) and 1 <= self.r1_interval <= 1000, "loss.r1_interval",
+               self.r1_interval, "a whole number from 1 to 1000")
 
 
 @dataclass(frozen=True)

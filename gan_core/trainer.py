@@ -15,6 +15,7 @@ from gan_core.distributed import SINGLE_PROCESS, DistributedInfo
 from gan_core.data import BatchIndexSampler, ImageDataset, load_dataset
 from gan_core.losses import discriminator_loss, generator_loss
 from gan_core.models import build_models, has_batch_norm
+from gan_core.penalties import r1_due, r1_penalty, r1_weight
 
 __all__ = ["METRIC_NAMES", "Trainer", "noise_seed", "resolve_device"]  # METRIC_NAMES: its old home, kept
 
@@ -34,6 +35,10 @@ class Trainer:
 
     def __init__(self, config: RunConfig, dataset: ImageDataset | None = None,
                  distributed: DistributedInfo = SINGLE_PROCESS) -> None:
+        if distributed.enabled and config.loss.r1_gamma > 0:
+            # R1 needs a second backward through D's input gradient, which DDP's reducer does not take.
+            raise ValueError(f"loss.r1_gamma={config.loss.r1_gamma!r} is invalid under torchrun: allowed 0 "
+                             "(R1 is single-process for now)")
         self.config = config
         self.distributed = distributed
         self.device = resolve_device(config.training.device)
@@ -139,8 +144,14 @@ class Trainer:
                     real_logits = self._d_train(real).float()
                     fake_logits = self._d_train(fake.detach()).float()
             d_loss = discriminator_loss(loss_name, real_logits, fake_logits, smoothing)
+            penalised = d_loss
+            r1 = cfg.loss
+            if index == 0 and r1_due(self.step_count, r1.r1_gamma, r1.r1_interval):
+                # Lazy R1 on this batch's reals, in float32 outside autocast: gamma/2 * k * E||dD/dx||^2.
+                penalised = d_loss + r1_weight(r1.r1_gamma, r1.r1_interval) * r1_penalty(
+                    self.discriminator, real.float())
             self.optimizer_d.zero_grad(set_to_none=True)
-            d_loss.backward()
+            penalised.backward()
             grad_norm_d = _grad_norm(self.discriminator)
             self.optimizer_d.step()
 

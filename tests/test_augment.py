@@ -113,3 +113,48 @@ def test_lazy_schedule_and_weight():
     assert r1_weight(10.0, 4) == 20.0
     with pytest.raises(ValueError, match="interval=0 are invalid"):
         r1_weight(1.0, 0)
+
+
+def _d_input_gradient(trainer) -> float:
+    """Mean squared norm of dD/dx on 128 real images: what R1 pushes down."""
+    return r1_penalty(trainer.discriminator, trainer.images[:128].float()).item()
+
+
+def test_r1_in_the_trainer_flattens_d_around_the_data(tiny):
+    from gan_core.trainer import Trainer
+
+    plain, penalised = Trainer(tiny), Trainer(tiny.with_changes({"loss.r1_gamma": 10.0, "loss.r1_interval": 2}))
+    assert torch.equal(plain.discriminator.net[1].weight, penalised.discriminator.net[1].weight)  # same start
+    for _ in range(60):
+        plain.step(), penalised.step()
+    assert _d_input_gradient(penalised) < 0.5 * _d_input_gradient(plain)
+
+
+def test_r1_runs_only_on_its_lazy_steps_with_the_scaled_weight(tiny, monkeypatch):
+    from gan_core import trainer as trainer_module
+
+    calls = []
+
+    def counting(discriminator, real):
+        calls.append(trainer.step_count)
+        return r1_penalty(discriminator, real)
+
+    monkeypatch.setattr(trainer_module, "r1_penalty", counting)
+    trainer = trainer_module.Trainer(tiny.with_changes({"loss.r1_gamma": 10.0, "loss.r1_interval": 3,
+                                                        "optimizer.d_steps_per_g_step": 2}))
+    for _ in range(7):
+        trainer.step()
+    assert calls == [0, 3, 6]  # once per iteration (not per D step), every 3rd iteration
+
+
+def test_r1_config_is_validated_and_refused_under_torchrun(tiny):
+    from gan_core.distributed import DistributedInfo
+    from gan_core.trainer import Trainer
+
+    with pytest.raises(ValueError, match="loss.r1_gamma=-1.0 is invalid: allowed a number from 0 to 1000"):
+        tiny.with_changes({"loss.r1_gamma": -1.0})
+    with pytest.raises(ValueError, match="loss.r1_interval=0 is invalid"):
+        tiny.with_changes({"loss.r1_interval": 0})
+    info = DistributedInfo(rank=0, world_size=2, local_rank=0)
+    with pytest.raises(ValueError, match="r1_gamma=1.0 is invalid under torchrun"):
+        Trainer(tiny.with_changes({"loss.r1_gamma": 1.0}), distributed=info)
