@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.text import chart_text
+
 MAX_POINTS = 2000
 EVENT_STYLES = {  # event kind -> (colour, label) for chart markers
     "pause": ("#888888", "pause"),
@@ -75,7 +77,7 @@ def _add_event_markers(figure: go.Figure, events: Iterable[dict[str, Any]]) -> N
                            line=dict(color=colour, width=1, dash="dot")))
         detail = event.get("changes") or event.get("message") or ""
         xs.append(step)
-        texts.append(f"{label} at step {step} {detail}".strip())
+        texts.append(chart_text(f"{label} at step {step} {detail}".strip(), limit=300))  # detail is from a file
         colours.append(colour)
     if shapes:
         figure.update_layout(shapes=list(figure.layout.shapes or ()) + shapes)  # keep earlier lines
@@ -209,7 +211,7 @@ def overlay_figure(frames: dict[str, pd.DataFrame], column: str, smoothing: floa
         data = downsample(data)
         sparse = len(data) <= 60  # a few points (quality every N steps): show each one
         figure.add_trace(go.Scatter(x=data["x"], y=data["y"], mode="lines+markers" if sparse else "lines",
-                                    name=label, line=dict(width=2, **styles.get(label, {})),
+                                    name=chart_text(label), line=dict(width=2, **styles.get(label, {})),
                                     marker=dict(color=styles.get(label, {}).get("color"), size=6)))
     figure.update_layout(title=title or column, height=300, xaxis_title=X_AXES.get(x, x),
                          margin=dict(l=40, r=10, t=40, b=30), legend=dict(orientation="h", y=-0.3),

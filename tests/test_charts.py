@@ -64,3 +64,13 @@ def test_quality_figure_draws_fid_shares_and_the_real_floor():
     assert list(figure.data[3].y) == [0.8, 1.0]
     assert any(shape.y0 == 1.2 for shape in figure.layout.shapes)  # the real-data floor
     assert figure.layout.yaxis2.visible is True
+
+
+def test_names_and_event_details_from_files_cannot_become_html_in_plotly():
+    hostile = '<a href="http://example.com/">click</a> <b>x</b> & co'
+    frame = pd.DataFrame({"step": [1, 2], "d_loss": [0.5, 0.4], "elapsed_s": [0.0, 1.0]})
+    figure = charts.overlay_figure({hostile: frame}, "d_loss")
+    assert figure.data[0].name == '&lt;a href="http://example.com/"&gt;click&lt;/a&gt; &lt;b&gt;x&lt;/b&gt; &amp; co'
+    events = [{"kind": "update", "step": 1, "message": "<a href='http://e'>go</a>"}]
+    marker = [t for t in charts.loss_figure(frame.assign(g_loss=0.6), events).data if t.name == "events"][0]
+    assert "<a" not in marker.hovertext[0] and "&lt;a href='http://e'&gt;go&lt;/a&gt;" in marker.hovertext[0]

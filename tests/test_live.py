@@ -152,3 +152,11 @@ def test_plain_text_cannot_become_markdown():
         assert token not in escaped.replace("\\", "\\\\").replace("\\\\" + token[0], "")
     assert all(f"\\{char}" in escaped for char in "![]()`<>:$")
     assert len(plain("x" * 1000, limit=50)) <= 50 * 2
+
+
+def test_plain_text_breaks_bare_addresses_that_markdown_would_link():
+    escaped = plain("see http://example.com/x, https://a.b, www.c.d and me@mail.org")
+    unescaped = escaped.replace("\\", "")
+    for address in ("http://", "https://", "www.", "me@"):
+        assert address not in unescaped  # an invisible word joiner sits inside each
+    assert unescaped.replace("\u2060", "") == "see http://example.com/x, https://a.b, www.c.d and me@mail.org"
