@@ -21,6 +21,8 @@ from gan_core.session import ACTIVE, Snapshot, TrainingSession
 
 MESSAGE_KEY = "runs.message"
 CONFIRM_KEY = "runs.confirm_delete"
+CHECKPOINT_KEY = "runs.checkpoint"
+CHOSEN_CHECKPOINT_KEY = "runs.checkpoint.chosen"  # the user's pick, kept apart from the widget's own state
 MAX_DOWNLOAD_BYTES = 512 << 20
 
 
@@ -78,9 +80,9 @@ def render_manage(runs_root: Path, run: RunSummary, meta: RunMeta, current_run: 
     open_column, download_column = st.columns([3, 2], vertical_alignment="bottom")
     if files:
         labels = {str(path): f"{path.name} (step {step})" if step >= 0 else path.name for step, path in files}
-        forget_stale_choice("runs.checkpoint", list(labels))
-        choice = open_column.selectbox("Checkpoint", list(labels), index=len(labels) - 1, key="runs.checkpoint",
-                                       format_func=lambda path: labels.get(path, path),
+        _set_checkpoint_choice(paths, labels)
+        choice = open_column.selectbox("Checkpoint", list(labels), key=CHECKPOINT_KEY,
+                                       format_func=lambda path: labels.get(path, path), on_change=_remember_checkpoint,
                                        help="latest.pt is the newest; best.pt the best FID so far.")
         open_column.button("Open in latent explorer", key="runs.explore", type="primary",
                            on_click=open_in_explorer, args=(choice,))
@@ -99,6 +101,26 @@ def render_manage(runs_root: Path, run: RunSummary, meta: RunMeta, current_run: 
     with st.expander("Name, tags and note", expanded=False):
         render_meta_form(runs_root, run, meta)
     render_delete(runs_root, run, current_run)
+
+
+def _remember_checkpoint() -> None:
+    st.session_state[CHOSEN_CHECKPOINT_KEY] = st.session_state.get(CHECKPOINT_KEY)
+
+
+def _set_checkpoint_choice(paths: RunPaths, labels: dict[str, str]) -> None:
+    """Put the picker on the user's own pick while that file exists, else on latest.pt (the last option).
+
+    A live run adds and prunes checkpoint files every few seconds; the widget alone would drift to
+    another file as its options shift, so the pick is kept by path and set again on every rerun.
+    """
+    options = list(labels)
+    chosen = st.session_state.get(CHOSEN_CHECKPOINT_KEY)
+    if chosen is not None and chosen not in labels and Path(chosen).parent == paths.checkpoints:
+        st.caption(f"{plain(Path(chosen).name)} is gone: the run keeps only its newest checkpoints. "
+                   "Showing latest.pt.")
+        st.session_state.pop(CHOSEN_CHECKPOINT_KEY)
+        chosen = None
+    st.session_state[CHECKPOINT_KEY] = chosen if chosen in labels else options[-1]
 
 
 def forget_stale_choice(key: str, options: list) -> None:

@@ -148,6 +148,30 @@ def test_open_in_explorer_shows_that_checkpoints_step(copy_run):
     assert any("seeds 0..15" in caption for image in at.image for caption in image.captions)
 
 
+def test_the_chosen_checkpoint_holds_while_a_live_run_adds_and_prunes_files(copy_run):
+    import shutil
+
+    run = copy_run("slow", "20260101-000000-slow")
+    checkpoints = run / "checkpoints"
+    chosen = str(checkpoints / "step_0000005.pt")
+    at = _runs_view(run.name)
+    at.selectbox(key="runs.checkpoint").set_value(chosen).run()
+    older = sorted(p for p in checkpoints.glob("step_*.pt") if p.name != "step_0000005.pt")
+    for step in (20, 30):  # the run writes newer checkpoints and prunes older ones, as a live run does
+        shutil.copy(checkpoints / "step_0000005.pt", checkpoints / f"step_{step:07d}.pt")
+    for path in older[:1]:
+        path.unlink()
+    at.run()
+    assert at.selectbox(key="runs.checkpoint").value == chosen
+    at.button(key="runs.explore").click().run()
+    assert _explorer_caption(at).startswith("Loaded step_0000005.pt at step 5")
+    at.radio(key="view").set_value("Runs").run()
+    (checkpoints / "step_0000005.pt").unlink()  # pruned while chosen: said so, never a silent switch
+    at.run()
+    assert any("step_0000005.pt is gone" in c.value.replace("\\", "") for c in at.caption)
+    assert at.selectbox(key="runs.checkpoint").value.endswith("latest.pt")
+
+
 def test_a_replaced_latest_pt_is_reloaded_in_the_explorer(copy_run):
     import torch
 
