@@ -23,7 +23,7 @@ from dashboard.guide import STEP_COUNT_HELP, intro_done, render_intro  # noqa: E
 from dashboard.panels import (cached_dataset, render_downloads, render_live, render_status,  # noqa: E402
                               render_why_non_saturating, warm_engine)
 from dashboard.runs_page import render_runs  # noqa: E402
-from dashboard.sidebar import field_label, live_changes, render_sidebar  # noqa: E402
+from dashboard.sidebar import field_label, live_changes, load_run_config_once, render_sidebar  # noqa: E402
 from gan_core.config import live_values  # noqa: E402
 from gan_core.session import ACTIVE, TrainingSession  # noqa: E402
 
@@ -42,6 +42,8 @@ def main() -> None:
     session = get_session()
     snapshot = live.current_snapshot(session, "page")
     active = snapshot.status in ACTIVE
+    if active and snapshot.config is not None:
+        load_run_config_once(snapshot.config)
     config, errors, _ = render_sidebar(active)
     st.title("GAN Workbench")
     render_intro(snapshot.status)

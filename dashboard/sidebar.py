@@ -84,6 +84,13 @@ def request_config_load(config: RunConfig) -> None:
     st.session_state[PENDING_CONFIG_KEY] = config
 
 
+def load_run_config_once(config: RunConfig) -> None:
+    """A new tab or a reload during a run: show the run's current settings (live changes included),
+    not a preset, so no Apply button offers to undo a change made earlier."""
+    if VALUES_KEY not in st.session_state and PENDING_CONFIG_KEY not in st.session_state:
+        request_config_load(config)
+
+
 def _load_pending_config() -> None:
     config = st.session_state.pop(PENDING_CONFIG_KEY, None)
     if config is None:

@@ -119,6 +119,19 @@ def test_apply_changes_a_live_field(app):
     assert updates and updates[0]["changes"] == {"lr_g": 1e-3}
 
 
+def test_a_new_tab_during_a_run_shows_its_live_settings_and_no_apply(app):
+    _tiny(app)
+    app.button(key="btn.start").click().run()
+    app.button(key="btn.pause").click().run()
+    app.number_input(key="cfg.optimizer.lr_g").set_value(1e-3).run()
+    app.button(key="btn.apply").click().run()
+    second = AppTest.from_file(APP, default_timeout=120).run()  # a reload: a fresh browser session, same run
+    assert not second.exception
+    assert second.number_input(key="cfg.optimizer.lr_g").value == 1e-3
+    assert second.number_input(key="cfg.model.hidden_dim").value == 16  # the run's own, not the preset's
+    assert "btn.apply" not in [b.key for b in second.button]
+
+
 def test_latent_explorer_renders_a_strip_of_the_chosen_length(app):
     _tiny(app)
     app.button(key="btn.start").click().run()
