@@ -23,8 +23,10 @@ CHARTS_JS = """() => Object.fromEntries(Array.from(document.querySelectorAll('.g
     .filter(c => c.style.display !== 'none')
     .map(c => [c.dataset.title, {points: +(c.dataset.points || 0), drawn: +(c.dataset.drawn || 0),
                                  markers: +(c.dataset.markers || 0)}]))"""
-# Every image the live view shows has decoded (a broken image has naturalWidth 0).
-BROKEN_IMAGES_JS = """() => Array.from(document.querySelectorAll('.gw-images img[src], [data-testid=stImage] img'))
+# Every image the live view shows has decoded (a broken image has naturalWidth 0); an image slot with
+# no source yet must be hidden, not shown as a broken-image icon.
+BROKEN_IMAGES_JS = """() => Array.from(document.querySelectorAll('.gw-images img, [data-testid=stImage] img'))
+    .filter(img => img.getClientRects().length > 0)
     .filter(img => !(img.complete && img.naturalWidth > 0)).length"""
 
 
@@ -91,6 +93,7 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
         start.wait_for(timeout=60_000)
         wait_until(lambda: start.is_enabled(), 60, "Start enabled")
         wait_for_script_done(page)  # a person reads the page first; Start is timed from a loaded page
+        assert page.evaluate(BROKEN_IMAGES_JS) == 0, "an empty image slot shows a broken-image icon"
         _shot(page, "dashboard_idle.png")
 
         # How fast is measured by benchmarks/dashboard_bench.py (about 1.2-1.8 s on a quiet machine);
