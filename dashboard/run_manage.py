@@ -34,13 +34,32 @@ def checkpoint_table(paths: RunPaths) -> pd.DataFrame:
             info = path.stat()
         except OSError:
             continue
-        rows.append({"file": path.name, "step": step if step >= 0 else None, "size_kb": round(info.st_size / 1024),
+        rows.append({"file": path.name, "step": str(step) if step >= 0 else "–", "size_kb": round(info.st_size / 1024),
                      "written": time.strftime("%H:%M:%S", time.localtime(info.st_mtime))})
     return pd.DataFrame(rows, columns=["file", "step", "size_kb", "written"])
 
 
 def _checkpoints(paths: RunPaths) -> list[tuple[int, Path]]:
-    return checkpoint_files(paths) + ([(-1, paths.latest)] if paths.latest.is_file() else [])
+    """(step, path) of the run's checkpoint files, then latest.pt with the step of the file it links to
+    (-1 when it is a copy of none of them)."""
+    files = checkpoint_files(paths)
+    if not paths.latest.is_file():
+        return files
+    try:
+        latest = paths.latest.stat()
+        step = next((s for s, p in files if s >= 0 and _same_file(p, latest)), -1)
+    except OSError:
+        step = -1
+    return files + [(step, paths.latest)]
+
+
+def _same_file(path: Path, info) -> bool:
+    """Whether path is the file `info` was read from (latest.pt is a hard link to the newest step file)."""
+    try:
+        other = path.stat()
+    except OSError:
+        return False
+    return (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino)
 
 
 def render_current_run(session: TrainingSession) -> None:
@@ -79,7 +98,8 @@ def render_manage(runs_root: Path, run: RunSummary, meta: RunMeta, current_run: 
     files = _checkpoints(paths)
     open_column, download_column = st.columns([3, 2], vertical_alignment="bottom")
     if files:
-        labels = {str(path): f"{path.name} (step {step})" if step >= 0 else path.name for step, path in files}
+        labels = {str(path): f"{path.name} (step {step})" if step >= 0 and path != paths.latest else path.name
+                  for step, path in files}
         _set_checkpoint_choice(paths, labels)
         choice = open_column.selectbox("Checkpoint", list(labels), key=CHECKPOINT_KEY,
                                        format_func=lambda path: labels.get(path, path), on_change=_remember_checkpoint,

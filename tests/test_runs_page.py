@@ -17,6 +17,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from gan_core.__main__ import main as cli
+from gan_core.run_files import RunPaths
 from gan_core.run_listing import config_differences
 from tests.test_cli import TINY
 
@@ -370,3 +371,20 @@ def test_runs_in_another_typed_folder_are_shown_but_never_renamed_or_deleted(run
     assert not [b for b in at.button if b.key == "runs.delete"]
     assert [b.key for b in at.button if b.key == "runs.explore"]  # still opened in the explorer
     assert run.is_dir() and not (run / "run_meta.json").exists()
+
+
+def test_checkpoint_table_gives_latest_pt_the_step_of_the_file_it_links_to(copy_run):
+    from dashboard.run_manage import checkpoint_table
+
+    run = copy_run("slow", "20260101-000000-slow")
+    paths = RunPaths(run)
+    newest = max(int(p.stem.split("_")[1]) for p in paths.checkpoints.glob("step_*.pt"))
+    latest = paths.latest
+    latest.unlink()
+    os.link(paths.checkpoints / f"step_{newest:07d}.pt", latest)  # as the recorder writes it
+    table = checkpoint_table(paths)
+    assert table.loc[table.file == "latest.pt", "step"].tolist() == [str(newest)]
+    latest.unlink()
+    latest.write_bytes((paths.checkpoints / f"step_{newest:07d}.pt").read_bytes())  # a copy: no link
+    table = checkpoint_table(paths)
+    assert table.loc[table.file == "latest.pt", "step"].tolist() == ["–"] and None not in table.step.tolist()
