@@ -134,11 +134,22 @@ def list_runs(runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT) -> list[RunSumma
 
 
 def config_differences(configs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """{dotted field: {run label: value}} for every config field whose value differs between runs."""
-    flat = {label: _flatten(config) for label, config in configs.items()}
+    """{dotted field: {run label: value}} for every config field whose value differs between runs.
+
+    A field a run's config.json lacks (written before the field existed) counts as its default, which is
+    what the run trained with."""
+    flat = {label: _flatten(_with_defaults(config)) for label, config in configs.items()}
     fields = sorted(set().union(*flat.values())) if flat else []
     return {field: {label: values.get(field) for label, values in flat.items()}
             for field in fields if len({json.dumps(values.get(field)) for values in flat.values()}) > 1}
+
+
+def _with_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """The config with every field, defaults filled in; as it is when it does not validate."""
+    try:
+        return RunConfig.from_dict(values).to_dict()
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return values
 
 
 def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:

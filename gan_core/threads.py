@@ -57,8 +57,12 @@ class ThreadChange:
 
     def message(self) -> str:
         """One line for events.jsonl and the status."""
-        return (f"torch threads {self.previous} -> {self.threads}: other processes used "
+        text = (f"torch threads {self.previous} -> {self.threads}: other processes used "
                 f"{self.other_cores:.2f} of {self.cores} cores")
+        if self.threads < self.previous:  # say why, and that it is not for good
+            return text + "; fewer threads than busy cores keeps training from stalling, and they come back "\
+                          "when the cores are free"
+        return text + ": the cores are free again"
 
 
 def _allowed_cpus() -> set[int]:

@@ -92,6 +92,14 @@ def test_config_differences_names_only_differing_fields():
     assert config_differences({"a": a, "c": dict(a)}) == {}
 
 
+def test_a_field_an_older_config_lacks_compares_as_its_default():
+    old = {"loss": {"loss": "minimax"}}  # written before loss.r1_gamma existed
+    new = {"loss": {"loss": "minimax", "r1_gamma": 1.0, "r1_interval": 16}}
+    assert config_differences({"old": old, "new": new}) == {"loss.r1_gamma": {"old": 0.0, "new": 1.0}}
+    same = {"loss": {"loss": "minimax", "r1_gamma": 0.0}}
+    assert config_differences({"old": old, "same": same}) == {}
+
+
 # ---- one chosen run: open in the explorer, manage ------------------------------------------------
 
 QUALITY_HEADER = "step,fid,classes_covered,kl_uniform,precision,recall,diversity,eval_s\n"
