@@ -6,7 +6,7 @@ out. Each variant is an environment for `python -m gan_core train`; the neighbou
 started before the run and killed after it. Rounds alternate over every (variant, quiet/busy) pair; the
 figure is the median over rounds.
 Usage: .venv/bin/python benchmarks/contention_bench.py [--seconds 20] [--rounds 3] [--preset default]
-                                                       [--variants policy,spin,passive,one-thread]
+                                                       [--variants policy,spin,passive,one-thread] [--states quiet,busy]
    or: .venv/bin/python -m gan_core bench contention [--round-seconds 20] [--rounds 5]   (policy vs spin)
 """
 
@@ -64,7 +64,8 @@ def train_round(variant: str, busy: bool, preset: str, seconds: float, runs_root
     return rate(run_dir)
 
 
-def measure(seconds: float, rounds: int, preset: str, variants: list[str]) -> int:
+def measure(seconds: float, rounds: int, preset: str, variants: list[str],
+            states: tuple[bool, ...] = (False, True)) -> int:
     """Alternate every (variant, quiet/busy) pair for `rounds` rounds and print the medians and ratios."""
     unknown = [name for name in variants if name not in VARIANTS]
     if unknown:
@@ -76,20 +77,22 @@ def measure(seconds: float, rounds: int, preset: str, variants: list[str]) -> in
         return 2
     print(f"contention bench: preset {preset}, {rounds} alternating rounds of {seconds:.0f} s, "
           f"{os.cpu_count()} cores", flush=True)
-    rates: dict[tuple[str, bool], list[float]] = {(v, b): [] for v in variants for b in (False, True)}
+    rates: dict[tuple[str, bool], list[float]] = {(v, b): [] for v in variants for b in states}
     with tempfile.TemporaryDirectory() as tmp:
         for round_index in range(rounds):
             for variant in variants:
-                for busy in (False, True):
+                for busy in states:
                     value, changes = train_round(variant, busy, preset, seconds, Path(tmp))
                     rates[(variant, busy)].append(value)
                     print(f"  round {round_index + 1} {variant:>18} {'busy' if busy else 'quiet':>5}: "
                           f"{value:6.1f} steps/s, {changes} thread changes", flush=True)
     print(f"\n{'variant':>18} {'quiet':>8} {'busy':>8} {'busy/quiet':>10}   (steps/s, median of {rounds})")
+    median = lambda variant, busy: statistics.median(rates[(variant, busy)]) if rates.get((variant, busy)) \
+        else float("nan")  # noqa: E731
     for variant in variants:
-        quiet, busy = (statistics.median(rates[(variant, b)]) for b in (False, True))
+        quiet, busy = median(variant, False), median(variant, True)
         print(f"{variant:>18} {quiet:8.1f} {busy:8.1f} {busy / quiet:10.2f}")
-    if "spin" in variants:
+    if "spin" in variants and False in states:
         base = statistics.median(rates[("spin", False)])
         print("\nquiet steps/s vs spin (the CLI before the policy): "
               + ", ".join(f"{v} {statistics.median(rates[(v, False)]) / base:.2f}x" for v in variants))
@@ -108,8 +111,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--preset", default="default")
     parser.add_argument("--variants", default="policy,spin,passive,one-thread")
+    parser.add_argument("--states", default="quiet,busy", help="quiet, busy or both (comma-separated)")
     args = parser.parse_args()
-    return measure(args.seconds, args.rounds, args.preset, args.variants.split(","))
+    states = tuple(dict.fromkeys({"quiet": False, "busy": True}[s] for s in args.states.split(",")
+                                 if s in ("quiet", "busy")))
+    if not states:
+        print(f"error: --states={args.states!r} is invalid: allowed quiet, busy or both", file=sys.stderr)
+        return 2
+    return measure(args.seconds, args.rounds, args.preset, args.variants.split(","), states)
 
 
 if __name__ == "__main__":
