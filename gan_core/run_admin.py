@@ -17,7 +17,7 @@ from typing import Any
 
 from gan_core.config import LIVE_FIELDS, live_field_path
 from gan_core.run_files import RunPaths, read_events
-from gan_core.run_listing import LIVE_WINDOW_S, summarize_run
+from gan_core.run_listing import LIVE_WINDOW_S, config_with_defaults, flatten_config, summarize_run
 from gan_core.run_lock import run_owner
 from gan_core.safe_io import UnreadableFile, read_json
 
@@ -148,9 +148,10 @@ def config_timeline(config: dict[str, Any], events: list[dict[str, Any]]) -> lis
     """The effective config over time: every field at step 0, then each live change from `update` events.
 
     Rows are {step, field, value, change}; event fields are vetted (live field names, plain values only).
+    A field the config.json lacks (written before the field existed) starts at its default, as it trained.
     """
     rows = [{"step": 0, "field": field, "value": value, "change": False}
-            for field, value in flatten_config(config).items()]
+            for field, value in flatten_config(config_with_defaults(config)).items()]
     for event in events:
         if event.get("kind") != "update" or not isinstance(event.get("changes"), dict):
             continue
@@ -188,14 +189,3 @@ def timeline_differences(timelines: dict[str, list[dict[str, Any]]]) -> dict[str
     fields = sorted(set().union(*described.values())) if described else []
     return {field: {label: values.get(field, "") for label, values in described.items()}
             for field in fields if len({values.get(field, "") for values in described.values()}) > 1}
-
-
-def flatten_config(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{'optimizer.lr_g': 0.0002, ...} from a nested config dict."""
-    flat: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            flat.update(flatten_config(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat

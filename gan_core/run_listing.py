@@ -138,25 +138,27 @@ def config_differences(configs: dict[str, dict[str, Any]]) -> dict[str, dict[str
 
     A field a run's config.json lacks (written before the field existed) counts as its default, which is
     what the run trained with."""
-    flat = {label: _flatten(_with_defaults(config)) for label, config in configs.items()}
+    flat = {label: flatten_config(config_with_defaults(config)) for label, config in configs.items()}
     fields = sorted(set().union(*flat.values())) if flat else []
     return {field: {label: values.get(field) for label, values in flat.items()}
             for field in fields if len({json.dumps(values.get(field)) for values in flat.values()}) > 1}
 
 
-def _with_defaults(values: dict[str, Any]) -> dict[str, Any]:
-    """The config with every field, defaults filled in; as it is when it does not validate."""
+def config_with_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """The config with every field, defaults filled in (a config.json written before a field existed);
+    as it is when it does not validate."""
     try:
         return RunConfig.from_dict(values).to_dict()
     except (ValueError, TypeError, KeyError, AttributeError):
         return values
 
 
-def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten_config(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'optimizer.lr_g': 0.0002, ...} from a nested config dict."""
     flat: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
+            flat.update(flatten_config(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
     return flat

@@ -143,3 +143,13 @@ def test_timeline_differences_include_live_changes():
     differences = timeline_differences({"a": config_timeline(config, []), "b": config_timeline(config, changed)})
     assert differences == {"optimizer.lr_g": {"a": "0.0002", "b": "0.0002 → 0.001 (step 5)"}}
     assert timeline_differences({"a": config_timeline(config, []), "c": config_timeline(config, [])}) == {}
+
+
+def test_a_field_an_older_config_lacks_starts_at_its_default_in_the_settings_tables():
+    new = RunConfig().to_dict()
+    old = RunConfig().to_dict()
+    del old["loss"]["r1_gamma"], old["loss"]["r1_interval"]  # written before R1 existed
+    assert timeline_differences({"old": config_timeline(old, []), "new": config_timeline(new, [])}) == {}
+    stronger = RunConfig().with_changes({"loss.r1_gamma": 1.0}).to_dict()
+    assert timeline_differences({"old": config_timeline(old, []), "r1": config_timeline(stronger, [])}) == {
+        "loss.r1_gamma": {"old": "0.0", "r1": "1.0"}}
