@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard.guide import FIELD_HELP, PRESET_HELP
 from gan_core.config import (ARCHITECTURES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS, LIVE_FIELDS,
-                             LOSS_NAMES, PRESET_NAMES, RunConfig, live_values, preset, resolve_field,
+                             LOSS_NAMES, PRESET_NAMES, RunConfig, changed_dict, live_values, preset, resolve_field,
                              validation_errors)
 
 # (dotted field, label, widget kind, options) in display order; kind: select, int, float, text, bool.
@@ -102,13 +102,7 @@ def _load_pending_config() -> None:
 
 def validate(values: dict[str, Any], name: str) -> tuple[RunConfig | None, dict[str, str]]:
     """(config, {}) when valid, else (None, {field: the config's own message}) for every bad field at once."""
-    nested = preset(name).to_dict()
-    for field, value in values.items():
-        section, key = resolve_field(field)
-        if section:
-            nested[section][key] = value
-        else:
-            nested[key] = value
+    nested = changed_dict(preset(name).to_dict(), values)
     errors = dict(validation_errors(nested))
     return (None, errors) if errors else (RunConfig.from_dict(nested), {})
 

@@ -298,14 +298,7 @@ class RunConfig:
 
     def with_changes(self, changes: dict[str, Any]) -> "RunConfig":
         """A copy with fields changed by dotted name ('optimizer.lr_g') or by a unique bare name ('lr_g')."""
-        values = self.to_dict()
-        for key, value in changes.items():
-            section, name = resolve_field(key)
-            if section:
-                values[section][name] = value
-            else:
-                values[name] = value
-        return RunConfig.from_dict(values)
+        return RunConfig.from_dict(changed_dict(self.to_dict(), changes))
 
 
 _SECTIONS: dict[str, type] = {
@@ -340,6 +333,17 @@ def resolve_field(key: str) -> tuple[str, str]:
                          else f"ambiguous config field {key!r}: use one of "
                               + ", ".join(f"{s}.{key}" for s in matches))
     return matches[0], key
+
+
+def changed_dict(values: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A config dict (as to_dict writes it) with fields set by dotted or unique bare name; not validated."""
+    for key, value in changes.items():
+        section, name = resolve_field(key)
+        if section:
+            values[section][name] = value
+        else:
+            values[name] = value
+    return values
 
 
 def field_type(key: str) -> type:
