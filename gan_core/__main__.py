@@ -1,4 +1,4 @@
-"""Command line: python -m gan_core train|sample|interpolate|bench. Bad input: one line on stderr, exit 2."""
+"""Command line: python -m gan_core train|ab|sample|interpolate|bench. Bad input: one line on stderr, exit 2."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from gan_core.ab import add_ab_parser, run_ab_cli
 from gan_core.config import PRESET_NAMES, DATASET_NAMES, parse_value, preset
 from gan_core.threads import ThreadPolicy
 
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--round-seconds", type=float, default=20.0,
                        help="contention: seconds per run, quiet and beside a CPU-bound neighbour")
     bench.add_argument("--preset", default="default", choices=PRESET_NAMES, help="contention: the preset to train")
+    add_ab_parser(commands)  # the A/B runner's parser and handler live in gan_core/ab.py
     return parser
 
 
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"train": _train, "sample": _sample, "interpolate": _interpolate, "evaluate": _evaluate,
-                "bench": _bench}[args.command](args)
+                "bench": _bench, "ab": run_ab_cli}[args.command](args)
     except (ValueError, FileNotFoundError) as error:
         # Config, data and checkpoint errors are ValueErrors whose message names the problem.
         sys.stderr.write(f"error: {_one_line(error)}\n")
