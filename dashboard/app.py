@@ -19,11 +19,13 @@ prepare_openmp("dashboard")
 
 from dashboard import live, serving  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
-from dashboard.guide import STEP_COUNT_HELP, intro_done, render_intro  # noqa: E402
-from dashboard.panels import (cached_dataset, render_downloads, render_live, render_status,  # noqa: E402
-                              render_why_non_saturating, warm_engine)
+from dashboard import playground  # noqa: E402
+from dashboard.guide import PLAYGROUND_GUIDE, STEP_COUNT_HELP, intro_done, render_intro  # noqa: E402
+from dashboard.panels import (cached_dataset, render_downloads, render_health, render_live,  # noqa: E402
+                              render_status, render_why_non_saturating, warm_engine)
 from dashboard.runs_page import render_runs  # noqa: E402
-from dashboard.sidebar import field_label, live_changes, load_run_config_once, render_sidebar  # noqa: E402
+from dashboard.sidebar import (field_label, live_changes, load_run_config_once, render_sidebar,  # noqa: E402
+                               use_drawn_points)
 from gan_core.config import live_values  # noqa: E402
 from gan_core.session import ACTIVE, TrainingSession  # noqa: E402
 
@@ -47,7 +49,8 @@ def main() -> None:
     config, errors, _ = render_sidebar(active)
     st.title("GAN Workbench")
     render_intro(snapshot.status)
-    render_control_bar(session, snapshot.status, config, errors)
+    points_config = _points_config(snapshot, config)
+    render_control_bar(session, snapshot.status, config, errors, points=points_config is not None)
     render_apply(session, config, snapshot)
     # A widget with its own state, not st.tabs: the chosen view survives sidebar edits and reruns,
     # and only the visible view is built and refreshed.
@@ -56,7 +59,10 @@ def main() -> None:
     refresh = LIVE_REFRESH_S if busy else None
     if view == "Training":
         # One fragment for the status line, charts and images: the browser's cost is per rerun.
-        st.fragment(run_every=refresh)(render_training_fragment)(session, _phase(snapshot))
+        if points_config is not None:
+            st.fragment(run_every=refresh)(render_playground_fragment)(session, _phase(snapshot), points_config)
+        else:
+            st.fragment(run_every=refresh)(render_training_fragment)(session, _phase(snapshot))
         render_training_extras(session, snapshot)
         return
     st.fragment(run_every=refresh)(render_status_fragment)(session, _phase(snapshot))
@@ -73,6 +79,48 @@ def render_training_fragment(session: TrainingSession, page_phase: tuple[str, bo
     """Status line, charts and images, each sent only what is new to this tab."""
     snapshot = render_live(session)
     _rerun_on_phase_change(snapshot, page_phase)
+
+
+def _points_config(snapshot, sidebar_config):
+    """The config whose 2D data the playground shows: the run's (if any), else the sidebar's; None for images.
+
+    A drawn set still being drawn (fewer than 2 points, so no valid config) shows the empty canvas.
+    """
+    if snapshot.config is not None and snapshot.status != "idle":
+        return snapshot.config if snapshot.config.data.is_points else None
+    if sidebar_config is not None:
+        return sidebar_config if sidebar_config.data.is_points else None
+    return "drawing" if st.session_state.get("cfg.data.name") == "drawn" else None
+
+
+def render_playground_fragment(session: TrainingSession, page_phase: tuple[str, bool], config) -> None:
+    """A 2D run: status line, the same charts, and the playground canvas with its short guide."""
+    snapshot = live.take_snapshot(session)
+    render_status(snapshot)
+    charts_column, canvas_column = st.columns([0.85, 1.15], gap="medium")
+    with charts_column:
+        live.render_charts(snapshot)
+        render_health(snapshot)
+    with canvas_column:
+        has_run = snapshot.config is not None and snapshot.status != "idle" and snapshot.config.data.is_points
+        if has_run:
+            real = cached_dataset(snapshot.config.data).images
+            playground.render_playground(lambda: playground.run_views(session, snapshot, real),
+                                         ("run", snapshot.run_dir, snapshot.step, snapshot.cursor[0]), _use_drawn)
+        else:
+            data = config.data if config != "drawing" else None
+            real = cached_dataset(data).images if data is not None else None
+            playground.render_playground(lambda: playground.data_views(f"data:{data}", real), ("data", str(data)),
+                                         _use_drawn)
+        st.caption(PLAYGROUND_GUIDE)
+    _rerun_on_phase_change(snapshot, page_phase)
+
+
+def _use_drawn() -> None:
+    """The canvas sent drawn points: the sidebar switches to data set `drawn` with them."""
+    points = playground.drawn_points()
+    if points is not None:
+        use_drawn_points(points)
 
 
 def render_training_extras(session: TrainingSession, snapshot) -> None:
@@ -98,9 +146,10 @@ def get_session() -> TrainingSession:
     return TrainingSession(runs_root=os.environ.get("GAN_WORKBENCH_RUNS", "runs"))
 
 
-def render_control_bar(session: TrainingSession, status: str, config, errors: dict[str, str]) -> None:
-    """Start, Pause, Resume, Step (n), Stop, each enabled only when it makes sense."""
-    columns = st.columns([1, 1, 1, 1, 1, 1.2, 3], vertical_alignment="bottom")
+def render_control_bar(session: TrainingSession, status: str, config, errors: dict[str, str],
+                       points: bool = False) -> None:
+    """Start, Pause, Resume, Step (n), Stop (and for 2D runs D step, G step), each enabled only when it makes sense."""
+    columns = st.columns([1, 1, 1, 1, 1, 1.2, 1, 1, 2], vertical_alignment="bottom")
     can_start = status not in ACTIVE and config is not None
     if can_start:
         try:  # load the data while the user reads the page, so Start begins training at once
@@ -120,8 +169,16 @@ def render_control_bar(session: TrainingSession, status: str, config, errors: di
                       args=(_step_and_wait, session))
     columns[4].button("Stop", key="btn.stop", disabled=status not in ("running", "paused"),
                       on_click=_call, args=(_and_wait, session, session.stop, ("finished", "failed")))
+    if points:
+        # GAN Lab's finer stepping: one network moves, the other stands still (a paused run only).
+        columns[6].button("D step", key="btn.step_d", disabled=status != "paused", on_click=_call,
+                          args=(_step_and_wait, session, "discriminator"),
+                          help="One step that updates only D: watch its surface move while the fakes stay.")
+        columns[7].button("G step", key="btn.step_g", disabled=status != "paused", on_click=_call,
+                          args=(_step_and_wait, session, "generator"),
+                          help="One step that updates only G: watch the fakes follow the arrows.")
     if errors and status not in ACTIVE:
-        columns[6].warning(errors_banner(errors))
+        columns[8].warning(errors_banner(errors))
     message = st.session_state.pop("action_error", None)
     if message:
         st.error(message)
@@ -155,9 +212,9 @@ def _and_wait(session: TrainingSession, method, statuses: tuple[str, ...]) -> No
     session.wait_for(lambda s: s.status in statuses, 5.0)
 
 
-def _step_and_wait(session: TrainingSession) -> None:
+def _step_and_wait(session: TrainingSession, update: str = "both") -> None:
     """Ask for n steps (the number beside Step, read at click time) and wait up to 2 s for them."""
-    session.step(int(st.session_state.get("btn.step_n", 1)))
+    session.step(int(st.session_state.get("btn.step_n", 1)), update)
     session.wait_for(lambda s: s.snapshot().steps_pending == 0 or s.status != "paused", 2.0)
 
 

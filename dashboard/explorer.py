@@ -14,6 +14,7 @@ from torch import nn
 
 from dashboard.text import plain
 from gan_core.checkpoint import CheckpointError, load_generator
+from gan_core.point_models import PointGenerator
 from gan_core.latent import (gif_bytes, generate, great_circle_loop, image_grid, interpolate, png_bytes,
                              z_from_seed, zs_from_seeds)
 from gan_core.run_files import RunPaths
@@ -41,6 +42,10 @@ def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
     _apply_open_request()
     generator, latent_dim, source_dir, identity = _choose_generator(session, snapshot)
     if generator is None:
+        return
+    if isinstance(generator, PointGenerator):
+        st.info("This generator draws 2D points, not images: its samples, D's surface and G's mesh are in the "
+                "Training view's playground (open the run from the Runs view to see its last state).")
         return
     grid_tab, interp_tab, loop_tab = st.columns(3)
     with grid_tab:

@@ -17,20 +17,36 @@ INTRO = (
 )
 
 PRESET_HELP = ("A named starting point for every field below: default (the best 2-minute CPU run we "
-               "measured), seed-mlp (the blog post's MLP GAN), dcgan (Radford et al.'s recipe, 28x28).")
+               "measured), seed-mlp (the blog post's MLP GAN), dcgan (Radford et al.'s recipe, 28x28), "
+               "and the 2D playground's toys: toy-ring (8 Gaussians on a ring, the classic mode-collapse "
+               "case), toy-grid (25 Gaussians), toy-moons, toy-spiral.")
 STEP_COUNT_HELP = "How many training steps one press of Step runs while the run is paused."
+
+PLAYGROUND_GUIDE = (
+    "**Reading the playground.** The background is D's verdict at each point of the plane: green where D "
+    "says real, purple where it says fake, the black line where it cannot tell (0.5). Green dots are real "
+    "data, purple dots G's samples; each arrow shows where G's loss pushes that sample. With a 2D latent "
+    "the grey mesh is G's whole map from z to the plane. **Try:** switch the loss to minimax and Apply: "
+    "where D confidently rejects the fakes the arrows shrink (the seed post's saturation). Raise D's "
+    "learning rate on toy-ring and watch the ring collapse onto a few modes. Pause, then D step and G step: "
+    "the surface moves first, then the fakes follow it."
+)
 
 FIELD_HELP: dict[str, str] = {
     "data.name": "Which images to learn: mnist5k ships with the app (5,000 digits, offline); digits is "
                  "scikit-learn's 8x8 digits; mnist, fashion-mnist and cifar10 need torchvision's files; "
-                 "folder reads your own png/jpg images.",
+                 "folder reads your own png/jpg images. The 2D sets (ring8, grid25, two-moons, spiral, "
+                 "gaussian, drawn) train point GANs shown in the playground: D's surface, G's arrows.",
+    "data.points": "Your own 2D distribution: press Draw points on the playground's canvas, click or drag "
+                   "to spray points, then Use drawn points. Kept in the run's config.json.",
     "data.root": "Folder holding (or receiving) torchvision's data files for mnist, fashion-mnist and cifar10.",
     "data.download": "Let torchvision download the data set into the root folder. Needs internet; off by default.",
     "data.path": "Folder of your own png/jpg images (optionally one subfolder per class).",
     "data.image_size": "Side of the square training images in pixels. 0 keeps the data set's own size "
                        "(folder: 64). DCGAN supports 8 to 128.",
     "data.channels": "1 trains in grayscale, 3 in colour; 0 keeps the data set's own channels.",
-    "data.limit": "Train on the first N images only (quick experiments); 0 uses them all.",
+    "data.limit": "Train on the first N images only (quick experiments); 0 uses them all. 2D sets: how many "
+                  "points to draw from the distribution (0 = 8,192).",
     "model.architecture": "mlp is the blog post's fully connected pair; dcgan is convolutional, usually "
                           "better and cheaper per image.",
     "model.latent_dim": "Length of the noise vector z the generator turns into an image.",

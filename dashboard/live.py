@@ -24,7 +24,8 @@ from gan_core.session import Snapshot
 
 STATIC = Path(__file__).resolve().parent / "static"
 CHART_COLUMNS = ("step", "wall_time", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
-QUALITY_FIELDS = ("step", "fid", "precision", "recall", "classes_covered")
+QUALITY_FIELDS = ("step", "fid", "precision", "recall", "classes_covered",
+                  "modes_covered", "modes_total", "high_quality_share", "kl", "js")  # the last five: 2D toys
 MARKED_EVENTS = ("pause", "resume", "update", "nonfinite", "restore", "health", "best")
 MAX_GRID_FILE_BYTES = 8 * 2**20  # a saved grid larger than this is not ours: not sent to the browser
 
@@ -54,7 +55,7 @@ def event_marker(event: dict[str, Any]) -> dict[str, Any]:
     if isinstance(detail, dict):
         detail = ", ".join(f"{name}={value}" for name, value in detail.items())
     if event.get("kind") == "best":
-        detail = f"FID {event.get('fid')}"
+        detail = f"FID {event.get('fid')}" if "fid" in event else f"JS {event.get('js')}"
     return {"step": int(event.get("step", 0)), "time": float(event.get("time", 0.0)),
             "kind": str(event.get("kind")), "detail": str(detail)[:300]}
 
@@ -68,7 +69,9 @@ def chart_message(snapshot: Snapshot, sent: dict[str, Any]) -> tuple[dict[str, A
     continues = sent.get("run") == run and sent.get("gen") == generation and not snapshot.reset
     rows = snapshot.rows
     start = snapshot.cursor[1] - len(rows)
-    events = [event_marker(e) for e in snapshot.events if e.get("kind") in MARKED_EVENTS]
+    # A 2D run's best JS improves at most evaluations (every 100 steps): marking each would hide the rest.
+    events = [event_marker(e) for e in snapshot.events
+              if e.get("kind") in MARKED_EVENTS and not (e.get("kind") == "best" and "fid" not in e)]
     events_start = sent.get("events", 0) if continues else 0
     quality_start = sent.get("quality", 0) if continues else 0
     new_quality = snapshot.quality[quality_start:]

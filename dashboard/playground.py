@@ -3,6 +3,8 @@
 compute_views evaluates the engine's view functions (gan_core.toy_views) on model copies, off the training
 thread; playground_message turns them into one small message (surface as 64 x 64 bytes, points as float32)
 and sends the real points only when the run changes. Both are pure functions, tested without a browser.
+render_playground mounts the canvas component (dashboard/static/playground.js) in the Training view of a
+2D run, computing a frame only when the run has moved on (a paused run costs nothing).
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import streamlit as st
 import torch
 from torch import nn
 
+from gan_core.point_plot import view_bounds  # noqa: F401  (the page imports it from here)
 from gan_core.toy_views import SURFACE_CELLS, decision_surface, generator_arrows, manifold_mesh
 
 STATIC = Path(__file__).resolve().parent / "static"
 FAKE_POINTS = 256
 REAL_POINTS = 1000
-VIEW_MARGIN = 0.2  # the visible box is the real points' box widened by 20% on each side, made square
 
 
 @dataclass(frozen=True)
@@ -36,13 +39,6 @@ class PlaygroundViews:
     surface: np.ndarray  # (cells, cells) float32 in [0, 1], row 0 the lowest y
     mesh: np.ndarray | None  # (lines, lines, 2) float32, or None unless the latent is 2D
     bounds: tuple[float, float, float, float]  # x0, y0, x1, y1
-
-
-def view_bounds(real: torch.Tensor) -> tuple[float, float, float, float]:
-    """A square box around the real points with a margin, so the whole game stays in view."""
-    low, high = real.min(dim=0).values, real.max(dim=0).values
-    centre, half = (low + high) / 2, float((high - low).max()) / 2 * (1 + 2 * VIEW_MARGIN) + 1e-3
-    return (float(centre[0]) - half, float(centre[1]) - half, float(centre[0]) + half, float(centre[1]) + half)
 
 
 def fixed_noise(latent_size: int, seed: int = 0, count: int = FAKE_POINTS) -> torch.Tensor:
@@ -84,3 +80,54 @@ def playground_message(views: PlaygroundViews, sent: dict[str, Any]) -> tuple[di
     if sent.get("run") != views.run:
         message["real"] = _encode(views.real.astype(np.float32))
     return message, {"seq": seq, "run": views.run}
+
+
+IDLE_BOUNDS = (-4.0, -4.0, 4.0, 4.0)  # the canvas box before any data (drawing a distribution from scratch)
+
+# Shipped inside the package and passed inline: nothing is fetched at run time.
+_playground_component = st.components.v2.component(
+    "gan_workbench.playground", js=(STATIC / "playground.js").read_text(encoding="utf-8"),
+    css=(STATIC / "live.css").read_text(encoding="utf-8"), isolate_styles=False)
+
+
+def data_views(label: str, real: torch.Tensor | None) -> PlaygroundViews:
+    """A frame with the data alone (no run yet): real points, nothing else; an empty box without data."""
+    empty = np.zeros((0, 2), dtype=np.float32)
+    if real is None or len(real) < 2:
+        return PlaygroundViews(label, 0, empty, empty, empty, np.zeros((0, 0), np.float32), None, IDLE_BOUNDS)
+    real_np = real[:REAL_POINTS].detach().cpu().numpy().astype(np.float32)
+    return PlaygroundViews(label, 0, real_np, empty, empty, np.zeros((0, 0), np.float32), None, view_bounds(real))
+
+
+def run_views(session, snapshot, real: torch.Tensor) -> PlaygroundViews:
+    """The current frame of the session's 2D run, from copies of its G and D."""
+    config = snapshot.config
+    generator, discriminator = session.generator(), session.discriminator()
+    return compute_views(snapshot.run_dir or "", snapshot.step, generator, discriminator, real,
+                         fixed_noise(config.model.latent_dim, config.training.seed), config.loss.loss,
+                         view_bounds(real))
+
+
+def render_playground(views_for, frame_id: tuple, on_drawn, key: str = "playground") -> None:
+    """Mount the canvas with the frame for frame_id, computed by views_for() only when frame_id changed.
+
+    frame_id names what the frame shows (run, step, data): a rerun at the same step resends the same
+    message (same seq), so neither Python nor the browser redoes anything while the run stands still.
+    """
+    state = st.session_state
+    cached = state.get(f"{key}.frame")
+    if cached is None or cached[0] != frame_id:
+        message, record = playground_message(views_for(), state.get(f"{key}.sent", {}))
+        state[f"{key}.sent"] = record
+        cached = (frame_id, message)
+        state[f"{key}.frame"] = cached
+    message = dict(cached[1], key=key)
+    _playground_component(key=key, data=message, on_drawn_change=on_drawn)
+
+
+def drawn_points(key: str = "playground") -> list[list[float]] | None:
+    """The points the user sent with "Use drawn points", as [[x, y], ...] (unvetted: the config vets them)."""
+    value = st.session_state.get(key)
+    drawn = value.get("drawn") if hasattr(value, "get") else None
+    points = drawn.get("points") if isinstance(drawn, dict) else None
+    return points if isinstance(points, list) else None

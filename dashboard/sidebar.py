@@ -8,8 +8,8 @@ import streamlit as st
 
 from dashboard.guide import FIELD_HELP, PRESET_HELP
 from gan_core.config import (ARCHITECTURES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS, LIVE_FIELDS,
-                             LOSS_NAMES, PRESET_NAMES, RunConfig, changed_dict, live_values, preset, resolve_field,
-                             validation_errors)
+                             LOSS_NAMES, PRESET_NAMES, TOY_DATASET_NAMES, RunConfig, changed_dict, live_values, preset,
+                             resolve_field, toy_preset, validation_errors)
 
 # (dotted field, label, widget kind, options) in display order; kind: select, int, float, text, bool.
 FIELDS: list[tuple[str, str, str, Any]] = [
@@ -20,6 +20,7 @@ FIELDS: list[tuple[str, str, str, Any]] = [
     ("data.image_size", "Image size (0 = native)", "int", None),
     ("data.channels", "Channels (0 = native)", "select", (0, 1, 3)),
     ("data.limit", "Use first N images (0 = all)", "int", None),
+    ("data.points", "Drawn points", "points", None),
     ("model.architecture", "Architecture", "select", ARCHITECTURES),
     ("model.latent_dim", "Latent size", "int", None),
     ("model.hidden_dim", "MLP hidden width", "int", None),
@@ -150,8 +151,26 @@ def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]
     return config, errors, preset_name
 
 
+def use_drawn_points(points: list) -> None:
+    """The playground's "Use drawn points": data.name becomes drawn with these points (the config vets them);
+    a config for images becomes the toy preset's, so the next Start trains a point GAN on them."""
+    stored = st.session_state.setdefault(VALUES_KEY, {})
+    if stored.get("data.name") not in TOY_DATASET_NAMES:
+        base = toy_preset("ring8")  # the toy settings; the data set is replaced below
+        stored.update({field: _field_value(base, field) for field, *_ in FIELDS})
+    stored["data.name"] = "drawn"
+    stored["data.points"] = tuple(tuple(p) if isinstance(p, list) else p for p in points)
+    for field, *_ in FIELDS:
+        st.session_state.pop(widget_key(field), None)
+
+
 def _relevant(field: str, dataset: str, architecture: str) -> bool:
     """Hide fields that do nothing for the chosen data set and architecture."""
+    points = dataset in TOY_DATASET_NAMES
+    if field == "data.points":
+        return dataset == "drawn"
+    if points and field in ("data.image_size", "data.channels", "model.base_channels"):
+        return False
     if field in ("data.root", "data.download"):
         return dataset in ("mnist", "fashion-mnist", "cifar10")
     if field == "data.path":
@@ -165,6 +184,10 @@ def _relevant(field: str, dataset: str, architecture: str) -> bool:
 
 def _widget(container, field: str, label: str, kind: str, options: Any, disabled: bool) -> Any:
     key, help_text = widget_key(field), FIELD_HELP[field]
+    if kind == "points":  # drawn on the playground's canvas, not typed: shown as a count
+        points = st.session_state.get(key) or ()
+        container.caption(f"{label}: {len(points)} (draw them on the playground's canvas)", help=help_text)
+        return points
     if kind == "select":
         return container.selectbox(label, options, key=key, disabled=disabled, help=help_text)
     if kind == "bool":

@@ -76,7 +76,7 @@ def vet_state(state: dict[str, Any], source: str) -> tuple[RunConfig, tuple[int,
         config = RunConfig.from_dict(state["config"])
     except (ValueError, TypeError) as error:
         raise CheckpointError(f"{source} holds an invalid config: {error}") from None
-    image_shape = vet_image_shape(state["image_shape"], source)
+    image_shape = vet_image_shape(state["image_shape"], source, config.data.is_points)
     generator, discriminator = meta_models(config, image_shape, source)
     models = {"generator": generator, "discriminator": discriminator}
     if "generator_ema" in state:
@@ -109,8 +109,12 @@ def vet_state(state: dict[str, Any], source: str) -> tuple[RunConfig, tuple[int,
     return config, image_shape
 
 
-def vet_image_shape(value: Any, source: str) -> tuple[int, int, int]:
-    """image_shape as (C, H, W) with C in 1/3 and square sides within the config's range."""
+def vet_image_shape(value: Any, source: str, points: bool = False) -> tuple[int, ...]:
+    """image_shape as (C, H, W) with C in 1/3 and square sides within the config's range; [2] for points."""
+    if points:
+        if not (isinstance(value, (list, tuple)) and list(value) == [2]):
+            raise CheckpointError(f"{source}: image_shape {value!r} is invalid: allowed [2] for 2D point data")
+        return (2,)
     low, high = IMAGE_SIDE_RANGE
     if (not isinstance(value, (list, tuple)) or len(value) != 3 or not all(_is_int(v) for v in value)
             or value[0] not in IMAGE_CHANNELS or value[1] != value[2] or not low <= value[1] <= high):

@@ -8,7 +8,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-DATASET_NAMES = ("mnist5k", "digits", "mnist", "fashion-mnist", "cifar10", "folder")
+IMAGE_DATASET_NAMES = ("mnist5k", "digits", "mnist", "fashion-mnist", "cifar10", "folder")
+# 2D point sets for the playground (gan_core/toy_data.py); models for them map z -> (x, y).
+TOY_DATASET_NAMES = ("ring8", "grid25", "two-moons", "spiral", "gaussian", "drawn")
+DATASET_NAMES = IMAGE_DATASET_NAMES + TOY_DATASET_NAMES
+MAX_DRAWN_POINTS = 2000  # points a user places on the playground's canvas, kept in config.json
 ARCHITECTURES = ("mlp", "dcgan")
 LOSS_NAMES = ("non_saturating", "minimax", "least_squares", "hinge")
 DISCRIMINATOR_NORMS = ("none", "batch", "spectral")
@@ -68,6 +72,18 @@ def validation_errors(values: dict[str, Any]) -> list[tuple[str, str]]:
     return errors
 
 
+def _valid_points(points: Any) -> bool:
+    """A tuple of (x, y) finite numbers within the drawn box, at most MAX_DRAWN_POINTS of them."""
+    return (isinstance(points, tuple) and len(points) <= MAX_DRAWN_POINTS
+            and all(isinstance(p, tuple) and len(p) == 2 and all(_is_number(v) and abs(v) <= 10.0 for v in p)
+                    for p in points))
+
+
+def _short(value: Any) -> Any:
+    """A value for an error message, long sequences cut to a count."""
+    return f"<{len(value)} items>" if isinstance(value, (list, tuple)) and len(value) > 4 else value
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -78,10 +94,11 @@ def _is_number(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which images to train on and at what size."""
+    """Which images (or 2D points) to train on and at what size."""
 
     name: str = "mnist5k"
-    """Data set: one of mnist5k, digits, mnist, fashion-mnist, cifar10, folder."""
+    """Data set: images (mnist5k, digits, mnist, fashion-mnist, cifar10, folder) or 2D points (ring8, grid25,
+    two-moons, spiral, gaussian, drawn)."""
     root: str = "data"
     """Folder holding torchvision's files (mnist, fashion-mnist, cifar10)."""
     download: bool = False
@@ -93,9 +110,26 @@ class DataConfig:
     channels: int = 0
     """1 (grayscale) or 3 (RGB); 0 keeps the set's own channels (folder: 3)."""
     limit: int = 0
-    """Use only the first `limit` images; 0 uses all."""
+    """Use only the first `limit` images; 0 uses all. Point sets: how many points to draw (0: 8,192)."""
+    points: tuple[tuple[float, float], ...] = ()
+    """drawn: the user's points [[x, y], ...] within [-10, 10]^2; each becomes a small Gaussian blob."""
+
+    @property
+    def is_points(self) -> bool:
+        """True for the 2D toy sets (point models, the playground view), False for images."""
+        return self.name in TOY_DATASET_NAMES
 
     def __post_init__(self) -> None:
+        # JSON gives lists; a frozen config keeps tuples (hashable, immutable).
+        points = self.points
+        if isinstance(points, (list, tuple)) and all(isinstance(p, (list, tuple)) for p in points):
+            object.__setattr__(self, "points", tuple(tuple(p) for p in points))
+        _check(_valid_points(self.points), "data.points", _short(self.points),
+               f"a list of at most {MAX_DRAWN_POINTS} [x, y] pairs of finite numbers within [-10, 10]")
+        _check(self.name == "drawn" or not self.points, "data.points", _short(self.points),
+               "empty unless data.name is drawn")
+        _check(self.name != "drawn" or len(self.points) >= 2, "data.points", _short(self.points),
+               "at least 2 points when data.name is drawn (draw them on the playground's canvas)")
         _check(self.name in DATASET_NAMES, "data.name", self.name, f"one of {', '.join(DATASET_NAMES)}")
         _check(isinstance(self.root, str), "data.root", self.root, "a folder path")
         _check(isinstance(self.download, bool), "data.download", self.download, "true or false")
@@ -107,6 +141,8 @@ class DataConfig:
         _check(self.channels in (0, 1, 3) and _is_int(self.channels), "data.channels", self.channels,
                "0 (native), 1 or 3")
         _check(_is_int(self.limit) and self.limit >= 0, "data.limit", self.limit, "an integer >= 0")
+        _check(not self.is_points or not _is_int(self.limit) or self.limit <= 1_000_000, "data.limit", self.limit,
+               "0 (8,192 points) or up to 1,000,000 points for a 2D point set")
 
 
 @dataclass(frozen=True)
@@ -263,6 +299,14 @@ class RunConfig:
                "name", self.name, "1 to 64 letters, digits, '-', '_' or '.'")
         for name, kind in _SECTIONS.items():
             _check(isinstance(getattr(self, name), kind), name, getattr(self, name), f"a {kind.__name__}")
+        if isinstance(self.data, DataConfig) and isinstance(self.model, ModelConfig) and self.data.is_points:
+            # Point data trains the point MLPs (gan_core/point_models.py): linear output, no norms.
+            _check(self.model.architecture == "mlp", "model.architecture", self.model.architecture,
+                   f"mlp when data.name is a 2D point set ({self.data.name})")
+            _check(self.model.discriminator_norm == "none", "model.discriminator_norm",
+                   self.model.discriminator_norm, f"none when data.name is a 2D point set ({self.data.name})")
+            _check(self.model.latent_dim <= 64, "model.latent_dim", self.model.latent_dim,
+                   f"an integer from 1 to 64 when data.name is a 2D point set ({self.data.name})")
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-ready dict of every field."""
@@ -371,11 +415,27 @@ def parse_value(key: str, text: str) -> Any:
     return text
 
 
-PRESET_NAMES = ("default", "seed-mlp", "dcgan")
+PRESET_NAMES = ("default", "seed-mlp", "dcgan", "toy-ring", "toy-grid", "toy-moons", "toy-spiral")
+_TOY_PRESET_DATA = {"toy-ring": "ring8", "toy-grid": "grid25", "toy-moons": "two-moons", "toy-spiral": "spiral"}
+
+
+def toy_preset(data_name: str, name: str = "toy") -> RunConfig:
+    """The playground's starting point for a 2D set: GAN Lab's scale (2D latent, so G's mesh shows), batch 256."""
+    return RunConfig(
+        name=name,
+        data=DataConfig(name=data_name),
+        model=ModelConfig(architecture="mlp", latent_dim=2, hidden_dim=64, depth=2),
+        optimizer=OptimizerConfig(lr_d=1e-3, lr_g=1e-3, beta1=0.5, beta2=0.999),
+        # Toy quality costs milliseconds, so it runs often; grids are scatter plots of 256 fakes.
+        training=TrainingConfig(batch_size=256, sample_every=500, checkpoint_every=1000, grid_size=256,
+                                eval_every=100, eval_samples=2000),
+    )
 
 
 def preset(name: str) -> RunConfig:
-    """A named starting configuration: default, seed-mlp or dcgan."""
+    """A named starting configuration: default, seed-mlp, dcgan, or a 2D toy (toy-ring, toy-grid, ...)."""
+    if name in _TOY_PRESET_DATA:
+        return toy_preset(_TOY_PRESET_DATA[name], name)
     if name == "seed-mlp":
         # Exactly the seed post: MLP 64 -> 256 -> 256 -> 784, BCE with the non-saturating
         # generator loss, Adam lr 2e-4 with default betas, batch 100, MNIST.

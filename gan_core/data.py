@@ -1,4 +1,5 @@
-"""Data sets -> one preloaded float tensor in [-1, 1] of shape (N, C, H, W), plus labels."""
+"""Data sets -> one preloaded float tensor: images in [-1, 1] of shape (N, C, H, W), plus labels; or
+2D points (N, 2) for the playground's toy sets, plus their modes."""
 
 from __future__ import annotations
 
@@ -30,17 +31,25 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class ImageDataset:
-    """Images as one tensor in [-1, 1], (N, C, H, W), with integer labels or None."""
+    """Images as one tensor in [-1, 1], (N, C, H, W), with integer labels or None; or points (N, 2)
+    of a toy set with its modes (M, 2) and their std where it has them."""
 
     images: torch.Tensor
     labels: torch.Tensor | None
     name: str
     skipped: int = 0
+    modes: torch.Tensor | None = None
+    mode_std: float = 0.0
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        """(C, H, W) of one image."""
+    def image_shape(self) -> tuple[int, ...]:
+        """(C, H, W) of one image; (2,) for points."""
         return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def is_points(self) -> bool:
+        """True for a 2D point set."""
+        return self.images.ndim == 2
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -48,6 +57,8 @@ class ImageDataset:
 
 def load_dataset(config: DataConfig) -> ImageDataset:
     """Load the configured data set, resized and converted as asked, as one tensor."""
+    if config.is_points:
+        return _load_points(config)
     loaders = {
         "mnist5k": _load_mnist5k,
         "digits": _load_digits,
@@ -62,6 +73,16 @@ def load_dataset(config: DataConfig) -> ImageDataset:
         labels = labels[: config.limit] if labels is not None else None
     images = _convert(images, config)
     return ImageDataset(images=images.contiguous(), labels=labels, name=config.name, skipped=skipped)
+
+
+def _load_points(config: DataConfig) -> ImageDataset:
+    """A toy set's points (N, 2), drawn with a fixed seed: the data, like MNIST, is the same for every run."""
+    from gan_core.toy_data import DEFAULT_COUNT, make_toy
+
+    toy = make_toy(config.name, config.limit or DEFAULT_COUNT, seed=0,
+                   drawn=[list(p) for p in config.points] if config.name == "drawn" else None)
+    return ImageDataset(images=toy.points.contiguous(), labels=None, name=config.name, modes=toy.modes,
+                        mode_std=toy.mode_std)
 
 
 def _from_uint8(array: np.ndarray) -> torch.Tensor:
@@ -189,6 +210,9 @@ def _center_crop_resize(image, size: int):
 
 def describe(dataset: ImageDataset) -> str:
     """One line for logs: name, count, shape, labels, skipped files."""
+    if dataset.is_points:
+        modes = f", {len(dataset.modes)} modes" if dataset.modes is not None and len(dataset.modes) > 1 else ""
+        return f"{dataset.name}: {len(dataset)} 2D points{modes}"
     shape = "x".join(str(s) for s in dataset.image_shape)
     text = f"{dataset.name}: {len(dataset)} images of {shape}"
     if dataset.labels is not None:

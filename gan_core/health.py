@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,9 @@ class HealthMonitor:
     """Evaluations without a better FID before 'stagnation' fires."""
     diversity_warmup: int = 2
     """Evaluations before the diversity rule applies: the first samples are blobs by nature."""
+    modes_warmup_steps: int = 2000
+    """2D toys: steps before 'under half the modes' counts (healthy ring-8 runs cover 0-6 modes at 1,000 steps
+    and 5-7 at 2,000, docs/benchmarks.md)."""
     real_diversity: float | None = None
     _low_d_fake_steps: int = 0
     _best_covered: int = 0
@@ -50,28 +54,45 @@ class HealthMonitor:
                             "smoothing, or switch to the non-saturating loss if minimax is on")
 
     def observe_quality(self, quality: dict[str, Any]) -> list[Alert]:
-        """Feed one evaluation's scores (fid, classes_covered, diversity)."""
+        """Feed one evaluation's scores: images (fid, classes_covered, diversity) or 2D toys (modes_covered,
+        modes_total, js)."""
         step = int(quality["step"])
         self._evaluations += 1
-        alerts: list[Alert] = []
-        covered = int(quality.get("classes_covered", 0))
+        toy = "modes_covered" in quality
+        if toy and not _finite(quality["modes_covered"]):
+            covered, total = 0, 0  # a set without modes (two moons, spiral): only the divergence says anything
+        elif toy:
+            covered, total = int(quality["modes_covered"]), int(quality["modes_total"])
+        else:
+            covered, total = int(quality.get("classes_covered", 0)), 0
         self._best_covered = max(self._best_covered, covered)
         collapsed_classes = self._best_covered - covered >= self.coverage_drop
-        low_diversity = (self.real_diversity is not None and self._evaluations > self.diversity_warmup
+        # On a mixture of Gaussians collapse is plain to count: G covering under half the modes once a healthy
+        # run would cover most (the ring's classic failure stays on one or two of eight).
+        few_modes = total > 1 and step >= self.modes_warmup_steps and covered * 2 < total
+        low_diversity = (not toy and self.real_diversity is not None and self._evaluations > self.diversity_warmup
                          and quality.get("diversity", float("inf")) < self.diversity_fraction * self.real_diversity)
-        detail = (f"covered classes fell from {self._best_covered} to {covered}" if collapsed_classes else
-                  f"sample diversity {quality.get('diversity', 0):.2f} is under {self.diversity_fraction:.0%} of "
-                  f"the real data's {self.real_diversity or 0:.2f}")
-        alerts += self._update("mode_collapse", collapsed_classes or low_diversity, step, detail,
-                               "G is drawing fewer kinds of image: lower the learning rates, add label smoothing, "
-                               "or resume from an earlier checkpoint")
-        fid = float(quality["fid"])
-        if fid < self._best_fid:
-            self._best_fid, self._since_best = fid, 0
+        kind = "modes" if toy else "classes"
+        if collapsed_classes:
+            detail = f"covered {kind} fell from {self._best_covered} to {covered}"
+        elif few_modes:
+            detail = f"G covers only {covered} of the {total} modes"
+        else:
+            detail = (f"sample diversity {quality.get('diversity', 0):.2f} is under {self.diversity_fraction:.0%} "
+                      f"of the real data's {self.real_diversity or 0:.2f}")
+        alerts: list[Alert] = []
+        alerts += self._update("mode_collapse", collapsed_classes or few_modes or low_diversity, step, detail,
+                               "G is drawing fewer kinds of sample: lower the learning rates (D's first), add "
+                               "label smoothing, or resume from an earlier checkpoint")
+        score_name = "js" if toy else "fid"
+        score = float(quality[score_name])
+        if score < self._best_fid:
+            self._best_fid, self._since_best = score, 0
         else:
             self._since_best += 1
-        alerts += self._update("stagnation", self._since_best >= self.stagnation_patience, step,
-                               f"FID has not improved on {self._best_fid:.2f} for {self._since_best} evaluations",
+        alerts += self._update("stagnation", self._since_best >= self.stagnation_patience * (4 if toy else 1), step,
+                               f"{score_name.upper()} has not improved on {self._best_fid:.3f} for "
+                               f"{self._since_best} evaluations",
                                "training has stalled: lower the learning rates, or stop and keep checkpoints/best.pt")
         return alerts
 
@@ -84,3 +105,11 @@ class HealthMonitor:
             return []
         self._active.add(rule)
         return [Alert(rule, step, message, hint)]
+
+
+def _finite(value: Any) -> bool:
+    """True for a finite number (a toy without modes logs NaN for its mode columns)."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False

@@ -117,7 +117,8 @@ def great_circle_loop(a: torch.Tensor, b: torch.Tensor, frames: int) -> torch.Te
 
 
 def generate(generator: nn.Module, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Images for z (N, latent_dim) in eval mode and inference_mode: (N, C, H, W) float32 in [-1, 1] on the CPU."""
+    """Images for z (N, latent_dim) in eval mode and inference_mode: (N, C, H, W) float32 in [-1, 1] on the CPU
+    (points (N, 2) for a 2D toy's generator, unclamped: they live on the plane, not in [-1, 1])."""
     device = next(generator.parameters()).device
     was_training = generator.training
     generator.eval()
@@ -126,7 +127,8 @@ def generate(generator: nn.Module, z: torch.Tensor, batch_size: int = 256) -> to
         for start in range(0, z.shape[0], batch_size):
             outputs.append(generator(z[start: start + batch_size].to(device)).float().cpu())
     generator.train(was_training)
-    return torch.cat(outputs).clamp_(-1.0, 1.0)
+    samples = torch.cat(outputs)
+    return samples.clamp_(-1.0, 1.0) if samples.ndim == 4 else samples
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

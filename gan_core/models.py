@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from gan_core.config import ModelConfig
+from gan_core.point_models import POINT_DIM, PointDiscriminator, PointGenerator
 
 
 class MLPGenerator(nn.Module):
@@ -123,8 +124,12 @@ def _spectral(module: nn.Module) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(module)
 
 
-def build_models(config: ModelConfig, image_shape: tuple[int, int, int]) -> tuple[nn.Module, nn.Module]:
-    """(generator, discriminator) for the configured architecture and an image shape (C, H, W)."""
+def build_models(config: ModelConfig, image_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """(generator, discriminator) for the configured architecture and an image shape (C, H, W), or the
+    point MLPs for a 2D point set's shape (2,)."""
+    if tuple(image_shape) == (POINT_DIM,):
+        return PointGenerator(config.latent_dim, config.hidden_dim, config.depth), \
+            PointDiscriminator(config.hidden_dim, config.depth)
     channels, height, width = image_shape
     if height != width:
         raise ValueError(f"images must be square, got {height}x{width}")

@@ -47,6 +47,11 @@ class LiveEvaluation:
         self.last_row: dict[str, Any] | None = None  # the latest evaluation, for a live page
 
     @property
+    def prepared(self) -> bool:
+        """True once the evaluator is loaded (the first evaluation may train or load it)."""
+        return self.evaluator is not None
+
+    @property
     def preparing(self) -> bool:
         """True while the classifier trains in a child process (the first evaluation on this machine)."""
         return self._child is not None and self._child.poll() is None

@@ -17,11 +17,13 @@ from typing import Any, Callable
 from gan_core.checkpoint import load_checkpoint, restore, save_checkpoint
 from gan_core.config import live_values
 from gan_core.health import HealthMonitor
-from gan_core.latent import image_grid, save_png
+from gan_core.latent import save_png
 from gan_core.metrics import MetricsWriter, truncate_metrics
+from gan_core.point_plot import samples_image
 from gan_core.quality import LiveEvaluation
 from gan_core.run_files import RunPaths, list_checkpoints
 from gan_core.run_lock import release_run_lock
+from gan_core.toy_evaluation import ToyLiveEvaluation
 from gan_core.trainer import Trainer
 
 __all__ = ["FINISH_REASONS", "EventLog", "RunRecorder"]
@@ -70,9 +72,12 @@ class RunRecorder:
         self._new_events: list[dict[str, Any]] = []  # written since the last take_events()
         self._closed = False
         training = trainer.config.training
-        self.quality = (LiveEvaluation(trainer, paths.root, training.eval_every, training.eval_samples,
-                                       background=background_evaluation)
-                        if training.eval_every else None)
+        self.quality: LiveEvaluation | ToyLiveEvaluation | None = None
+        if training.eval_every and trainer.dataset.is_points:
+            self.quality = ToyLiveEvaluation(trainer, paths.root, training.eval_every, training.eval_samples)
+        elif training.eval_every:
+            self.quality = LiveEvaluation(trainer, paths.root, training.eval_every, training.eval_samples,
+                                          background=background_evaluation)
         self.health = HealthMonitor()
 
     # ---- events -------------------------------------------------------------------------
@@ -109,7 +114,7 @@ class RunRecorder:
             self.save_checkpoint()
             self.on_activity(None)
         if self.quality is not None and self.quality.due():
-            first = self.quality.evaluator is None
+            first = not self.quality.prepared
             self.on_activity("preparing the quality classifier" if first else "evaluating sample quality")
             self.evaluate()
             self.on_activity(None)
@@ -123,15 +128,16 @@ class RunRecorder:
             return None
         if self.health.real_diversity is None and self.quality.reference is not None:
             self.health.real_diversity = self.quality.reference["diversity"]
-        if quality["best"]:
-            self.log("best", fid=round(quality["fid"], 4), path=self.paths.best.name)
+        if quality["best"]:  # images keep the best FID; 2D toys the lowest JS divergence
+            score = {"fid": round(quality["fid"], 4)} if "fid" in quality else {"js": round(quality["js"], 4)}
+            self.log("best", **score, path=self.paths.best.name)
         for alert in self.health.observe_quality(quality):
             self.log("health", rule=alert.rule, message=alert.message, hint=alert.hint)
         return quality
 
     def save_sample_grid(self) -> Path:
-        """samples/step_<n>.png from the fixed noise batch; the grid is kept in last_grid."""
-        grid = image_grid(self.trainer.sample_fixed())
+        """samples/step_<n>.png from the fixed noise batch (points: a scatter); the grid is kept in last_grid."""
+        grid = samples_image(self.trainer.sample_fixed(), self.trainer.images)
         self.last_grid = (self.trainer.step_count, grid)
         return save_png(grid, self.paths.sample_grid(self.trainer.step_count))
 

@@ -24,7 +24,7 @@ from torch import nn
 from gan_core.columns import METRIC_NAMES
 from gan_core.config import RunConfig, with_live_changes
 from gan_core.data import ImageDataset
-from gan_core.latent import image_grid
+from gan_core.point_plot import samples_image
 from gan_core.recorder import RunRecorder
 from gan_core.run_files import RunPaths, read_events
 from gan_core.run_listing import DEFAULT_RUNS_ROOT
@@ -32,7 +32,7 @@ from gan_core.run_lock import release_run_lock
 from gan_core.runs import create_run_dir, open_run_for_resume
 from gan_core.snapshot import Snapshot, images_per_step, quality_from_csv, rows_from_csv
 from gan_core.threads import ThreadPolicy
-from gan_core.trainer import Trainer
+from gan_core.trainer import STEP_UPDATES, Trainer
 
 __all__ = ["ACTIVE", "STATUSES", "Snapshot", "TrainingSession"]
 
@@ -63,6 +63,7 @@ class TrainingSession:
         self._stop_requested = False
         self._checkpoint_requested = False
         self._step_budget = 0
+        self._step_update = "both"  # which networks the pending steps update
         self._pending_updates: list[dict[str, Any]] = []
         self._diverged = False
         self._generator_copy: tuple[int, nn.Module] | None = None
@@ -124,13 +125,22 @@ class TrainingSession:
                 self._pause_requested = False
                 self._cond.notify_all()
 
-    def step(self, n: int = 1) -> None:
-        """While paused, train exactly n more steps, then stay paused."""
+    def step(self, n: int = 1, update: str = "both") -> None:
+        """While paused, train exactly n more steps, then stay paused.
+
+        update: "both" networks (a whole iteration), or only "discriminator" or "generator" (STEP_UPDATES).
+        """
         if not (isinstance(n, int) and 1 <= n <= 100000):
             raise ValueError(f"n={n!r} is invalid: allowed an integer from 1 to 100000")
+        if update not in STEP_UPDATES:
+            raise ValueError(f"update={update!r} is invalid: allowed {', '.join(STEP_UPDATES)}")
         with self._cond:
             if self._status != "paused":
                 raise RuntimeError(f"step() needs a paused run; the run is {self._status}")
+            if self._step_budget and update != self._step_update:
+                raise RuntimeError(f"{self._step_budget} {self._step_update} steps are still pending: "
+                                   "wait for them before asking for other steps")
+            self._step_update = update
             self._step_budget += n
             self._cond.notify_all()
 
@@ -251,6 +261,14 @@ class TrainingSession:
             self._generator_copy = (trainer.step_count, model)
             return model
 
+    def discriminator(self) -> nn.Module | None:
+        """An eval-mode copy of the current discriminator, taken under the lock (the playground draws its surface)."""
+        trainer = self._trainer
+        if trainer is None:
+            return None
+        with self._model_lock:
+            return copy.deepcopy(trainer.discriminator).eval().requires_grad_(False)
+
     # ---- the training thread ------------------------------------------------------------
 
     def _refuse_if_active(self) -> None:
@@ -328,8 +346,9 @@ class TrainingSession:
                     if not self._wait_for_work():
                         break
                     stepping = self._pause_requested
+                    update = self._step_update if stepping else "both"
                 with self._model_lock:
-                    row = trainer.step()
+                    row = trainer.step(update)
                 change = threads.tick()
                 if change is not None:
                     recorder.log("threads", threads=change.threads, message=change.message())
@@ -340,7 +359,7 @@ class TrainingSession:
                     grid = recorder.last_grid[1]  # the grid just saved to samples/: no second pass
                 elif finite and now - last_grid_time >= LIVE_GRID_INTERVAL_S:
                     with self._model_lock:
-                        grid = image_grid(trainer.sample_fixed())
+                        grid = samples_image(trainer.sample_fixed(), trainer.images)
                 if grid is not None:
                     grid.flags.writeable = False
                     last_grid_time = now

@@ -17,7 +17,11 @@ from gan_core.losses import discriminator_loss, generator_loss
 from gan_core.models import build_models, has_batch_norm
 from gan_core.penalties import r1_due, r1_penalty, r1_weight
 
-__all__ = ["METRIC_NAMES", "Trainer", "noise_seed", "resolve_device"]  # METRIC_NAMES: its old home, kept
+__all__ = ["METRIC_NAMES", "STEP_UPDATES", "Trainer", "noise_seed", "resolve_device"]
+
+# Which networks one step updates: both (a normal iteration), or one of them, as GAN Lab's finer
+# stepping: the other network's losses and gradients are still computed and logged, only not applied.
+STEP_UPDATES = ("both", "discriminator", "generator")  # METRIC_NAMES: its old home, kept
 
 
 def resolve_device(name: str) -> torch.device:
@@ -116,8 +120,13 @@ class Trainer:
         """Completed passes over the data set."""
         return self.sampler.epoch
 
-    def step(self) -> dict[str, float]:
-        """One training iteration: k D updates on detached fakes, then one G update; returns a metrics row."""
+    def step(self, update: str = "both") -> dict[str, float]:
+        """One training iteration: k D updates on detached fakes, then one G update; returns a metrics row.
+
+        update="discriminator" or "generator" applies only that network's optimizer step (see STEP_UPDATES).
+        """
+        if update not in STEP_UPDATES:
+            raise ValueError(f"update={update!r} is invalid: allowed {', '.join(STEP_UPDATES)}")
         started = time.perf_counter()
         cfg = self.config
         batch_size = cfg.training.batch_size
@@ -153,7 +162,8 @@ class Trainer:
             self.optimizer_d.zero_grad(set_to_none=True)
             penalised.backward()
             grad_norm_d = _grad_norm(self.discriminator)
-            self.optimizer_d.step()
+            if update != "generator":
+                self.optimizer_d.step()
 
         # (2) update G: the last fakes again, scored by the D just updated. D's weights need no
         # gradient here, which skips their weight-gradient matmuls; the unwrapped D is used, so
@@ -165,9 +175,10 @@ class Trainer:
         self.optimizer_g.zero_grad(set_to_none=True)
         g_loss.backward()
         grad_norm_g = _grad_norm(self.generator)
-        self.optimizer_g.step()
-        if self.ema_generator is not None:
-            self._update_ema()
+        if update != "discriminator":
+            self.optimizer_g.step()
+            if self.ema_generator is not None:
+                self._update_ema()
 
         # One host sync for every scalar of the row.
         values = torch.stack([

@@ -99,7 +99,7 @@ def test_session_owns_its_run_until_it_stops(tiny, tmp_path):
 def test_a_failed_run_releases_its_lock(tiny, tmp_path, monkeypatch):
     session = TrainingSession(runs_root=tmp_path / "runs")
 
-    def explode(self):
+    def explode(self, update="both"):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(Trainer, "step", explode)

@@ -102,8 +102,8 @@ def test_non_finite_loss_pauses_keeps_checkpoint_and_resumes_from_it(session, ti
     paths = RunPaths(run_dir)
     real_step = Trainer.step
 
-    def poisoned(trainer):
-        row = real_step(trainer)
+    def poisoned(trainer, update="both"):
+        row = real_step(trainer, update)
         with torch.no_grad():
             for parameter in trainer.generator.parameters():
                 parameter.fill_(float("nan"))
@@ -138,7 +138,7 @@ def test_exception_in_the_step_sets_failed_with_its_message(session, tiny, monke
     session.start(tiny, paused=True)
     _wait(session, lambda s: s.status == "paused", "paused")
 
-    def broken(trainer):
+    def broken(trainer, update="both"):
         raise RuntimeError("out of memory on purpose")
 
     monkeypatch.setattr(Trainer, "step", broken)

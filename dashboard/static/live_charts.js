@@ -24,6 +24,12 @@ const CHARTS = [
   {id: "shares", title: "Sample quality: precision, recall, classes", quality: true,
    series: [["precision", "precision"], ["recall", "recall"], ["classes_share", "classes >= 2% (/10)"]],
    yRange: [0, 1.05], markers: true},
+  // 2D toy runs (gan_core/toy_metrics.py): shown only when their columns hold numbers.
+  {id: "modes", title: "Toy quality: modes covered, samples near a mode", quality: true,
+   series: [["modes_share", "modes covered (share)"], ["high_quality_share", "within 3 std of a mode"]],
+   yRange: [0, 1.05], markers: true},
+  {id: "divergence", title: "Divergence of fake from real (64x64 grid)", quality: true,
+   series: [["kl", "KL(real || fake)"], ["js", "JS"]]},
 ];
 const ROW_COLUMNS = ["step", "wall_time", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g"];
 const HEIGHT = 210;
@@ -153,6 +159,10 @@ function xValues(store, chart) {
 function seriesValues(store, chart, name) {
   if (!chart.quality) return store.cols[name];
   if (name === "classes_share") return (store.quality.classes_covered || []).map((v) => v / 10);
+  if (name === "modes_share") {
+    const total = store.quality.modes_total || [];
+    return (store.quality.modes_covered || []).map((v, i) => (v === null || !total[i] ? null : v / total[i]));
+  }
   return store.quality[name] || [];
 }
 
@@ -451,7 +461,9 @@ function redrawAll(store) {
   store.frame = requestAnimationFrame(() => {
     store.frame = null;
     for (const panel of store.panels || []) {
-      const hasQuality = store.qn > 0;
+      // A quality chart shows once any of its series holds a number (image runs: FID; toys: modes).
+      const hasQuality = store.qn > 0 && panel.chart.series.some(([name]) =>
+        (seriesValues(store, panel.chart, name) || []).some((v) => v !== null && Number.isFinite(v)));
       panel.root.style.display = panel.chart.quality && !hasQuality ? "none" : "";
       if (panel.root.isConnected && panel.root.style.display !== "none") draw(store, panel);
     }

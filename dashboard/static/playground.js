@@ -4,7 +4,7 @@
 // Nothing is fetched: this file ships inside the package and is passed to Streamlit inline.
 
 const STORE = new Map();
-const SIZE = 440;  // CSS pixels of the square plot
+const SIZE = 420;  // CSS pixels of the square plot
 const LAYERS = [["surface", "D(x) heatmap"], ["contour", "D = 0.5"], ["real", "real points"],
                 ["fake", "fake points"], ["arrows", "G's gradient"], ["mesh", "G's mesh (2D latent)"]];
 const REAL = "#1a9850", FAKE = "#7b3294";
@@ -111,7 +111,8 @@ function drawArrows(store, context) {
 function drawMesh(store, context) {
   const m = store.mesh, n = store.lines;
   if (!m || !n || m.length !== n * n * 2) return;
-  context.strokeStyle = "#555"; context.globalAlpha = 0.45; context.lineWidth = 0.8; context.beginPath();
+  // Faint: where G stretches the plane the lines crowd, and a dark mesh would hide the surface beneath.
+  context.strokeStyle = "#444"; context.globalAlpha = 0.22; context.lineWidth = 0.6; context.beginPath();
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {  // row i and column i of the z grid, mapped through G
       const [rx, ry] = toCanvas(store, m[(i * n + j) * 2], m[(i * n + j) * 2 + 1]);
