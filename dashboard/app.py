@@ -82,18 +82,21 @@ def render_training_fragment(session: TrainingSession, page_phase: tuple[str, bo
 
 
 def _points_config(snapshot, sidebar_config):
-    """The config whose 2D data the playground shows: the run's (if any), else the sidebar's; None for images.
+    """What the playground shows: ("run", the run's config) while a 2D run is active, or after one whose data
+    the sidebar still holds; else ("data", the sidebar's 2D data config, None while a drawn set is still being
+    drawn); None for images."""
+    if snapshot.status in ACTIVE and snapshot.config is not None:
+        return ("run", snapshot.config) if snapshot.config.data.is_points else None
+    if sidebar_config is not None and sidebar_config.data.is_points:
+        if snapshot.config is not None and snapshot.config.data == sidebar_config.data:
+            return "run", snapshot.config  # the finished run's last frame, until the data set changes
+        return "data", sidebar_config.data
+    if sidebar_config is None and st.session_state.get("cfg.data.name") == "drawn":
+        return "data", None
+    return None
 
-    A drawn set still being drawn (fewer than 2 points, so no valid config) shows the empty canvas.
-    """
-    if snapshot.config is not None and snapshot.status != "idle":
-        return snapshot.config if snapshot.config.data.is_points else None
-    if sidebar_config is not None:
-        return sidebar_config if sidebar_config.data.is_points else None
-    return "drawing" if st.session_state.get("cfg.data.name") == "drawn" else None
 
-
-def render_playground_fragment(session: TrainingSession, page_phase: tuple[str, bool], config) -> None:
+def render_playground_fragment(session: TrainingSession, page_phase: tuple[str, bool], source) -> None:
     """A 2D run: status line, the same charts, and the playground canvas with its short guide."""
     snapshot = live.take_snapshot(session)
     render_status(snapshot)
@@ -102,17 +105,18 @@ def render_playground_fragment(session: TrainingSession, page_phase: tuple[str, 
         live.render_charts(snapshot)
         render_health(snapshot)
     with canvas_column:
-        has_run = snapshot.config is not None and snapshot.status != "idle" and snapshot.config.data.is_points
-        if has_run:
+        kind, config = source
+        if kind == "run" and snapshot.config is not None:
             real = cached_dataset(snapshot.config.data).images
             playground.render_playground(lambda: playground.run_views(session, snapshot, real),
                                          ("run", snapshot.run_dir, snapshot.step, snapshot.cursor[0]), _use_drawn)
         else:
-            data = config.data if config != "drawing" else None
-            real = cached_dataset(data).images if data is not None else None
-            playground.render_playground(lambda: playground.data_views(f"data:{data}", real), ("data", str(data)),
-                                         _use_drawn)
+            real = cached_dataset(config).images if config is not None else None
+            playground.render_playground(lambda: playground.data_views(f"data:{config}", real),
+                                         ("data", str(config)), _use_drawn)
         st.caption(PLAYGROUND_GUIDE)
+    if st.session_state.pop("playground.drawn_applied", False):
+        st.rerun(scope="app")  # the sidebar (outside this fragment) now shows data set `drawn`
     _rerun_on_phase_change(snapshot, page_phase)
 
 
@@ -121,6 +125,7 @@ def _use_drawn() -> None:
     points = playground.drawn_points()
     if points is not None:
         use_drawn_points(points)
+        st.session_state["playground.drawn_applied"] = True
 
 
 def render_training_extras(session: TrainingSession, snapshot) -> None:

@@ -189,7 +189,7 @@ def _train_steps(args: argparse.Namespace, trainer, recorder, paths, distributed
     target = args.steps if args.steps is not None else (None if args.seconds else trainer.step_count + 1000)
     deadline = time.monotonic() + args.seconds if args.seconds else None
     progress = _progress(trainer.step_count, target, quiet)
-    threads = ThreadPolicy()  # fits torch's threads to the cores other processes leave free
+    threads = ThreadPolicy(max_threads=trainer.max_threads)  # fits torch's threads to the cores other processes leave free
     outcome = 0  # 0 go on, 1 stop (target, time or signal), 2 non-finite loss, 3 a write failed
     failure: OSError | None = None
     try:

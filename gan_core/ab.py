@@ -198,7 +198,7 @@ class ABRunner:
     def _run(self, sides: list[_Side], steps: int) -> None:
         from gan_core.threads import ThreadPolicy
 
-        threads = ThreadPolicy()  # made here: torch's thread count is per calling thread
+        threads = ThreadPolicy(max_threads=sides[0].trainer.max_threads)  # per calling thread: made here
         try:
             while not self._stopping():
                 training = [(i, s) for i, s in enumerate(sides) if s.recorder.finished is None]

@@ -339,7 +339,7 @@ class TrainingSession:
         trainer, recorder = self._trainer, self._recorder
         last_grid_time = 0.0
         last_quality = None
-        threads = ThreadPolicy()  # made here: torch's thread count is per calling thread
+        threads = ThreadPolicy(max_threads=trainer.max_threads)  # made here: torch's thread count is per calling thread
         try:
             while True:
                 with self._cond:

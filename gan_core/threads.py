@@ -100,12 +100,17 @@ def _own_ticks() -> int | None:
 class ThreadPolicy:
     """Fits torch's intra-op thread count to the cores that other processes leave free; tick() once per step."""
 
-    def __init__(self, interval_s: float = CHECK_INTERVAL_S, enabled: bool | None = None) -> None:
+    def __init__(self, interval_s: float = CHECK_INTERVAL_S, enabled: bool | None = None,
+                 max_threads: int | None = None) -> None:
+        """max_threads caps the count from the start (1 for models too small to gain from more: each extra
+        OpenMP thread would only spin on a core the page and the browser need)."""
         import torch  # here, not at module level: prepare_openmp must run before torch loads
 
         self.enabled = os.environ.get(ENV_SWITCH, "").lower() not in OFF_VALUES if enabled is None else enabled
         self.cpus = _allowed_cpus()
-        self.ceiling = max(1, min(torch.get_num_threads(), len(self.cpus)))
+        self.ceiling = max(1, min(torch.get_num_threads(), len(self.cpus), max_threads or len(self.cpus)))
+        if self.enabled and max_threads is not None and torch.get_num_threads() > self.ceiling:
+            torch.set_num_threads(self.ceiling)
         self.threads = torch.get_num_threads()
         self.interval_s = interval_s
         self._last = self._sample() if self.enabled else None

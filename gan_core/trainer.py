@@ -116,6 +116,12 @@ class Trainer:
         self._g_train, self._d_train = self.generator, self.discriminator
 
     @property
+    def max_threads(self) -> int | None:
+        """The most intra-op threads worth using: 1 for 2D point models, whose tiny matmuls run no faster on
+        two threads (231 vs 221 steps/s measured, docs/benchmarks.md); None (no cap) for images."""
+        return 1 if self.dataset.is_points else None
+
+    @property
     def epoch(self) -> int:
         """Completed passes over the data set."""
         return self.sampler.epoch

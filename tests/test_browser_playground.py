@@ -1,0 +1,97 @@
+"""The 2D playground in a real browser (#11): Start ring-8 and see fakes and D's surface move, a D-only step
+while paused moves the surface and not the fakes, and a distribution drawn on the canvas trains."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.browser_support import launch_browser, require_chromium, status_step, status_word, streamlit_server, wait_until
+from tests.test_browser import VIEWPORT, _shot, wait_for_script_done
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+
+# What the canvas holds and drew (playground.js sets these on its root after every draw).
+CANVAS_JS = """() => { const r = document.querySelector('.gw-playground');
+  return r ? {step: +r.dataset.step, surface: +r.dataset.surfaceSum, fake: r.dataset.fakeSum,
+              fakes: +r.dataset.fakePoints, drawn: +r.dataset.drawn} : null; }"""
+
+
+def _canvas(page) -> dict | None:
+    return page.evaluate(CANVAS_JS)
+
+
+def _choose(page, label: str, option: str) -> None:
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_script_done(page)
+
+
+def test_playground_trains_ring8_steps_d_alone_and_trains_drawn_points(tmp_path):
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    runs = tmp_path / "runs"
+    with streamlit_server(runs) as url, sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(url)
+        start = page.get_by_role("button", name="Start", exact=True)
+        start.wait_for(timeout=60_000)
+        _choose(page, "Preset", "toy-ring")
+        wait_until(lambda: (_canvas(page) or {}).get("fakes") == 0, 30, "the canvas with the data alone")
+        wait_until(lambda: start.is_enabled(), 60, "Start enabled")
+
+        # Start: within 2 s the canvas shows fake points and D's surface, and the surface moves.
+        start.click()
+        clicked = time.monotonic()
+        wait_until(lambda: (_canvas(page) or {}).get("fakes", 0) > 0 and _canvas(page)["surface"] > 0, 10, "fakes")
+        first = _canvas(page)
+        wait_until(lambda: _canvas(page)["surface"] != first["surface"] and _canvas(page)["fake"] != first["fake"],
+                   10, "the surface and the fakes moving")
+        assert time.monotonic() - clicked < 2.0 + 1.5, "fakes and a moving surface took over 2 s (+ polling)"
+        time.sleep(1.0)
+        _shot(page, "playground_ring8.png")
+
+        # Pause, then D step: the surface changes, the fakes stay where they are.
+        page.get_by_role("button", name="Pause", exact=True).click()
+        wait_until(lambda: status_word(page) == "paused", 30, "paused")
+        wait_for_script_done(page)
+        wait_until(lambda: _canvas(page)["step"] == status_step(page), 10, "the canvas at the paused step")
+        before = _canvas(page)
+        page.get_by_role("button", name="D step", exact=True).click()
+        wait_until(lambda: _canvas(page)["step"] == before["step"] + 1, 15, "the D step drawn")
+        after = _canvas(page)
+        assert after["surface"] != before["surface"], "D's surface did not move on a D-only step"
+        assert after["fake"] == before["fake"], "the fakes moved on a D-only step"
+        page.get_by_role("button", name="Stop", exact=True).click()
+        wait_until(lambda: status_word(page) == "finished", 60, "finished")
+        wait_for_script_done(page)
+
+        # Draw: spray a stroke and a few clicks on the canvas, use them, and train on them.
+        page.get_by_role("button", name="Draw points", exact=True).click()
+        box = page.locator(".gw-pg-canvas").bounding_box()
+        x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        for i in range(1, 16):
+            page.mouse.move(x0 + i * 10, y0 - i * 4)
+        page.mouse.up()
+        for dx in (0.2, 0.8):
+            page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * 0.2)
+        drawn = _canvas(page)["drawn"]
+        assert drawn >= 10, f"only {drawn} points were drawn"
+        page.get_by_role("button", name="Use drawn points", exact=True).click()
+        wait_until(lambda: page.get_by_text(f"Drawn points: {drawn}").count() > 0, 30, "the sidebar's drawn points")
+        wait_until(lambda: start.is_enabled(), 60, "Start enabled for the drawn set")
+        start.click()
+        wait_until(lambda: status_word(page) == "running" and status_step(page) > 20, 30, "training on drawn points")
+        page.get_by_role("button", name="Stop", exact=True).click()
+        wait_until(lambda: status_word(page) == "finished", 60, "finished")
+        browser.close()
+    configs = [json.loads((run / "config.json").read_text()) for run in sorted(Path(runs).iterdir()) if run.is_dir()]
+    assert [c["data"]["name"] for c in configs] == ["ring8", "drawn"]
+    assert len(configs[1]["data"]["points"]) == drawn
