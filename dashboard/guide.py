@@ -27,9 +27,9 @@ PLAYGROUND_GUIDE = (
     "says real, purple where it says fake, the black line where it cannot tell (0.5). Green dots are real "
     "data, purple dots G's samples; each arrow shows where G's loss pushes that sample. With a 2D latent "
     "the grey mesh is G's whole map from z to the plane. **Try:** switch the loss to minimax and Apply: "
-    "where D confidently rejects the fakes the arrows shrink (the seed post's saturation). Raise D's "
-    "learning rate on toy-ring and watch the ring collapse onto a few modes. Pause, then D step and G step: "
-    "the surface moves first, then the fakes follow it."
+    "where D confidently rejects the fakes the arrows shrink (the seed post's saturation). On toy-ring, start "
+    "with D's learning rate 0.01 and G's 0.0001 and watch the ring collapse onto one or two modes. Pause, "
+    "then D step and G step: the surface moves first, then the fakes follow it."
 )
 
 FIELD_HELP: dict[str, str] = {
@@ -41,7 +41,8 @@ FIELD_HELP: dict[str, str] = {
                    "to spray points, then Use drawn points. Kept in the run's config.json.",
     "data.root": "Folder holding (or receiving) torchvision's data files for mnist, fashion-mnist and cifar10.",
     "data.download": "Let torchvision download the data set into the root folder. Needs internet; off by default.",
-    "data.path": "Folder of your own png/jpg images (optionally one subfolder per class).",
+    "data.path": "Folder of your own png/jpg images (optionally one subfolder per class, which become the "
+                 "labels). Upload your images below fills it in.",
     "data.image_size": "Side of the square training images in pixels. 0 keeps the data set's own size "
                        "(folder: 64). DCGAN supports 8 to 128.",
     "data.channels": "1 trains in grayscale, 3 in colour; 0 keeps the data set's own channels.",
@@ -83,6 +84,19 @@ FIELD_HELP: dict[str, str] = {
     "training.eval_every": "Steps between quality evaluations (FID, class coverage, precision/recall), "
                            "using at most 10% of the time; 0 turns them off.",
     "training.eval_samples": "Generated images scored at each quality evaluation (10 to 10,000).",
+}
+
+
+# The sidebar's "Upload your images" (dashboard/upload.py), one entry per widget.
+UPLOAD_HELP: dict[str, str] = {
+    "files": "One .zip archive (a folder per class inside it becomes the labels), or several image files. "
+             "Unpacked into the runs folder's data/ folder; links, paths leaving the archive's folder and "
+             "oversized images are refused, unreadable and non-image files are skipped and counted.",
+    "name": "The new data set's folder name under data/: letters, digits, '-' and '_'.",
+    "size": "Each image is centre-cropped to a square and resized to this side (the Image size field).",
+    "channels": "RGB keeps colour (3 channels); grayscale stores 1 channel (the Channels field).",
+    "replace": "Overwrite the data set of this name; without it an existing name is refused.",
+    "import": "Unpack, check and resize the images, then point Image folder at them.",
 }
 
 

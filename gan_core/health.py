@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ class HealthMonitor:
     """Evaluations without a better FID before 'stagnation' fires."""
     diversity_warmup: int = 2
     """Evaluations before the diversity rule applies: the first samples are blobs by nature."""
+    toy_window: int = 5
+    """2D toys: evaluations whose median coverage the mode rules read."""
     modes_warmup_steps: int = 2000
     """2D toys: steps before 'under half the modes' counts (healthy ring-8 runs cover 0-6 modes at 1,000 steps
     and 5-7 at 2,000, docs/benchmarks.md)."""
@@ -43,6 +46,7 @@ class HealthMonitor:
     _since_best: int = 0
     _evaluations: int = 0
     _active: set[str] = field(default_factory=set)
+    _recent_covered: list[int] = field(default_factory=list)
 
     def observe_row(self, row: dict[str, float]) -> list[Alert]:
         """Feed one training step's metrics row."""
@@ -65,6 +69,11 @@ class HealthMonitor:
             covered, total = int(quality["modes_covered"]), int(quality["modes_total"])
         else:
             covered, total = int(quality.get("classes_covered", 0)), 0
+        if toy:
+            # Toys are evaluated every ~100 steps and G hops between modes from one to the next: count the
+            # median of the last few evaluations, so only a collapse that lasts raises the warning.
+            self._recent_covered = (self._recent_covered + [covered])[-self.toy_window:]
+            covered = int(statistics.median(self._recent_covered))
         self._best_covered = max(self._best_covered, covered)
         collapsed_classes = self._best_covered - covered >= self.coverage_drop
         # On a mixture of Gaussians collapse is plain to count: G covering under half the modes once a healthy
@@ -76,7 +85,7 @@ class HealthMonitor:
         if collapsed_classes:
             detail = f"covered {kind} fell from {self._best_covered} to {covered}"
         elif few_modes:
-            detail = f"G covers only {covered} of the {total} modes"
+            detail = f"G covers only {covered} of the {total} modes (median of the last {self.toy_window} evaluations)"
         else:
             detail = (f"sample diversity {quality.get('diversity', 0):.2f} is under {self.diversity_fraction:.0%} "
                       f"of the real data's {self.real_diversity or 0:.2f}")

@@ -143,9 +143,13 @@ def test_mode_collapse_fires_on_a_one_mode_stream_after_the_warmup_and_not_on_al
     assert fired and fired[0] == (2000, "mode_collapse")  # not before the 2,000-step warm-up
     assert not [a for s in range(100, 3100, 100) for a in healthy.observe_quality(_toy_quality(s, 8, js=0.3 - s / 1e5))
                 if a.rule == "mode_collapse"]
+    hopping = HealthMonitor()  # G hopping between modes from one evaluation to the next is not a collapse
+    assert not [a for s, c in zip(range(100, 3100, 100), [8, 6, 8, 5, 8, 7, 6, 8] * 4)
+                for a in hopping.observe_quality(_toy_quality(s, c, js=0.3 - s / 1e5))]
     dropped = HealthMonitor()
-    dropped.observe_quality(_toy_quality(100, 8))
-    assert [a.rule for a in dropped.observe_quality(_toy_quality(200, 5))] == ["mode_collapse"]  # fell by 3
+    rules = [(s, a.rule) for s, c in zip(range(100, 1100, 100), [8] * 5 + [5] * 5)
+             for a in dropped.observe_quality(_toy_quality(s, c, js=0.3 - s / 1e5))]
+    assert rules == [(800, "mode_collapse")]  # the median of the last 5 fell from 8 to 5 at the third 5
     shapeless = HealthMonitor()  # two moons: no modes, NaN columns; only the divergence is read
     assert not [a for s in range(100, 3000, 100)
                 for a in shapeless.observe_quality(_toy_quality(s, math.nan, math.nan, js=0.3 - s / 1e5))]
