@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import streamlit as st
@@ -80,11 +81,21 @@ def render_health(snapshot: Snapshot) -> None:
         st.warning(f"Step {event.get('step')}: {plain(rule.replace('_', ' '))}: {plain(event.get('message'))}. "
                    f"{plain(event.get('hint'))}.")
     if snapshot.quality:
-        row = snapshot.quality[-1]
-        best = min(q.get("fid", float("inf")) for q in snapshot.quality)
-        st.caption(f"Latest quality at step {int(row.get('step', 0))}: FID {row.get('fid', float('nan')):.2f} "
-                   f"(best {best:.2f}), precision {row.get('precision', float('nan')):.2f}, "
-                   f"recall {row.get('recall', float('nan')):.2f}, classes >= 2%: {int(row.get('classes_covered', 0))}")
+        st.caption(quality_caption(snapshot.quality))
+
+
+def quality_caption(quality: tuple[dict, ...] | list[dict]) -> str:
+    """The latest evaluation in words: FID and friends for images; modes and divergences for a 2D toy."""
+    row = quality[-1]
+    if "js" in row:
+        modes = (f"{row['modes_covered']:.0f} of {row['modes_total']:.0f} modes covered, "
+                 f"{row['high_quality_share']:.0%} of samples near a mode, "
+                 if math.isfinite(row.get("modes_total", math.nan)) else "")
+        return f"Latest quality at step {int(row.get('step', 0))}: {modes}KL {row['kl']:.2f}, JS {row['js']:.3f}"
+    best = min(q.get("fid", float("inf")) for q in quality)
+    return (f"Latest quality at step {int(row.get('step', 0))}: FID {row.get('fid', float('nan')):.2f} "
+            f"(best {best:.2f}), precision {row.get('precision', float('nan')):.2f}, "
+            f"recall {row.get('recall', float('nan')):.2f}, classes >= 2%: {int(row.get('classes_covered', 0))}")
 
 
 def render_downloads(snapshot: Snapshot) -> None:

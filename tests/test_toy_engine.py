@@ -176,3 +176,14 @@ def test_toy_presets_are_valid_point_configs():
     for name in ("toy-ring", "toy-grid", "toy-moons", "toy-spiral"):
         config = preset(name)
         assert config.data.is_points and config.model.architecture == "mlp" and config.model.latent_dim == 2
+
+
+def test_quality_caption_speaks_of_modes_for_toys_and_of_fid_for_images():
+    from dashboard.panels import quality_caption
+
+    toy = quality_caption([{**_toy_quality(300, 6.0), "high_quality_share": 0.42}])
+    assert toy == "Latest quality at step 300: 6 of 8 modes covered, 42% of samples near a mode, KL 1.00, JS 0.300"
+    moons = quality_caption([_toy_quality(300, math.nan, math.nan)])
+    assert "modes" not in moons and "JS 0.300" in moons
+    image = quality_caption([{"step": 500, "fid": 30.0, "precision": 0.5, "recall": 0.4, "classes_covered": 9}])
+    assert image.startswith("Latest quality at step 500: FID 30.00 (best 30.00)")

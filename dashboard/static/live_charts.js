@@ -158,7 +158,7 @@ function xValues(store, chart) {
 
 function seriesValues(store, chart, name) {
   if (!chart.quality) return store.cols[name];
-  if (name === "classes_share") return (store.quality.classes_covered || []).map((v) => v / 10);
+  if (name === "classes_share") return (store.quality.classes_covered || []).map((v) => (v === null ? null : v / 10));
   if (name === "modes_share") {
     const total = store.quality.modes_total || [];
     return (store.quality.modes_covered || []).map((v, i) => (v === null || !total[i] ? null : v / total[i]));
