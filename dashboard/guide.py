@@ -84,6 +84,13 @@ FIELD_HELP: dict[str, str] = {
     "training.eval_every": "Steps between quality evaluations (FID, class coverage, precision/recall), "
                            "using at most 10% of the time; 0 turns them off.",
     "training.eval_samples": "Generated images scored at each quality evaluation (10 to 10,000).",
+    "training.augment": "Differentiable augmentation (DiffAugment / ADA) for small data sets: real and fake "
+                        "images alike are shifted, cut out and recoloured before D sees them, so D cannot "
+                        "memorise the few real images; G's gradient flows through. fixed uses p below; "
+                        "adaptive tunes p from D's overfitting signal r_t. Charted with r_t.",
+    "training.augment_p": "fixed: the chance each op hits each image (0.25 is a common start); adaptive: p at step 0.",
+    "training.augment_target": "adaptive: the r_t = E[sign D(x_real)] that p is tuned to hold (ADA uses 0.6); "
+                               "above it D is too sure of the reals and p rises.",
 }
 
 

@@ -23,7 +23,8 @@ from gan_core.runs import RunPaths, sample_grids
 from gan_core.session import Snapshot
 
 STATIC = Path(__file__).resolve().parent / "static"
-CHART_COLUMNS = ("step", "wall_time", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+CHART_COLUMNS = ("step", "wall_time", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
+                 "overfit_r", "augment_p", "d_fake_std")
 QUALITY_FIELDS = ("step", "fid", "precision", "recall", "classes_covered",
                   "modes_covered", "modes_total", "high_quality_share", "kl", "js")  # the last five: 2D toys
 MARKED_EVENTS = ("pause", "resume", "update", "nonfinite", "restore", "health", "best")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import streamlit as st
 
 from dashboard.guide import FIELD_HELP, PRESET_HELP
-from gan_core.config import (ARCHITECTURES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS, LIVE_FIELDS,
+from dashboard.upload import render_upload
+from gan_core.config import (ARCHITECTURES, AUGMENT_MODES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS, LIVE_FIELDS,
                              LOSS_NAMES, PRESET_NAMES, TOY_DATASET_NAMES, RunConfig, changed_dict, live_values, preset,
                              resolve_field, toy_preset, validation_errors)
 
@@ -46,6 +48,9 @@ FIELDS: list[tuple[str, str, str, Any]] = [
     ("training.checkpoint_every", "Checkpoint every N steps", "int", None),
     ("training.eval_every", "Evaluate quality every N steps (0 = off)", "int", None),
     ("training.eval_samples", "Samples per evaluation", "int", None),
+    ("training.augment", "Augment D's inputs", "select", AUGMENT_MODES),
+    ("training.augment_p", "Augment probability p", "float", None),
+    ("training.augment_target", "Adaptive target r_t", "float", None),
 ]
 _LABELS = {field: label for field, label, *_ in FIELDS}
 SECTIONS = {"data": "Data", "model": "Model", "loss": "Loss", "optimizer": "Optimizer",
@@ -140,6 +145,8 @@ def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]
         disabled = active and field.split(".")[1] not in LIVE_FIELDS
         values[field] = stored[field] = _widget(sidebar, field, label, kind, options, disabled)
         slots[field] = sidebar.empty()  # the field's error message goes right below it
+        if field == "data.path":  # the folder data set: upload one, and see the chosen upload's images
+            render_upload(sidebar, os.environ.get("GAN_WORKBENCH_RUNS", "runs"), values[field], set_fields, active)
     config, errors = validate(values, preset_name)
     for field, message in errors.items():
         if field in slots:
@@ -149,6 +156,13 @@ def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]
     if "" in errors:
         sidebar.error(errors[""])
     return config, errors, preset_name
+
+
+def set_fields(changes: dict[str, Any]) -> None:
+    """Give some fields new values from outside the form (an image upload); their widgets show them next run."""
+    st.session_state.setdefault(VALUES_KEY, {}).update(changes)
+    for field in changes:
+        st.session_state.pop(widget_key(field), None)
 
 
 def use_drawn_points(points: list) -> None:
@@ -169,7 +183,8 @@ def _relevant(field: str, dataset: str, architecture: str) -> bool:
     points = dataset in TOY_DATASET_NAMES
     if field == "data.points":
         return dataset == "drawn"
-    if points and field in ("data.image_size", "data.channels", "model.base_channels"):
+    if points and field in ("data.image_size", "data.channels", "model.base_channels", "training.augment",
+                            "training.augment_p", "training.augment_target"):
         return False
     if field in ("data.root", "data.download"):
         return dataset in ("mnist", "fashion-mnist", "cifar10")

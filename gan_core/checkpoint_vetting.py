@@ -89,10 +89,18 @@ def vet_state(state: dict[str, Any], source: str) -> tuple[RunConfig, tuple[int,
             raise CheckpointError(f"{source}: {key} is {state[key]!r}, not an integer >= 0")
     if "time_s" in state and not (_is_number(state["time_s"]) and math.isfinite(state["time_s"])):
         raise CheckpointError(f"{source}: time_s is {state['time_s']!r}, not a finite number")
-    for key in ("rng", "noise_rng"):
+    for key in ("rng", "noise_rng", "augment_rng"):
+        if key not in state and key == "augment_rng":
+            continue  # optional: checkpoints from before augmentation
         _vet_tensor(state[key], f"{source}: {key}", torch.uint8, 1)
         if state[key].numel() not in (CPU_RNG_STATE_BYTES, CUDA_RNG_STATE_BYTES):
             raise CheckpointError(f"{source}: {key} holds {state[key].numel()} bytes, not a generator state")
+    if "adaptive_augment" in state:
+        ada = state["adaptive_augment"]
+        if not (isinstance(ada, dict) and set(ada) == {"probability", "signal"}
+                and _is_number(ada["probability"]) and 0.0 <= ada["probability"] <= 1.0
+                and _is_number(ada["signal"]) and -1.0 <= ada["signal"] <= 1.0):
+            raise CheckpointError(f"{source}: adaptive_augment must be {{probability in [0, 1], signal in [-1, 1]}}")
     sampler = state["sampler"]
     if not isinstance(sampler, dict) or not all(k in sampler for k in ("epoch", "position", "order")):
         raise CheckpointError(f"{source}: sampler must be a dict with epoch, position and order")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 # One metrics row per logged step; the dashboard, the CSV and the CLI all use these names.
 METRIC_NAMES = ("step", "epoch", "time_s", "d_loss", "g_loss", "d_real", "d_fake", "d_fake_after",
-                "grad_norm_d", "grad_norm_g", "lr_d", "lr_g", "images_per_s", "wall_time")
+                "grad_norm_d", "grad_norm_g", "lr_d", "lr_g", "images_per_s", "wall_time",
+                # ADA's overfitting signal r_t = E[sign D(x_real)] and the augmentation probability in use (0: off);
+                # the spread (std) of D's scores on fakes, a cheap per-step sign of collapse (all fakes alike).
+                "overfit_r", "augment_p", "d_fake_std")
 
 # One quality row per live evaluation (quality.csv).
 QUALITY_COLUMNS = ("step", "fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity", "eval_s")

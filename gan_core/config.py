@@ -17,6 +17,7 @@ ARCHITECTURES = ("mlp", "dcgan")
 LOSS_NAMES = ("non_saturating", "minimax", "least_squares", "hinge")
 DISCRIMINATOR_NORMS = ("none", "batch", "spectral")
 DEVICES = ("auto", "cpu", "cuda")
+AUGMENT_MODES = ("off", "fixed", "adaptive")
 
 # The fields TrainingSession.update() may change while a run is live.
 LIVE_FIELDS = ("lr_d", "lr_g", "beta1", "beta2", "d_steps_per_g_step", "loss", "label_smoothing")
@@ -254,6 +255,13 @@ class TrainingConfig:
     """Steps between live quality evaluations (FID, coverage, precision/recall); 0 turns them off."""
     eval_samples: int = 1000
     """Generated images scored at each live evaluation (fixed seeds 0..n-1)."""
+    augment: str = "off"
+    """Differentiable augmentation of real and fake images before D: off, fixed (probability augment_p) or
+    adaptive (p tuned so r_t = E[sign D(x_real)] stays near augment_target, as ADA)."""
+    augment_p: float = 0.25
+    """fixed: the chance each op (translation, cutout, colour) hits each image; adaptive: the starting p."""
+    augment_target: float = 0.6
+    """adaptive: the r_t that p is tuned to keep (higher r_t means D is surer of the reals: overfitting)."""
 
     def __post_init__(self) -> None:
         _check(_is_int(self.batch_size) and 1 <= self.batch_size <= 65536, "training.batch_size",
@@ -274,6 +282,11 @@ class TrainingConfig:
                self.eval_samples, "an integer from 10 to 10000")
         for name in ("autocast_bf16", "compile"):
             _check(isinstance(getattr(self, name), bool), f"training.{name}", getattr(self, name), "true or false")
+        _check(self.augment in AUGMENT_MODES, "training.augment", self.augment, f"one of {', '.join(AUGMENT_MODES)}")
+        _check(_is_number(self.augment_p) and 0.0 <= self.augment_p <= 1.0, "training.augment_p", self.augment_p,
+               "a number from 0 to 1")
+        _check(_is_number(self.augment_target) and 0.0 < self.augment_target < 1.0, "training.augment_target",
+               self.augment_target, "a number between 0 and 1")
 
 
 @dataclass(frozen=True)
@@ -307,6 +320,9 @@ class RunConfig:
                    self.model.discriminator_norm, f"none when data.name is a 2D point set ({self.data.name})")
             _check(self.model.latent_dim <= 64, "model.latent_dim", self.model.latent_dim,
                    f"an integer from 1 to 64 when data.name is a 2D point set ({self.data.name})")
+        if isinstance(self.data, DataConfig) and isinstance(self.training, TrainingConfig) and self.data.is_points:
+            _check(self.training.augment == "off", "training.augment", self.training.augment,
+                   f"off when data.name is a 2D point set ({self.data.name}): the ops are for images")
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-ready dict of every field."""

@@ -24,6 +24,8 @@ class MetricsWriter:
     def __init__(self, path: str | os.PathLike, columns: Iterable[str] = METRIC_NAMES) -> None:
         self.path = Path(path)
         self.columns = tuple(columns)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            migrate_header(self.path, self.columns)  # a run from an older version: rows keep their values
         new_file = not self.path.exists() or self.path.stat().st_size == 0
         self._file = open(self.path, "a", newline="", encoding="utf-8")
         self._last_flush = time.monotonic()
@@ -94,6 +96,27 @@ def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
     except (csv.Error, ValueError, OverflowError, TypeError, IndexError) as error:
         raise UnreadableFile(f"{path.name} does not parse as a metrics table: {str(error)[:200]}") from None
     return frame.reset_index(drop=True)
+
+
+def migrate_header(path: str | os.PathLike, columns: tuple[str, ...]) -> bool:
+    """Rewrite a CSV written under another header so its header is `columns` (values kept by name, new
+    columns empty, dropped ones gone), atomically; True when it changed. Appends then line up again."""
+    path = Path(path)
+    lines = _complete_text(path).splitlines()
+    if not lines or lines[0].split(",") == list(columns):
+        return False
+    old = lines[0].split(",")
+    width = len(old)
+    body = []
+    for line in lines[1:]:
+        fields = line.split(",")
+        if len(fields) == width:  # a malformed line is dropped, as read_metrics does
+            by_name = dict(zip(old, fields))
+            body.append(",".join(by_name.get(name, "") for name in columns) + "\n")
+    temp = path.with_suffix(".csv.tmp")
+    temp.write_text(",".join(columns) + "\n" + "".join(body), encoding="utf-8")
+    os.replace(temp, path)
+    return True
 
 
 def truncate_metrics(path: str | os.PathLike, last_step: int) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from gan_core.augment import AUGMENT_OPS, AdaptiveProbability, diff_augment
 from gan_core.columns import METRIC_NAMES
 from gan_core.config import RunConfig, live_values, with_live_changes
 from gan_core.distributed import SINGLE_PROCESS, DistributedInfo
@@ -94,6 +95,11 @@ class Trainer:
         self.noise_rng = torch.Generator(device=self.device).manual_seed(noise_seed(seed, distributed.rank))
         self.sampler = BatchIndexSampler(len(self.dataset), config.training.batch_size, self.rng,
                                          distributed.rank, distributed.world_size)
+        # Augmentation draws from its own generator, so turning it on leaves the batches and noise unchanged.
+        self.augment_rng = torch.Generator(device=self.device).manual_seed(seed + 5)
+        training = config.training
+        self.adaptive_augment = (AdaptiveProbability(training.augment_target, probability=training.augment_p)
+                                 if training.augment == "adaptive" else None)
         fixed = torch.Generator().manual_seed(seed + 2)
         self.fixed_noise = torch.randn(config.training.grid_size, config.model.latent_dim,
                                        generator=fixed).to(self.device)  # (grid, latent_dim)
@@ -114,6 +120,18 @@ class Trainer:
         destroy_process_group, where its reducer's gloo work can abort the process.
         """
         self._g_train, self._d_train = self.generator, self.discriminator
+
+    @property
+    def augment_probability(self) -> float:
+        """The chance each augmentation op hits each image this step (0 when augmentation is off)."""
+        training = self.config.training
+        if training.augment == "adaptive" and self.adaptive_augment is not None:
+            return self.adaptive_augment.probability
+        return training.augment_p if training.augment == "fixed" else 0.0
+
+    def _augment(self, images: torch.Tensor, probability: float) -> torch.Tensor:
+        """images (B, C, H, W) through the differentiable ops before D; unchanged at p = 0."""
+        return diff_augment(images, AUGMENT_OPS, probability, self.augment_rng) if probability > 0 else images
 
     @property
     def max_threads(self) -> int | None:
@@ -139,6 +157,7 @@ class Trainer:
         loss_name, smoothing = cfg.loss.loss, cfg.loss.label_smoothing
 
         d_steps = cfg.optimizer.d_steps_per_g_step
+        augment_p = self.augment_probability  # one p for the whole iteration, reals and fakes alike
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.training.autocast_bf16)
 
         # (1) update D: maximise its score on real images, minimise it on G's (detached) fakes.
@@ -152,12 +171,13 @@ class Trainer:
                 else:
                     with torch.no_grad():  # only the last D step's fakes are reused by G
                         fake = self.generator(z)
+                real_seen, fake_seen = self._augment(real, augment_p), self._augment(fake.detach(), augment_p)
                 if self._joint_d_pass:
-                    logits = self._d_train(torch.cat([real, fake.detach()])).float()  # (2B,)
+                    logits = self._d_train(torch.cat([real_seen, fake_seen])).float()  # (2B,)
                     real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
                 else:
-                    real_logits = self._d_train(real).float()
-                    fake_logits = self._d_train(fake.detach()).float()
+                    real_logits = self._d_train(real_seen).float()
+                    fake_logits = self._d_train(fake_seen).float()
             d_loss = discriminator_loss(loss_name, real_logits, fake_logits, smoothing)
             penalised = d_loss
             r1 = cfg.loss
@@ -170,13 +190,16 @@ class Trainer:
             grad_norm_d = _grad_norm(self.discriminator)
             if update != "generator":
                 self.optimizer_d.step()
+        if self.adaptive_augment is not None and update != "generator":
+            self.adaptive_augment.update(real_logits)  # ADA: p follows D's overfitting signal r_t
 
         # (2) update G: the last fakes again, scored by the D just updated. D's weights need no
         # gradient here, which skips their weight-gradient matmuls; the unwrapped D is used, so
         # DDP syncs only G's gradients.
         self.discriminator.requires_grad_(False)
         with autocast:
-            fake_logits_after = self.discriminator(fake).float()  # (B,)
+            # Augmented as D saw its fakes, so G's gradient flows back through the (differentiable) ops.
+            fake_logits_after = self.discriminator(self._augment(fake, augment_p)).float()  # (B,)
         g_loss = generator_loss(loss_name, fake_logits_after)
         self.optimizer_g.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -190,7 +213,8 @@ class Trainer:
         values = torch.stack([
             d_loss.detach(), g_loss.detach(), torch.sigmoid(real_logits.detach()).mean(),
             torch.sigmoid(fake_logits.detach()).mean(), torch.sigmoid(fake_logits_after.detach()).mean(),
-            grad_norm_d, grad_norm_g,
+            grad_norm_d, grad_norm_g, torch.sign(real_logits.detach()).mean(),
+            torch.sigmoid(fake_logits.detach()).std(),
         ]).tolist()
         elapsed = time.perf_counter() - started
         self.step_count += 1
@@ -203,6 +227,7 @@ class Trainer:
             "lr_d": self.optimizer_d.param_groups[0]["lr"], "lr_g": self.optimizer_g.param_groups[0]["lr"],
             "images_per_s": images / elapsed if elapsed > 0 else 0.0,
             "wall_time": round(time.time(), 3),  # Unix seconds: the charts' wall-time axis
+            "overfit_r": values[7], "augment_p": augment_p, "d_fake_std": values[8],
         }
 
     def sample_noise(self, count: int) -> torch.Tensor:
@@ -259,7 +284,10 @@ class Trainer:
             "noise_rng": self.noise_rng.get_state(),
             "sampler": self.sampler.state_dict(),
             "fixed_noise": self.fixed_noise.cpu(),
+            "augment_rng": self.augment_rng.get_state(),
         }
+        if self.adaptive_augment is not None:
+            state["adaptive_augment"] = self.adaptive_augment.state_dict()
         if self.ema_generator is not None:
             state["generator_ema"] = _cpu(self.ema_generator.state_dict())
         return state
@@ -280,6 +308,10 @@ class Trainer:
             self.noise_rng.manual_seed(noise_seed(self.config.training.seed, self.distributed.rank)
                                        + int(state["step"]))
         self.sampler.load_state_dict(state["sampler"])
+        if "augment_rng" in state:  # checkpoints before augmentation existed lack it: the seeded start stays
+            self.augment_rng.set_state(state["augment_rng"])
+        if self.adaptive_augment is not None and "adaptive_augment" in state:
+            self.adaptive_augment.load_state_dict(state["adaptive_augment"])
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.step_count = int(state["step"])
         self.time_s = float(state["time_s"])

@@ -16,14 +16,17 @@ const EVENT_STYLES = {
 };
 const CHARTS = [
   {id: "losses", title: "Losses", series: [["d_loss", "D loss"], ["g_loss", "G loss"]]},
-  {id: "scores", title: "Discriminator scores", series: [["d_real", "D(x) real"], ["d_fake", "D(G(z)) fake"]],
-   yRange: [0, 1], hline: [0.5, "0.5: D cannot tell"]},
+  {id: "scores", title: "Discriminator scores", series: [["d_real", "D(x) real"], ["d_fake", "D(G(z)) fake"],
+   ["d_fake_std", "spread of D(G(z)) (std)"]], yRange: [0, 1], hline: [0.5, "0.5: D cannot tell"]},
   {id: "grads", title: "Gradient norms", series: [["grad_norm_d", "|grad D|"], ["grad_norm_g", "|grad G|"]],
    log: true},
   {id: "fid", title: "Sample quality: FID", quality: true, series: [["fid", "FID"]], log: true, floor: true},
   {id: "shares", title: "Sample quality: precision, recall, classes", quality: true,
    series: [["precision", "precision"], ["recall", "recall"], ["classes_share", "classes >= 2% (/10)"]],
    yRange: [0, 1.05], markers: true},
+  // Differentiable augmentation (training.augment): shown once a row has p > 0.
+  {id: "augment", title: "Augmentation: p and D's overfitting signal r_t", onlyWith: "augment_p",
+   series: [["augment_p", "p (augment)"], ["overfit_r", "r_t = E[sign D(x)]"]], yRange: [-1.05, 1.05]},
   // 2D toy runs (gan_core/toy_metrics.py): shown only when their columns hold numbers.
   {id: "modes", title: "Toy quality: modes covered, samples near a mode", quality: true,
    series: [["modes_share", "modes covered (share)"], ["high_quality_share", "within 3 std of a mode"]],
@@ -31,7 +34,8 @@ const CHARTS = [
   {id: "divergence", title: "Divergence of fake from real (64x64 grid)", quality: true,
    series: [["kl", "KL(real || fake)"], ["js", "JS"]]},
 ];
-const ROW_COLUMNS = ["step", "wall_time", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g"];
+const ROW_COLUMNS = ["step", "wall_time", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
+                     "overfit_r", "augment_p", "d_fake_std"];
 const HEIGHT = 210;
 const PAD = {l: 52, r: 12, t: 8, b: 26};
 
@@ -62,7 +66,8 @@ function saveSettings(settings) {
 
 function reset(store, run, gen) {
   const fresh = newStore();
-  Object.assign(store, {run, gen, n: 0, cols: fresh.cols, events: [], quality: {}, qn: 0, zoom: null, ema: {}});
+  Object.assign(store, {run, gen, n: 0, cols: fresh.cols, events: [], quality: {}, qn: 0, zoom: null, ema: {},
+                        positive: {}, scanned: {}});
 }
 
 function append(store, data) {
@@ -456,6 +461,18 @@ function build(store, root) {
   });
 }
 
+function anyPositive(store, name) {
+  // Whether any row holds a value > 0 in column `name` (remembered once true: rows only grow).
+  // Scans only the rows added since the last call, so a long run without augmentation costs nothing.
+  store.positive = store.positive || {};
+  store.scanned = store.scanned || {};
+  if (store.positive[name]) return true;
+  const values = store.cols[name];
+  for (let i = store.scanned[name] || 0; i < store.n; i++) if (values[i] > 0) { store.positive[name] = true; break; }
+  store.scanned[name] = store.n;
+  return Boolean(store.positive[name]);
+}
+
 function redrawAll(store) {
   if (store.frame) return;
   store.frame = requestAnimationFrame(() => {
@@ -464,7 +481,8 @@ function redrawAll(store) {
       // A quality chart shows once any of its series holds a number (image runs: FID; toys: modes).
       const hasQuality = store.qn > 0 && panel.chart.series.some(([name]) =>
         (seriesValues(store, panel.chart, name) || []).some((v) => v !== null && Number.isFinite(v)));
-      panel.root.style.display = panel.chart.quality && !hasQuality ? "none" : "";
+      const hidden = (panel.chart.quality && !hasQuality) || (panel.chart.onlyWith && !anyPositive(store, panel.chart.onlyWith));
+      panel.root.style.display = hidden ? "none" : "";
       if (panel.root.isConnected && panel.root.style.display !== "none") draw(store, panel);
     }
     if (store.root) { store.root.dataset.rows = String(store.n); store.root.dataset.draws = String(store.draws); }
