@@ -18,6 +18,7 @@ from gan_core.threads import prepare_openmp  # noqa: E402  (imports no torch)
 prepare_openmp("dashboard")
 
 from dashboard import live, serving  # noqa: E402
+from dashboard.ab_page import render_ab  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
 from dashboard import playground  # noqa: E402
 from dashboard.guide import PLAYGROUND_GUIDE, STEP_COUNT_HELP, intro_done, render_intro  # noqa: E402
@@ -27,11 +28,12 @@ from dashboard.runs_page import render_runs  # noqa: E402
 from dashboard.sidebar import (field_label, live_changes, load_run_config_once, render_sidebar,  # noqa: E402
                                use_drawn_points)
 from gan_core.config import live_values  # noqa: E402
+from gan_core.ab import ABRunner  # noqa: E402
 from gan_core.session import ACTIVE, TrainingSession  # noqa: E402
 
 LIVE_REFRESH_S = 1.0
 EXPLORER_REFRESH_S = 5.0
-VIEWS = ("Training", "Latent explorer", "Runs")
+VIEWS = ("Training", "Latent explorer", "Runs", "A/B")
 
 
 def main() -> None:
@@ -71,6 +73,8 @@ def main() -> None:
                            help=f"Resample from the current generator every {EXPLORER_REFRESH_S:.0f} s while training.")
         refresh = EXPLORER_REFRESH_S if follow and snapshot.status == "running" else None
         st.fragment(run_every=refresh)(render_explorer_fragment)(session)
+    elif view == "A/B":
+        render_ab(get_ab_runner(), config, session.runs_root)
     else:
         render_runs(session, snapshot)
 
@@ -149,6 +153,12 @@ def render_explorer_fragment(session: TrainingSession) -> None:
 def get_session() -> TrainingSession:
     """One TrainingSession per server process: a refresh or a second tab sees the same run."""
     return TrainingSession(runs_root=os.environ.get("GAN_WORKBENCH_RUNS", "runs"))
+
+
+@st.cache_resource
+def get_ab_runner() -> ABRunner:
+    """One A/B runner per server process, beside the session: a refresh or a second tab sees the same pair."""
+    return ABRunner()
 
 
 def render_control_bar(session: TrainingSession, status: str, config, errors: dict[str, str],

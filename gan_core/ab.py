@@ -4,13 +4,15 @@ Each run is an ordinary run directory (config.json, metrics.csv, samples, checkp
 run_meta.json (tag "ab", display name "A: loss.loss=minimax") so the Runs view lists and compares them.
 One daemon thread alternates one step of A and one of B: both see the same machine load, so their wall-time
 axes compare, and a stop leaves them within one step of each other. Torch-heavy modules are imported
-inside functions, so the CLI's parser (which registers `ab` from here) stays quick to build.
+inside functions, so the CLI's parser (which registers `ab` from here) stays quick to build. models(side)
+hands a page eval-mode copies of one side's G and D, taken between steps under `_model_lock`.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import copy
 import dataclasses
 import shutil
 import signal
@@ -20,17 +22,20 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gan_core.config import PRESET_NAMES, RunConfig, parse_value, preset, resolve_field
 from gan_core.run_admin import update_meta
 from gan_core.run_listing import DEFAULT_RUNS_ROOT
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from gan_core.recorder import RunRecorder
     from gan_core.trainer import Trainer
 
-__all__ = ["AB_STATUSES", "AB_TAG", "ABProgress", "ABRunner", "ab_configs", "add_ab_parser", "run_ab_cli"]
+__all__ = ["AB_STATUSES", "AB_TAG", "ABProgress", "ABRunner", "SideModels", "ab_configs", "add_ab_parser",
+           "run_ab_cli"]
 
 AB_STATUSES = ("idle", "running", "finished", "failed", "stopped")
 AB_TAG = "ab"
@@ -84,6 +89,8 @@ class ABProgress:
     """Each run's last metrics row (a copy), None before its first step."""
     error: str | None = None
     """What ended the experiment when status is failed."""
+    configs: tuple[RunConfig | None, RunConfig | None] = (None, None)
+    """Each run's config as it started (a page draws A's and B's views with their own loss and latent size)."""
 
     @property
     def step_a(self) -> int:
@@ -106,6 +113,17 @@ class ABProgress:
         return self.last_rows[1]
 
 
+class SideModels(NamedTuple):
+    """Eval-mode copies of one side's networks, detached from training, and the step they were taken at."""
+
+    generator: "nn.Module"
+    """G as sampled (the EMA weights when training.ema_decay is on), without gradients."""
+    discriminator: "nn.Module"
+    """D, without gradients."""
+    step: int
+    """Steps that side had trained when the copies were taken."""
+
+
 @dataclass
 class _Side:
     """One run of the pair, owned by the training thread once launched."""
@@ -124,6 +142,9 @@ class ABRunner:
         self._starting = False
         self._stop_requested = False
         self._thread: threading.Thread | None = None
+        self._sides: list[_Side] = []  # the latest experiment's, kept after it ends so its last models show
+        # Held by the training thread for one step at a time, so models() never copies a half-updated net.
+        self._model_lock = threading.Lock()
         # atexit holds only a weak reference, so a runner can still be garbage collected.
         reference = weakref.ref(self)
         atexit.register(lambda: (runner := reference()) is not None and runner.shutdown())
@@ -149,7 +170,9 @@ class ABRunner:
         with self._cond:
             self._starting, self._stop_requested = False, False
             self._progress = ABProgress(status="running", field=name, values=(value_a, value_b), steps=steps,
-                                        run_dirs=tuple(str(s.recorder.paths.root) for s in sides))
+                                        run_dirs=tuple(str(s.recorder.paths.root) for s in sides),
+                                        configs=configs)
+            self._sides = sides
             self._thread = threading.Thread(target=self._run, args=(sides, steps), name="gan-ab", daemon=True)
             self._thread.start()
         return sides[0].recorder.paths.root, sides[1].recorder.paths.root
@@ -169,6 +192,21 @@ class ABRunner:
         """The current state (an immutable copy)."""
         with self._cond:
             return self._progress
+
+    def models(self, side: int) -> SideModels | None:
+        """Eval-mode copies of run A's (side 0) or B's (side 1) G and D between steps; None before any start."""
+        if side not in (0, 1):
+            raise ValueError(f"side={side!r} is invalid: allowed 0 (run A) or 1 (run B)")
+        with self._cond:
+            sides = self._sides
+        if not sides:
+            return None
+        trainer = sides[side].trainer
+        with self._model_lock:
+            generator = copy.deepcopy(trainer.sampling_generator())
+            discriminator = copy.deepcopy(trainer.discriminator)
+            step = trainer.step_count
+        return SideModels(generator.eval().requires_grad_(False), discriminator.eval().requires_grad_(False), step)
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop a running experiment and wait for its checkpoints (registered with atexit)."""
@@ -207,7 +245,8 @@ class ABRunner:
                 for index, side in training:
                     if self._stopping():
                         break
-                    row = side.trainer.step()
+                    with self._model_lock:
+                        row = side.trainer.step()
                     change = threads.tick()
                     if change is not None:
                         for other in sides:
