@@ -81,6 +81,17 @@ def test_oversize_upload_archive_member_and_image_are_refused_naming_the_limit(t
         import_upload([("a.png", _png())], tmp_path, "y")
 
 
+def test_too_many_entries_and_too_many_unpacked_bytes_are_refused_naming_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(image_import, "MAX_MEMBERS", 3)
+    with pytest.raises(ImportRefused, match="the archive has 4 entries: allowed at most 3$"):
+        import_upload([("a.zip", _zip([(f"{i}.png", _png()) for i in range(4)]))], tmp_path, "x")
+    monkeypatch.setattr(image_import, "MAX_MEMBERS", 20_000)
+    monkeypatch.setattr(image_import, "MAX_TOTAL_BYTES", 3000)
+    with pytest.raises(ImportRefused, match="unpacks to more than 3,000 bytes: allowed at most 3,000$"):
+        import_upload([("a.zip", _zip([(f"{i}.png", b"\0" * 1500) for i in range(3)]))], tmp_path, "x")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_decompression_bomb_png_is_skipped_before_decoding(tmp_path):
     big = io.BytesIO()
     Image.new("1", (5000, 5000)).save(big, format="PNG")  # 25 M pixels declared, a few kB on disk

@@ -1,0 +1,265 @@
+"""The sidebar's "Upload your images": a zip archive or image files from the browser become a `folder` data
+set in the runs root's data folder, shown as a preview grid with its counts before Start.
+
+The engine (gan_core/image_import.py) vets and converts the upload; this file draws the widgets, checks the
+upload's size before reading it, and points the sidebar's data fields at the result. Every name and message
+that comes from the upload is shown as plain text (dashboard/text.py)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from dashboard.guide import UPLOAD_HELP
+from dashboard.panels import cached_dataset, real_grid
+from dashboard.text import plain
+from gan_core import image_import
+from gan_core.image_import import SIZES, ImportRefused, ImportReport, check_name
+
+PREVIEW_COUNT = 64
+PREVIEW_MIN_WIDTH = 256  # px: a grid of small images is enlarged by whole pixels, so it stays sharp
+PREVIEW_MAX_SIDE = 64  # px per preview tile
+DEFAULT_SIZE = 32  # a user's photos at 32x32 train at a few steps/s on a laptop's CPU
+CHANNEL_NAMES = {3: "RGB", 1: "grayscale"}
+
+GENERATION_KEY = "upload.generation"  # part of the uploader's key: a new key after an import empties it
+NAME_KEY = "upload.name"
+SIZE_KEY = "upload.size"
+CHANNELS_KEY = "upload.channels"
+REPLACE_KEY = "upload.replace"
+IMPORT_KEY = "upload.import"
+RESULT_KEY = "upload.result"  # ("error" | "success", message) of the last Import
+SKIPPED_KEY = "upload.skipped"  # folder -> what its import skipped, for the preview's counts
+
+SetFields = Callable[[dict[str, Any]], None]
+
+
+def data_root(runs_root: str | Path) -> Path:
+    """Where uploaded data sets go: the runs root's data folder."""
+    return Path(runs_root) / "data"
+
+
+def files_key() -> str:
+    """The uploader's current session_state key."""
+    return f"upload.files.{st.session_state.get(GENERATION_KEY, 0)}"
+
+
+def size_refusal(files: list) -> str | None:
+    """The message when the uploaded files together exceed the engine's upload limit (read from .size,
+    before any byte is read); None when they fit."""
+    total = sum(int(file.size) for file in files)
+    limit = image_import.MAX_UPLOAD_BYTES
+    if total > limit:
+        megabytes = f" ({limit / 2**20:,.0f} MB)" if limit >= 2**20 else ""
+        return f"the upload is {total:,} bytes: allowed at most {limit:,} bytes{megabytes} in all"
+    return None
+
+
+def name_refusal(name: str, root: Path, replace: bool) -> str | None:
+    """The message beside the name field: an invalid name, or one already used (unless Replace is ticked)."""
+    if not name:
+        return None
+    try:
+        check_name(name)
+    except ImportRefused as error:
+        return str(error)
+    target = root / name
+    if (target.exists() or target.is_symlink()) and not replace:
+        return f"name={name!r} is taken: {target} exists; allowed a new name, or tick Replace to overwrite it"
+    return None
+
+
+def import_into(files: list[tuple[str, bytes]], root: Path, name: str, size: int, channels: int,
+                replace: bool = False) -> ImportReport:
+    """import_upload into root/name; with `replace`, an existing data set of that name is swapped out only
+    once the new one is complete, so a refused upload leaves the old one as it was."""
+    target = root / check_name(name)
+    if not replace or not (target.exists() or target.is_symlink()):
+        return image_import.import_upload(files, root, name, size, channels)
+    if target.is_symlink() or not target.is_dir():
+        raise ImportRefused(f"name={name!r}: {target} is not a plain folder: allowed to replace only a data set "
+                            "folder")
+    incoming = Path(tempfile.mkdtemp(prefix=f".incoming-{name}-", dir=root))
+    try:
+        report = image_import.import_upload(files, incoming, name, size, channels)
+        retired = Path(tempfile.mkdtemp(prefix=f".replaced-{name}-", dir=root))
+        target.rename(retired / name)
+        (incoming / name).rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
+    report.folder = target
+    return report
+
+
+def uploaded_folder(path: str, runs_root: str | Path) -> Path | None:
+    """`path` resolved, when it is a folder inside the runs root's data folder (an upload); else None."""
+    if not path:
+        return None
+    try:
+        folder, root = Path(path).expanduser().resolve(), data_root(runs_root).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    if root not in folder.parents or any(part.startswith(".") for part in folder.relative_to(root).parts):
+        return None
+    return folder if folder.is_dir() else None
+
+
+def render_upload(container, runs_root: str | Path, path: str, set_fields: SetFields,
+                  disabled: bool = False) -> None:
+    """The "Upload your images" expander, then the preview and counts of `path` when it is an upload."""
+    root = data_root(runs_root)
+    state = st.session_state
+    state.setdefault(SIZE_KEY, DEFAULT_SIZE)
+    state.setdefault(CHANNELS_KEY, 3)
+    key = files_key()
+    kind, message = state.get(RESULT_KEY) or (None, "")
+    # Open while no folder is chosen or a refusal needs reading; after an import the preview below is the news.
+    with container.expander("Upload your images", expanded=not path or kind == "error", icon=":material/upload:"):
+        files = st.file_uploader(
+            "A .zip of images, or image files", type=["zip", *(s.lstrip(".") for s in image_import.IMAGE_SUFFIXES)],
+            accept_multiple_files=True, key=key, help=UPLOAD_HELP["files"], disabled=disabled,
+            max_upload_size=max(1, image_import.MAX_UPLOAD_BYTES // 2**20), on_change=_files_changed, args=(key,))
+        files = list(files or [])
+        too_big = size_refusal(files)
+        if too_big:
+            st.error(plain(too_big))
+        name = st.text_input("Data set name", key=NAME_KEY, max_chars=64, help=UPLOAD_HELP["name"],
+                             disabled=disabled, placeholder="e.g. my-shapes").strip()
+        bad_name = name_refusal(name, root, bool(state.get(REPLACE_KEY)))
+        if bad_name:
+            st.error(plain(bad_name))
+        size_column, channels_column = st.columns(2)
+        size_column.selectbox("Resize to", SIZES, key=SIZE_KEY, format_func=lambda s: f"{s}×{s}",
+                              help=UPLOAD_HELP["size"], disabled=disabled)
+        channels_column.selectbox("Colour", tuple(CHANNEL_NAMES), key=CHANNELS_KEY, format_func=CHANNEL_NAMES.get,
+                                  help=UPLOAD_HELP["channels"], disabled=disabled)
+        st.checkbox("Replace a data set of this name", key=REPLACE_KEY, help=UPLOAD_HELP["replace"],
+                    disabled=disabled)
+        ready = bool(files) and bool(name) and not too_big and not bad_name
+        st.button("Import", key=IMPORT_KEY, type="primary", disabled=disabled or not ready,
+                  help=UPLOAD_HELP["import"], on_click=_import, args=(root, key, set_fields))
+        if kind == "error":  # until the upload changes
+            st.error(plain(message, limit=1000))
+    if kind == "success":  # once: the preview's caption keeps the counts
+        container.success(plain(message, limit=1000))
+        state.pop(RESULT_KEY)
+    folder = uploaded_folder(path, runs_root)
+    if folder is not None:
+        render_preview(container, folder)
+
+
+def render_preview(container, folder: Path) -> None:
+    """A grid of up to 64 images spread over the folder, with its images per class (and what its import skipped)."""
+    try:
+        stat = folder.stat()
+        grid, per_class, shape = folder_preview(str(folder), (stat.st_ino, stat.st_mtime_ns))
+    except OSError as error:
+        container.error(plain(f"data.path={str(folder)!r}: cannot read the folder ({error})"))
+        return
+    if grid is not None:
+        container.image(grid, width="stretch")
+    text = counts_text(per_class) + (f", {shape}" if shape else "")
+    skipped = st.session_state.get(SKIPPED_KEY, {}).get(str(folder))
+    if skipped:
+        text += f"; its import skipped {skipped}"
+    labels = " Its class folders are the labels." if any(per_class) else ""
+    container.caption(plain(f"{folder.name}: {text}.{labels}"))
+
+
+def counts_text(per_class: dict[str, int]) -> str:
+    """'20 images in 2 classes (circle 10, square 10)', or '7 images' without class folders."""
+    total = sum(per_class.values())
+    text = f"{total:,} image{'s' if total != 1 else ''}"
+    classes = [label for label in per_class if label]
+    if classes:
+        text += f" in {len(classes)} class{'es' if len(classes) != 1 else ''} ("
+        text += ", ".join(f"{label or 'no class'} {count:,}" for label, count in per_class.items()) + ")"
+    return text
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def folder_preview(folder: str, stamp: tuple[int, int]) -> tuple[np.ndarray | None, dict[str, int], str]:
+    """(grid image or None, images per class folder ("" at the top), 'HxW RGB' of the first image) of a folder;
+    `stamp` (inode, mtime) makes a replaced folder a new cache entry."""
+    import torch
+    from PIL import Image, ImageOps
+
+    from gan_core.latent import image_grid
+
+    root = Path(folder)
+    files = sorted(p for p in root.rglob("*")
+                   if p.suffix.lower() in image_import.IMAGE_SUFFIXES and p.is_file() and not p.is_symlink())
+    per_class: dict[str, int] = {}
+    for file in files:
+        label = "" if file.parent == root else file.parent.relative_to(root).parts[0]
+        per_class[label] = per_class.get(label, 0) + 1
+    tiles, mode, side, shape = [], None, 0, ""
+    for file in files[::max(1, len(files) // PREVIEW_COUNT)][:PREVIEW_COUNT]:
+        try:
+            with Image.open(file) as image:
+                if image.width * image.height > image_import.MAX_IMAGE_PIXELS:  # from the header, not decoded
+                    continue
+                if mode is None:  # the first readable image sets the tiles' mode and side
+                    mode = "L" if image.mode in ("1", "L", "LA", "I", "I;16") else "RGB"
+                    side = min(image.width, image.height, PREVIEW_MAX_SIDE)
+                    shape = f"{image.width}×{image.height} {'grayscale' if mode == 'L' else 'RGB'}"
+                tile = ImageOps.fit(image.convert(mode), (side, side))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue
+        array = np.asarray(tile, dtype=np.uint8)
+        tiles.append(array[..., None] if array.ndim == 2 else array)
+    if not tiles:
+        return None, per_class, shape
+    batch = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (N, C, H, W)
+    grid = image_grid(batch, columns=min(8, len(tiles)), pad_value=255)
+    scale = max(1, PREVIEW_MIN_WIDTH // grid.shape[1])
+    grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
+    return (grid[..., 0] if grid.shape[-1] == 1 else grid), per_class, shape
+
+
+def _files_changed(key: str) -> None:
+    """A new upload: forget the last Import's message, and suggest a name from a zip's file name."""
+    st.session_state.pop(RESULT_KEY, None)
+    files = st.session_state.get(key) or []
+    if len(files) == 1 and not st.session_state.get(NAME_KEY):
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(files[0].name).stem).strip("-_")[:64]
+        if stem:
+            st.session_state[NAME_KEY] = stem
+
+
+def _import(root: Path, key: str, set_fields: SetFields) -> None:
+    """The Import button: import the upload, then point the sidebar's data fields at the new folder."""
+    state = st.session_state
+    files = list(state.get(key) or [])
+    name, size, channels = (state.get(NAME_KEY) or "").strip(), state[SIZE_KEY], state[CHANNELS_KEY]
+    replace = bool(state.get(REPLACE_KEY))
+    refusal = size_refusal(files) or name_refusal(name, root, replace)
+    if refusal or not files:
+        state[RESULT_KEY] = ("error", refusal or "choose a .zip archive or image files first")
+        return
+    try:
+        report = import_into([(file.name, file.getvalue()) for file in files], root, name, size, channels, replace)
+    except ImportRefused as error:
+        state[RESULT_KEY] = ("error", f"Nothing imported: {error}")
+        return
+    folder = report.folder.resolve()
+    skipped = ", ".join(f"{count:,} {reason}" for reason, count in sorted(report.skipped.items()))
+    state.setdefault(SKIPPED_KEY, {})[str(folder)] = skipped
+    state[RESULT_KEY] = ("success", f"Imported {counts_text(report.per_class)} as data/{folder.name}"
+                         + (f"; skipped {skipped}" if skipped else "; nothing skipped")
+                         + ". Image folder, Image size and Channels now point at it.")
+    set_fields({"data.name": "folder", "data.path": str(folder), "data.image_size": size, "data.channels": channels})
+    if replace:  # the same path now holds other images: drop the copies loaded from the old ones
+        cached_dataset.clear()
+        real_grid.clear()
+    state[GENERATION_KEY] = state.get(GENERATION_KEY, 0) + 1  # a fresh, empty uploader frees the upload's bytes
+    state[NAME_KEY] = ""
+    state[REPLACE_KEY] = False
