@@ -57,9 +57,9 @@ class LiveEvaluation:
         return self._child is not None and self._child.poll() is None
 
     def due(self) -> bool:
-        """Every `every` steps, unless the last evaluation's cost would exceed 10% of the training since,
-        or the classifier is still being trained in the background."""
-        if not self.every or self.unavailable or self.trainer.step_count % self.every:
+        """On the schedule (see scheduled), unless the last evaluation's cost would exceed 10% of the training
+        since, or the classifier is still being trained in the background."""
+        if not self.every or self.unavailable or not self.scheduled(self.trainer.step_count):
             return False
         if not self._ready():
             return False
@@ -67,6 +67,12 @@ class LiveEvaluation:
             return True  # the child failed: evaluate() reports why, once
         trained = self.trainer.time_s - self._last_train_time
         return self._last_cost_s <= MAX_COST_FRACTION * trained
+
+    def scheduled(self, step: int) -> bool:
+        """Dense early, then every `every` steps: every every/5 steps up to step 2 * every (a collapse shows in
+        the first few hundred steps), then every `every`. The 10% budget still decides whether one runs."""
+        early = max(1, self.every // 5)
+        return step % self.every == 0 or (step <= 2 * self.every and step % early == 0)
 
     def _ready(self) -> bool:
         """Whether prepare() can run now without training a classifier in this thread."""

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
+
 from gan_core.checkpoint import load_checkpoint, restore, save_checkpoint
 from gan_core.config import live_values
 from gan_core.health import HealthMonitor
@@ -79,6 +81,7 @@ class RunRecorder:
             self.quality = LiveEvaluation(trainer, paths.root, training.eval_every, training.eval_samples,
                                           background=background_evaluation)
         self.health = HealthMonitor()
+        self._real_spread_value: float | None = None
 
     # ---- events -------------------------------------------------------------------------
 
@@ -136,10 +139,25 @@ class RunRecorder:
         return quality
 
     def save_sample_grid(self) -> Path:
-        """samples/step_<n>.png from the fixed noise batch (points: a scatter); the grid is kept in last_grid."""
-        grid = samples_image(self.trainer.sample_fixed(), self.trainer.images)
+        """samples/step_<n>.png from the fixed noise batch (points: a scatter); the grid is kept in last_grid.
+        For images the samples' spread also feeds the health monitor (a collapse shows here first)."""
+        samples = self.trainer.sample_fixed()
+        grid = samples_image(samples, self.trainer.images)
         self.last_grid = (self.trainer.step_count, grid)
+        if samples.ndim == 4 and samples.shape[0] >= 2 and not self.finished:
+            ratio = spread(samples) / self._real_spread()
+            for alert in self.health.observe_samples(self.trainer.step_count, ratio):
+                self.log("health", rule=alert.rule, message=alert.message, hint=alert.hint)
         return save_png(grid, self.paths.sample_grid(self.trainer.step_count))
+
+    def _real_spread(self) -> float:
+        """The mean pairwise distance of as many real images as a grid holds (a seeded choice), once."""
+        if self._real_spread_value is None:
+            images = self.trainer.images
+            count = min(len(images), max(2, self.trainer.config.training.grid_size))
+            chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:count]
+            self._real_spread_value = max(spread(images[chosen.to(images.device)].float().cpu()), 1e-8)
+        return self._real_spread_value
 
     def save_checkpoint(self, manual: bool = False) -> Path:
         """Write step_<n>.pt (manual: manual_<n>.pt, never pruned) atomically, point latest.pt at it,
@@ -229,6 +247,11 @@ class RunRecorder:
             if self.quality is not None:
                 stack.callback(self.quality.close)
             stack.callback(self.metrics.close)
+
+
+def spread(images: torch.Tensor) -> float:
+    """Mean pairwise L2 distance between images (N, ...) flattened: near 0 when they are all alike."""
+    return float(torch.pdist(images.detach().float().cpu().flatten(1)).mean())
 
 
 def _replace_with_link(source: Path, target: Path) -> None:
