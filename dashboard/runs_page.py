@@ -24,8 +24,13 @@ METRICS = {  # overlay choices: metrics.csv columns, then quality.csv columns
     "lr_g": "learning rate G", "images_per_s": "images per second",
     "fid": "FID (quality, lower is better)", "precision": "precision (quality)", "recall": "recall (quality)",
     "classes_covered": "classes covered (quality)",
+    "modes_covered": "2D toys: modes covered (quality)", "high_quality_share": "2D toys: share near a mode (quality)",
+    "js": "2D toys: JS divergence (quality)", "kl": "2D toys: KL divergence (quality)",
+    "overfit_r": "r_t = E[sign D(x)] (overfitting)", "augment_p": "augmentation p", "d_fake_std": "spread of D(G(z))",
 }
 QUALITY_METRICS = ("fid", "precision", "recall", "classes_covered")
+TOY_QUALITY_METRICS = ("modes_covered", "high_quality_share", "js", "kl")
+FROM_QUALITY = QUALITY_METRICS + TOY_QUALITY_METRICS  # overlay columns read from quality.csv
 DEFAULT_METRICS = ("d_loss", "g_loss", "d_real", "d_fake")
 CHOSEN_KEPT_KEY = "runs.chosen.kept"
 
@@ -177,6 +182,11 @@ def render_single(run: OpenRun) -> None:
     left.plotly_chart(charts.scores_figure(run.metrics, run.events), key="runs.scores")
     if has_quality(run.quality):
         left.plotly_chart(charts.quality_figure(run.quality, None, run.events), key="runs.quality")
+    elif "js" in run.quality and not run.quality.empty:  # a 2D toy run: modes and divergence over steps
+        for column in ("modes_covered", "js"):
+            figure = charts.overlay_figure({run.label: run.quality}, column, title=METRICS[column])
+            if figure.data:
+                left.plotly_chart(figure, key=f"runs.toy.{column}")
     grids = dict(sample_grids(RunPaths(summary.path)))
     if grids:
         steps = list(grids)
@@ -222,10 +232,12 @@ def render_comparison(opened: list[OpenRun]) -> None:
     styles = charts.run_styles(labels)
     st.markdown("Comparing " + " · ".join(f"**{plain(label)}**" for label in labels))
     quality_known = any(has_quality(run.quality) for run in opened)
+    toys_known = any("js" in run.quality for run in opened)
     controls = st.columns([3, 1.2, 1.5])
-    default = (["fid"] if quality_known else []) + list(DEFAULT_METRICS)  # quality first: it is what counts
+    default = ((["fid"] if quality_known else []) + (["modes_covered", "js"] if toys_known else [])
+               + list(DEFAULT_METRICS))  # quality first: it is what counts
     metrics = controls[0].multiselect("Metrics", list(METRICS), default=default, key="runs.metrics",
-                                      format_func=lambda name: name + (" (quality)" if name in QUALITY_METRICS else ""),
+                                      format_func=lambda name: name + (" (quality)" if name in FROM_QUALITY else ""),
                                       help="; ".join(f"{name}: {text}" for name, text in METRICS.items()))
     x = controls[1].radio("x axis", ["step", "wall_time"], horizontal=True, key="runs.x",
                           format_func=lambda name: "step" if name == "step" else "wall time")
@@ -233,12 +245,12 @@ def render_comparison(opened: list[OpenRun]) -> None:
                                    help="Exponential moving average of each curve (quality points are not smoothed).")
     columns = st.columns(2)
     for index, column in enumerate(metrics):
-        frames = {run.label: charts.with_elapsed(run.quality if column in QUALITY_METRICS else run.metrics,
+        frames = {run.label: charts.with_elapsed(run.quality if column in FROM_QUALITY else run.metrics,
                                                  run.metrics) for run in opened}
-        figure = charts.overlay_figure(frames, column, 0.0 if column in QUALITY_METRICS else smoothing, x, styles)
+        figure = charts.overlay_figure(frames, column, 0.0 if column in FROM_QUALITY else smoothing, x, styles)
         if not figure.data:
             columns[index % 2].caption(f"{column}: no run has this metric yet"
-                                       + (" (live evaluation off?)" if column in QUALITY_METRICS else ""))
+                                       + (" (live evaluation off?)" if column in FROM_QUALITY else ""))
             continue
         columns[index % 2].plotly_chart(figure, key=f"runs.overlay.{column}")
     render_differences(opened)

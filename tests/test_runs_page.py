@@ -396,3 +396,22 @@ def test_checkpoint_table_gives_latest_pt_the_step_of_the_file_it_links_to(copy_
     latest.write_bytes((paths.checkpoints / f"step_{newest:07d}.pt").read_bytes())  # a copy: no link
     table = checkpoint_table(paths)
     assert table.loc[table.file == "latest.pt", "step"].tolist() == ["–"] and None not in table.step.tolist()
+
+
+TOY = ["--preset", "toy-ring", "--set", "data.limit=512", "--set", "model.hidden_dim=16", "--set", "batch_size=32",
+       "--set", "eval_every=10", "--set", "eval_samples=200", "--quiet"]
+
+
+def test_2d_toy_runs_show_and_compare_their_modes_and_divergence(runs_root):
+    for loss in ("minimax", "non_saturating"):
+        assert cli(["train", *TOY, "--steps", "30", "--runs-root", str(runs_root), "--set", f"loss.loss={loss}"]) == 0
+    names = sorted(p.name for p in runs_root.iterdir())
+    at = _runs_view(names[0])
+    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
+    assert "2D toys: modes covered (quality)" in titles and "2D toys: JS divergence (quality)" in titles
+    at.multiselect(key="runs.chosen").set_value(names).run()
+    assert not at.exception
+    assert at.multiselect(key="runs.metrics").value[:2] == ["modes_covered", "js"]  # toy quality first
+    overlays = {json.loads(chart.proto.spec)["layout"]["title"]["text"]: json.loads(chart.proto.spec)
+                for chart in at.get("plotly_chart")}
+    assert sorted(t["name"] for t in overlays["js"]["data"]) == names
