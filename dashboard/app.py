@@ -22,8 +22,8 @@ from dashboard.ab_page import render_ab  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
 from dashboard import playground  # noqa: E402
 from dashboard.guide import PLAYGROUND_GUIDE, STEP_COUNT_HELP, intro_done, render_intro  # noqa: E402
-from dashboard.panels import (cached_dataset, render_downloads, render_health, render_live,  # noqa: E402
-                              render_status, render_why_non_saturating, warm_engine)
+from dashboard.panels import (cached_dataset, render_downloads, render_live, render_status,  # noqa: E402
+                              render_why_non_saturating, warm_engine)
 from dashboard.runs_page import render_runs  # noqa: E402
 from dashboard.sidebar import (field_label, live_changes, load_run_config_once, render_sidebar,  # noqa: E402
                                use_drawn_points)
@@ -102,26 +102,24 @@ def _points_config(snapshot, sidebar_config):
 
 def render_playground_fragment(session: TrainingSession, page_phase: tuple[str, bool], source) -> None:
     """A 2D run: status line, the same charts, and the playground canvas with its short guide."""
-    snapshot = live.take_snapshot(session)
-    render_status(snapshot)
-    charts_column, canvas_column = st.columns([0.85, 1.15], gap="medium")
-    with charts_column:
-        live.render_charts(snapshot)
-        render_health(snapshot)
-    with canvas_column:
-        kind, config = source
-        if kind == "run" and snapshot.config is not None:
-            real = cached_dataset(snapshot.config.data).images
-            playground.render_playground(lambda: playground.run_views(session, snapshot, real),
-                                         ("run", snapshot.run_dir, snapshot.step, snapshot.cursor[0]), _use_drawn)
-        else:
-            real = cached_dataset(config).images if config is not None else None
-            playground.render_playground(lambda: playground.data_views(f"data:{config}", real),
-                                         ("data", str(config)), _use_drawn)
-        st.caption(PLAYGROUND_GUIDE)
+    snapshot = render_live(session, lambda snapshot: render_canvas(session, snapshot, source))
     if st.session_state.pop("playground.drawn_applied", False):
         st.rerun(scope="app")  # the sidebar (outside this fragment) now shows data set `drawn`
     _rerun_on_phase_change(snapshot, page_phase)
+
+
+def render_canvas(session: TrainingSession, snapshot, source) -> None:
+    """The playground: the run's game (D's surface, fakes, arrows, mesh) or the data alone before a run."""
+    kind, config = source
+    if kind == "run" and snapshot.config is not None:
+        real = cached_dataset(snapshot.config.data).images
+        playground.render_playground(lambda: playground.run_views(session, snapshot, real),
+                                     ("run", snapshot.run_dir, snapshot.step, snapshot.cursor[0]), _use_drawn)
+    else:
+        real = cached_dataset(config).images if config is not None else None
+        playground.render_playground(lambda: playground.data_views(f"data:{config}", real),
+                                     ("data", str(config)), _use_drawn)
+    st.caption(PLAYGROUND_GUIDE)
 
 
 def _use_drawn() -> None:

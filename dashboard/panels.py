@@ -56,16 +56,20 @@ def render_status(snapshot: Snapshot) -> None:
                    "learning rates in the sidebar and press Apply, then Resume: training restarts from it.")
 
 
-def render_live(session: TrainingSession) -> Snapshot:
-    """The live part, refreshed by its fragment: status, charts and images, each sent only what is new."""
+def render_live(session: TrainingSession, render_right=None) -> Snapshot:
+    """The live part, refreshed by its fragment: status, charts, and on the right the images (or what
+    render_right(snapshot) draws: the 2D playground), each sent only what is new."""
     snapshot = live.take_snapshot(session)
     render_status(snapshot)
-    charts_column, images_column = st.columns([0.85, 1.15], gap="medium")
+    charts_column, right_column = st.columns([0.85, 1.15], gap="medium")
     with charts_column:
         live.render_charts(snapshot)
         render_health(snapshot)
-    with images_column:
-        live.render_images(snapshot, real_png)
+    with right_column:
+        if render_right is None:
+            live.render_images(snapshot, real_png)
+        else:
+            render_right(snapshot)
     return snapshot
 
 
