@@ -86,6 +86,8 @@ def test_playground_trains_ring8_steps_d_alone_and_trains_drawn_points(tmp_path)
         assert drawn >= 10, f"only {drawn} points were drawn"
         page.get_by_role("button", name="Use drawn points", exact=True).click()
         wait_until(lambda: page.get_by_text(f"Drawn points: {drawn}").count() > 0, 30, "the sidebar's drawn points")
+        # The drawing became the data: the canvas leaves drawing mode and shows them as the real points.
+        wait_until(lambda: _canvas(page)["drawn"] == 0, 30, "the drawing handed over as the data")
         wait_until(lambda: start.is_enabled(), 60, "Start enabled for the drawn set")
         start.click()
         wait_until(lambda: status_word(page) == "running" and status_step(page) > 20, 30, "training on drawn points")

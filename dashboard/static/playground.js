@@ -182,7 +182,7 @@ function build(store, root, setTriggerValue) {
   window.addEventListener("mouseup", () => { pressed = false; });
   tools.append(drawToggle, clear, use, status);
   root.append(bar, canvas, tools);
-  Object.assign(store, {canvas, status, root});
+  Object.assign(store, {canvas, status, root, drawToggle});
 }
 
 export default function (component) {
@@ -198,7 +198,14 @@ export default function (component) {
   }
   if (data && data.seq !== store.seq) {
     store.seq = data.seq;
-    if (data.run !== store.run) { store.run = data.run; store.real = new Float32Array(0); }
+    if (data.run !== store.run) {
+      // New data or a new run: drawn points that were used are now the real (green) points; stop drawing.
+      store.run = data.run; store.real = new Float32Array(0);
+      if (store.drawing || store.drawn.length) {
+        store.drawing = false; store.drawn = [];
+        if (store.drawToggle) store.drawToggle.textContent = "Draw points";
+      }
+    }
     if (data.real !== undefined) store.real = decode(data.real, "f32");
     store.fake = decode(data.fake, "f32");
     store.arrows = decode(data.arrows, "f32");
