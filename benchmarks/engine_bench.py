@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from gan_core.config import preset  # noqa: E402
+from gan_core.config import parse_value, preset  # noqa: E402
 from gan_core.data import load_dataset  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
 
@@ -253,12 +253,16 @@ def bench_quality(seconds: float = 120.0, samples: int = 2000, presets: tuple[st
         if grids_dir:
             save_png(image_grid(images[:64]), Path(grids_dir) / f"quality_{name}.png")
     print(f"bench quality: {seconds:.0f} s per preset on mnist5k, {samples} samples, classifier accuracy "
-          f"{evaluator.accuracy:.3f}, torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print("| preset | FID | classes >= 2% | KL to uniform | precision | recall | steps | images/s |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          f"{evaluator.accuracy:.3f}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+          + (f", changes {overrides}" if any((overrides or {}).values()) else ""))
+    print("| preset | FID | classes >= 2% | class shares (min-max) | KL to uniform | precision | recall | steps "
+          "| images/s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, score, steps, speed in rows:
-        print(f"| {name} | {score['fid']:.2f} | {score['classes_covered']} | {score['kl_uniform']:.3f} | "
-              f"{score['precision']:.3f} | {score['recall']:.3f} | {steps or '-'} | {speed:,.0f} |")
+        shares = score["class_shares"]
+        print(f"| {name} | {score['fid']:.2f} | {score['classes_covered']} | {min(shares):.1%}-{max(shares):.1%} | "
+              f"{score['kl_uniform']:.3f} | {score['precision']:.3f} | {score['recall']:.3f} | {steps or '-'} | "
+              f"{speed:,.0f} |")
     return 0
 
 
@@ -271,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, default=120.0, help="quality: training budget per preset")
     parser.add_argument("--n", type=int, default=2000, help="quality: samples scored per preset")
     parser.add_argument("--presets", default="seed-mlp,default,dcgan", help="quality: presets to train")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="quality: change a config field of every preset (a variant while tuning)")
     return parser
 
 
@@ -281,7 +287,13 @@ def run(args: argparse.Namespace) -> int:
     if args.which == "quality":
         if args.seconds <= 0 or args.n < 10:
             raise ValueError("--seconds must be > 0 and --n at least 10")
-        return bench_quality(args.seconds, args.n, tuple(args.presets.split(",")))
+        changes = {}
+        for item in getattr(args, "set", []):
+            key, _, text = item.partition("=")
+            changes[key] = parse_value(key, text)
+        presets = tuple(args.presets.split(","))
+        return bench_quality(args.seconds, args.n, presets, grids_dir=None if changes else "docs",
+                             overrides={name: changes for name in presets})
     return {"engine": bench_engine, "session": bench_session}[args.which](args.rounds, args.steps)
 
 
