@@ -12,8 +12,10 @@ import numpy as np
 import streamlit as st
 from torch import nn
 
+from dashboard.memorization_panel import render_memorization
 from dashboard.text import plain
 from gan_core.checkpoint import CheckpointError, load_generator
+from gan_core.config import DataConfig
 from gan_core.point_models import PointGenerator
 from gan_core.latent import (gif_bytes, generate, great_circle_loop, image_grid, interpolate, png_bytes,
                              z_from_seed, zs_from_seeds)
@@ -40,7 +42,7 @@ def show_image(container, image: np.ndarray, caption: str) -> None:
 def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
     """Pick a generator (the live run or a checkpoint), then sample, interpolate and walk."""
     _apply_open_request()
-    generator, latent_dim, source_dir, identity = _choose_generator(session, snapshot)
+    generator, latent_dim, source_dir, identity, data_config = _choose_generator(session, snapshot)
     if generator is None:
         return
     if isinstance(generator, PointGenerator):
@@ -55,6 +57,7 @@ def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
         grid = cached_grid(generator, identity, tuple(range(seed, seed + count)), latent_dim)
         show_image(st, grid, f"seeds {seed}..{seed + count - 1}")
         _render_bookmarks(seed, source_dir)
+        render_memorization(generator, latent_dim, data_config, identity, tuple(range(seed, seed + count)))
     with interp_tab:
         st.subheader("Interpolate")
         render_interpolation(generator, latent_dim, identity)
@@ -104,23 +107,24 @@ def _apply_open_request() -> None:
         st.session_state["explore.path"] = path
 
 
-Choice = tuple[nn.Module | None, int, str | None, tuple]
+Choice = tuple[nn.Module | None, int, str | None, tuple, DataConfig | None]
 
 
 def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> Choice:
     """The live run's generator copy, or one loaded from a checkpoint path or upload (weights_only), with
-    the identity of its weights: (source, run or file, generation or inode, step or mtime, size)."""
+    the identity of its weights: (source, run or file, generation or inode, step or mtime, size), and the
+    data config it was trained on."""
     source = st.radio("Generator", ["Current run", "Checkpoint file"], horizontal=True, key="explore.source")
     if source == "Current run":
         if snapshot.config is None:
             st.info("Start a run (or resume one) to explore its generator, or load a checkpoint file.")
-            return None, 0, None, ()
+            return None, 0, None, (), None
         generator = session.generator()
         st.caption(f"Sampling from a copy of the generator at step {snapshot.step}"
                    f"{' (EMA weights)' if snapshot.config.training.ema_decay > 0 else ''}; training is not disturbed.")
         # A restore after a non-finite loss goes back to an earlier step: the cursor's generation tells.
         identity = ("live", snapshot.run_dir, snapshot.cursor[0], snapshot.step)
-        return generator, snapshot.config.model.latent_dim, snapshot.run_dir, identity
+        return generator, snapshot.config.model.latent_dim, snapshot.run_dir, identity, snapshot.config.data
     path_text = st.text_input("Checkpoint path", key="explore.path", placeholder="runs/.../checkpoints/latest.pt")
     upload = st.file_uploader(f"...or upload a checkpoint (.pt, at most {MAX_UPLOAD_MB} MB)", type=["pt"],
                               key="explore.upload")
@@ -128,7 +132,7 @@ def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> Choice:
         if upload is not None:
             if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
                 st.error(f"The upload is {upload.size / 2**20:.0f} MB: allowed at most {MAX_UPLOAD_MB} MB.")
-                return None, 0, None, ()
+                return None, 0, None, (), None
             identity = ("upload", upload.file_id, upload.size)
             generator, config, step = _load_upload(upload.getvalue(), identity)
             path = None
@@ -136,16 +140,16 @@ def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> Choice:
             path, identity = path_text, file_identity(path_text)
             generator, config, step = _load_path(path, identity)
         else:
-            return None, 0, None, ()
+            return None, 0, None, (), None
     except CheckpointError as error:
         st.error(plain(error))
-        return None, 0, None, ()
+        return None, 0, None, (), None
     shown = "the upload" if path is None else Path(path).name
     st.caption(f"Loaded {plain(shown)} at step {step}: {plain(config.name)} ({config.model.architecture}, "
                f"latent {config.model.latent_dim}).")
     owner = RunPaths(Path(path).parent.parent) if path else None  # a checkpoint inside a run's checkpoints/
     run_dir = str(owner.root) if owner is not None and Path(path).parent == owner.checkpoints else None
-    return generator, config.model.latent_dim, run_dir, identity
+    return generator, config.model.latent_dim, run_dir, identity, config.data
 
 
 def file_identity(path: str) -> tuple:

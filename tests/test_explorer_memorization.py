@@ -1,0 +1,83 @@
+"""The latent explorer's memorisation check: a sample beside its 5 nearest training images and the run's
+distance ratio after the button; a plain message when the data set has no evaluator."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests.test_cli import TINY
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("GAN_WORKBENCH_RUNS", str(root))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield root
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def _train(run_dir: Path, *settings: str) -> Path:
+    """A 3-step tiny run through the CLI; returns its latest checkpoint."""
+    args = [arg for setting in settings for arg in ("--set", setting)]
+    subprocess.run([sys.executable, "-m", "gan_core", "train", *TINY, *args, "--steps", "3", "--run-dir",
+                    str(run_dir)], check=True, stdout=subprocess.DEVNULL)
+    return run_dir / "checkpoints" / "latest.pt"
+
+
+def _explore(checkpoint: Path) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.radio(key="view").set_value("Latent explorer").run()
+    at.radio(key="explore.source").set_value("Checkpoint file").run()
+    at.text_input(key="explore.path").set_value(str(checkpoint)).run()
+    assert not at.exception
+    return at
+
+
+def _texts(at) -> list[str]:
+    return [e.value for kind in ("markdown", "caption", "info", "error") for e in getattr(at, kind)]
+
+
+def test_the_check_shows_five_neighbours_and_the_ratio_after_the_button(runs_root, tmp_path):
+    at = _explore(_train(tmp_path / "digits-run", "data.name=digits"))
+    assert not at.metric and not any(c.startswith("seed ") for image in at.image for c in image.captions)
+    at.selectbox(key="explore.memo_seed").set_value(3).run()
+    at.button(key="explore.memo_check").click().run()
+    assert not at.exception
+    captions = [caption for image in at.image for caption in image.captions]
+    distances = [float(c.replace("\\", "")) for c in captions if c[:1].isdigit()]  # plain() escapes the dot: 8\.39
+    assert len(distances) == 5 and distances == sorted(distances) and distances[0] > 0
+    assert "seed 3" in captions
+    ratio = float(at.metric[0].value)
+    assert at.metric[0].label == "Distance ratio" and 0 < ratio < 100
+    assert any("Near 1" in text for text in _texts(at))
+    # Another seed of the grid: its own neighbours at once, the same ratio (cached per generator).
+    at.selectbox(key="explore.memo_seed").set_value(5).run()
+    assert "seed 5" in [c for image in at.image for c in image.captions] and float(at.metric[0].value) == ratio
+
+
+def test_a_data_set_without_labels_gets_a_plain_message(runs_root, tmp_path):
+    folder = tmp_path / "unlabelled"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(30):  # images straight in the folder: no class subfolders, so no labels
+        Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(folder / f"{index}.png")
+    at = _explore(_train(tmp_path / "folder-run", "data.name=folder", f"data.path={folder}",
+                         "data.image_size=8", "data.channels=1"))
+    at.button(key="explore.memo_check").click().run()
+    assert not at.exception and not at.metric
+    assert any("No memorisation check for this generator" in text and "no labels" in text
+               for text in (e.value for e in at.info)), [e.value for e in at.info]
