@@ -24,6 +24,17 @@ def _canvas(page) -> dict | None:
     return page.evaluate(CANVAS_JS)
 
 
+def _poll(page, predicate, timeout: float, what: str) -> dict:
+    """The canvas state once predicate(state) holds, polled every 50 ms (wait_until polls every 250)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = _canvas(page)
+        if state is not None and predicate(state):
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def _choose(page, label: str, option: str) -> None:
     page.get_by_label(label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -48,11 +59,12 @@ def test_playground_trains_ring8_steps_d_alone_and_trains_drawn_points(tmp_path)
         # Start: within 2 s the canvas shows fake points and D's surface, and the surface moves.
         start.click()
         clicked = time.monotonic()
-        wait_until(lambda: (_canvas(page) or {}).get("fakes", 0) > 0 and _canvas(page)["surface"] > 0, 10, "fakes")
-        first = _canvas(page)
-        wait_until(lambda: _canvas(page)["surface"] != first["surface"] and _canvas(page)["fake"] != first["fake"],
-                   10, "the surface and the fakes moving")
-        assert time.monotonic() - clicked < 2.0 + 1.5, "fakes and a moving surface took over 2 s (+ polling)"
+        first = _poll(page, lambda c: c["fakes"] > 0 and c["surface"] > 0, 10, "fakes and D's surface")
+        _poll(page, lambda c: c["surface"] != first["surface"] and c["fake"] != first["fake"], 10,
+              "the surface and the fakes moving")
+        # Measured 1.4 s on a quiet machine (the first frame, then the next 1 s refresh); 0.5 s of slack for
+        # a busy host's page latency.
+        assert time.monotonic() - clicked < 2.5, f"the heatmap changed {time.monotonic() - clicked:.2f} s after Start"
         time.sleep(1.0)
         _shot(page, "playground_ring8.png")
 
