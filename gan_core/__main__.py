@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--n", type=int, default=64)
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy (N x C x H x W in [-1, 1])")
+    sample.add_argument("--class", dest="class_index", type=int, help="a conditional checkpoint's class to draw")
 
     interp = commands.add_parser("interpolate", help="a lerp/slerp strip between two seeds' latents")
     interp.add_argument("--checkpoint", required=True)
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     interp.add_argument("--steps", type=int, default=10)
     interp.add_argument("--method", choices=("lerp", "slerp"), default="slerp")
     interp.add_argument("--out", required=True, help="FILE.png")
+    interp.add_argument("--class", dest="class_index", type=int, help="a conditional checkpoint's class to draw")
 
     evaluate = commands.add_parser("evaluate", help="score samples: FID, class coverage, precision/recall")
     source = evaluate.add_mutually_exclusive_group(required=True)
@@ -287,7 +289,7 @@ def _sample(args: argparse.Namespace) -> int:
     generator, config, _ = load_generator(args.checkpoint)
     # Sample i uses seed + i, so one seed names one image whatever --n is.
     z = zs_from_seeds(range(args.seed, args.seed + args.n), config.model.latent_dim)
-    images = generate(generator, z)
+    images = generate(generator, z, labels=_class_labels(args.class_index, generator, args.n))
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
         np.save(out, images.numpy().astype(np.float32))
@@ -322,9 +324,24 @@ def _interpolate(args: argparse.Namespace) -> int:
     latent_dim = config.model.latent_dim
     path = interpolate(z_from_seed(args.from_seed, latent_dim), z_from_seed(args.to_seed, latent_dim),
                        args.steps, args.method)
-    save_strip(generate(generator, path), args.out)
+    save_strip(generate(generator, path, labels=_class_labels(args.class_index, generator, args.steps)), args.out)
     print(f"wrote a {args.steps}-image {args.method} strip to {args.out}")
     return 0
+
+
+def _class_labels(class_index: int | None, generator, count: int):
+    """--class K as (count,) labels for a conditional generator; None without --class (classes in turn)."""
+    import torch
+
+    classes = getattr(generator, "num_classes", 0)
+    if class_index is None:
+        return None
+    if not classes:
+        raise ValueError(f"--class={class_index} is invalid: the checkpoint is not conditional (model.conditional "
+                         "is false); leave --class out")
+    if not 0 <= class_index < classes:
+        raise ValueError(f"--class={class_index} is invalid: allowed an integer from 0 to {classes - 1}")
+    return torch.full((count,), class_index, dtype=torch.int64)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -338,16 +355,23 @@ def _evaluate(args: argparse.Namespace) -> int:
     from gan_core.data import load_dataset
     from gan_core.evaluate import Evaluator
 
+    requested = None  # the classes asked of a conditional checkpoint's generator
     if args.checkpoint:
         from gan_core.checkpoint import load_generator
         from gan_core.latent import generate, zs_from_seeds
 
         if not 10 <= args.n <= 100000:
             raise ValueError(f"--n={args.n} is invalid: allowed an integer from 10 to 100000")
+        from gan_core.evaluate import conditional_inputs
+
         generator, config, _ = load_generator(args.checkpoint)
         # The checkpoint's own config never downloads (nor creates data.root); only --download does.
         data_config = replace(config.data, download=args.download)
-        images = generate(generator, zs_from_seeds(range(args.n), config.model.latent_dim))
+        if generator.num_classes:  # balanced classes from fixed seeds; scored per class below
+            z, requested = conditional_inputs(args.n, generator.num_classes, config.model.latent_dim)
+            images = generate(generator, z, labels=requested)
+        else:
+            images = generate(generator, zs_from_seeds(range(args.n), config.model.latent_dim))
     else:
         path = Path(args.samples)
         if path.suffix != ".npy" or not path.is_file():
@@ -375,6 +399,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     for key in ("fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity"):
         print(f"{key:<16} {scores[key]:>10.4f}   real data: {reference[key]:.4f}")
     print("class shares     " + " ".join(f"{share:.3f}" for share in scores["class_shares"]))
+    if requested is not None:  # a conditional checkpoint: does each sample show the class it was asked for?
+        scores.update(evaluator.conditional_scores(images, requested, dataset.labels))
+        print(f"conditional accuracy {scores['conditional_accuracy']:.4f} (chance {1 / len(scores['per_class_fid']):.4f})")
+        print("per-class FID    " + " ".join(f"{value:.1f}" for value in scores["per_class_fid"]))
     if args.json:
         Path(args.json).write_text(json.dumps({"samples": scores, "real": reference,
                                                "accuracy": evaluator.accuracy}, indent=2))

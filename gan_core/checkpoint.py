@@ -117,6 +117,7 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu", 
                    name: str | None = None) -> tuple[nn.Module, RunConfig, dict[str, Any]]:
     """An eval-mode generator from a checkpoint (its EMA weights when present), its config and the state.
 
+    A conditional checkpoint's generator takes (z, labels) and has num_classes > 0 (0 otherwise).
     CheckpointError also for weights holding NaN or infinity. name: what messages call the file.
     """
     state = load_checkpoint(path, name)
@@ -124,6 +125,6 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu", 
     image_shape = tuple(int(s) for s in state["image_shape"])
     key = "generator_ema" if use_ema and "generator_ema" in state else "generator"
     check_finite(state[key], f"{name or path}: {key}")
-    generator, _ = build_models(config.model, image_shape)  # type: ignore[arg-type]
+    generator, _ = build_models(config.model, image_shape, int(state.get("num_classes", 0)))  # type: ignore[arg-type]
     generator.load_state_dict(state[key])
     return generator.to(device).eval(), config, state

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from gan_core.config import RunConfig
-from gan_core.models import build_models
+from gan_core.models import MAX_CLASSES, build_models
 
 MAX_CHECKPOINT_BYTES = 2 << 30  # 2 GiB of tensors: the largest model allowed, with EMA and Adam state
 MAX_PICKLE_BYTES = 64 << 20  # data.pkl (the structure, no tensor data) is a few KB for our files
@@ -77,7 +77,7 @@ def vet_state(state: dict[str, Any], source: str) -> tuple[RunConfig, tuple[int,
     except (ValueError, TypeError) as error:
         raise CheckpointError(f"{source} holds an invalid config: {error}") from None
     image_shape = vet_image_shape(state["image_shape"], source, config.data.is_points)
-    generator, discriminator = meta_models(config, image_shape, source)
+    generator, discriminator = meta_models(config, image_shape, source, vet_num_classes(state, config, source))
     models = {"generator": generator, "discriminator": discriminator}
     if "generator_ema" in state:
         models["generator_ema"] = generator
@@ -131,11 +131,25 @@ def vet_image_shape(value: Any, source: str, points: bool = False) -> tuple[int,
     return (value[0], value[1], value[2])
 
 
-def meta_models(config: RunConfig, image_shape: tuple[int, int, int], source: str) -> tuple[nn.Module, nn.Module]:
+def vet_num_classes(state: dict[str, Any], config: RunConfig, source: str) -> int:
+    """A conditional checkpoint's class count (2..MAX_CLASSES); 0 for an unconditional one, which must hold none."""
+    value = state.get("num_classes", 0)
+    if not config.model.conditional:
+        if value != 0:
+            raise CheckpointError(f"{source}: num_classes is {value!r} but model.conditional is false")
+        return 0
+    if not (_is_int(value) and 2 <= value <= MAX_CLASSES):
+        raise CheckpointError(f"{source}: model.conditional is true but num_classes is {value!r}: allowed an "
+                              f"integer from 2 to {MAX_CLASSES}")
+    return value
+
+
+def meta_models(config: RunConfig, image_shape: tuple[int, int, int], source: str,
+                num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     """G and D on the meta device (shapes only, no memory), refused above MAX_MODEL_PARAMETERS each."""
     try:
         with torch.device("meta"):
-            generator, discriminator = build_models(config.model, image_shape)
+            generator, discriminator = build_models(config.model, image_shape, num_classes)
     except (ValueError, RuntimeError) as error:
         raise CheckpointError(f"{source}: its config does not build a model: {error}") from None
     for name, model in (("generator", generator), ("discriminator", discriminator)):

@@ -9,8 +9,10 @@ METRIC_NAMES = ("step", "epoch", "time_s", "d_loss", "g_loss", "d_real", "d_fake
                 # the spread (std) of D's scores on fakes, a cheap per-step sign of collapse (all fakes alike).
                 "overfit_r", "augment_p", "d_fake_std")
 
-# One quality row per live evaluation (quality.csv).
-QUALITY_COLUMNS = ("step", "fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity", "eval_s")
+# One quality row per live evaluation (quality.csv); conditional_accuracy: the share of a conditional run's
+# samples the classifier puts in their requested class (NaN for an unconditional run).
+QUALITY_COLUMNS = ("step", "fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity",
+                   "conditional_accuracy", "eval_s")
 
 # One quality row per live evaluation of a 2D toy run (gan_core/toy_metrics.py; NaN where a set has no modes).
 TOY_QUALITY_COLUMNS = ("step", "modes_covered", "modes_total", "high_quality_share", "kl", "js", "eval_s")

@@ -162,6 +162,8 @@ class ModelConfig:
     """DCGAN: channels of the layer next to the image; doubled at each lower resolution."""
     discriminator_norm: str = "none"
     """Normalisation in D: none, batch (DCGAN's BatchNorm) or spectral (spectral norm)."""
+    conditional: bool = False
+    """Class-conditional GAN for a labelled data set: a class embedding into G, a projection D."""
 
     def __post_init__(self) -> None:
         _check(self.architecture in ARCHITECTURES, "model.architecture", self.architecture,
@@ -176,6 +178,7 @@ class ModelConfig:
                self.base_channels, "an integer from 4 to 512")
         _check(self.discriminator_norm in DISCRIMINATOR_NORMS, "model.discriminator_norm",
                self.discriminator_norm, f"one of {', '.join(DISCRIMINATOR_NORMS)}")
+        _check(isinstance(self.conditional, bool), "model.conditional", self.conditional, "true or false")
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,8 @@ class RunConfig:
                    self.model.discriminator_norm, f"none when data.name is a 2D point set ({self.data.name})")
             _check(self.model.latent_dim <= 64, "model.latent_dim", self.model.latent_dim,
                    f"an integer from 1 to 64 when data.name is a 2D point set ({self.data.name})")
+            _check(self.model.conditional is not True, "model.conditional", self.model.conditional,
+                   f"false when data.name is a 2D point set ({self.data.name}): points have no classes")
         if isinstance(self.data, DataConfig) and isinstance(self.training, TrainingConfig) and self.data.is_points:
             _check(self.training.augment == "off", "training.augment", self.training.augment,
                    f"off when data.name is a 2D point set ({self.data.name}): the ops are for images")
@@ -431,7 +436,7 @@ def parse_value(key: str, text: str) -> Any:
     return text
 
 
-PRESET_NAMES = ("default", "seed-mlp", "dcgan", "toy-ring", "toy-grid", "toy-moons", "toy-spiral")
+PRESET_NAMES = ("default", "conditional", "seed-mlp", "dcgan", "toy-ring", "toy-grid", "toy-moons", "toy-spiral")
 _TOY_PRESET_DATA = {"toy-ring": "ring8", "toy-grid": "grid25", "toy-moons": "two-moons", "toy-spiral": "spiral"}
 
 
@@ -449,7 +454,7 @@ def toy_preset(data_name: str, name: str = "toy") -> RunConfig:
 
 
 def preset(name: str) -> RunConfig:
-    """A named starting configuration: default, seed-mlp, dcgan, or a 2D toy (toy-ring, toy-grid, ...)."""
+    """A named starting configuration: default, conditional, seed-mlp, dcgan, or a 2D toy (toy-ring, toy-grid, ...)."""
     if name in _TOY_PRESET_DATA:
         return toy_preset(_TOY_PRESET_DATA[name], name)
     if name == "seed-mlp":
@@ -465,6 +470,12 @@ def preset(name: str) -> RunConfig:
             optimizer=OptimizerConfig(lr_d=2e-4, lr_g=2e-4, beta1=0.5, beta2=0.999),
             training=TrainingConfig(batch_size=64),
         )
+    if name == "conditional":
+        # The default preset made class-conditional (class embedding in G, projection D): same
+        # DCGAN, spectral-norm D and EMA; the grid shows one row per class.
+        default = preset("default")
+        return dataclasses.replace(default, name="conditional",
+                                   model=dataclasses.replace(default.model, conditional=True))
     if name == "default":
         # Best samples in 120 s on a 2-core CPU, measured with `bench quality` (docs/benchmarks.md):
         # a small DCGAN is far cheaper per image than a wide MLP; spectral norm keeps D from

@@ -132,6 +132,27 @@ class Evaluator:
                 **precision_recall(self.real_features, features, self.real_radii()),
                 "diversity": mean_pairwise_distance(features)}
 
+    def conditional_scores(self, images: torch.Tensor, requested: torch.Tensor,
+                           real_labels: torch.Tensor) -> dict[str, Any]:
+        """A conditional generator's class fidelity: images (N, C, H, W) made for classes `requested` (N,).
+
+        conditional_accuracy: the share the classifier assigns to the requested class (chance: 1 / K);
+        per_class_accuracy and per_class_fid (class k's samples against the real images labelled k,
+        NaN where either side has fewer than 2) list one value per class.
+        """
+        features, probabilities = self._run(images)
+        predicted, requested = probabilities.argmax(dim=1), requested.long().cpu()
+        real_labels = real_labels.long().cpu()
+        per_class_fid, per_class_accuracy = [], []
+        for k in range(self.num_classes):
+            mine, real = requested == k, real_labels == k
+            hits = (predicted[mine] == k).double()
+            per_class_accuracy.append(round(float(hits.mean()), 4) if hits.numel() else float("nan"))
+            enough = int(mine.sum()) >= 2 and int(real.sum()) >= 2
+            per_class_fid.append(fid(features[mine], self.real_features[real]) if enough else float("nan"))
+        return {"conditional_accuracy": float((predicted == requested).double().mean()),
+                "per_class_accuracy": per_class_accuracy, "per_class_fid": per_class_fid}
+
     def real_radii(self) -> torch.Tensor:
         """Each real feature's distance to its k-th nearest real neighbour, computed once."""
         if self._real_radii is None:
@@ -154,6 +175,16 @@ class Evaluator:
                            **coverage(probabilities.argmax(dim=1), self.num_classes),
                            **precision_recall(second, first), "diversity": mean_pairwise_distance(first)}
         return self._reference
+
+
+def conditional_inputs(count: int, num_classes: int, latent_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed-seed inputs for scoring a conditional generator: count // K per class (at least 1), class k's
+    i-th sample from seed i, so each class is drawn from the same z: (z (M, latent_dim), labels (M,))."""
+    from gan_core.latent import zs_from_seeds
+
+    per_class = max(1, count // num_classes)
+    z = zs_from_seeds(range(per_class), latent_dim).repeat(num_classes, 1)  # (K * per_class, latent_dim)
+    return z, torch.arange(num_classes).repeat_interleave(per_class)
 
 
 def _train_classifier(dataset: ImageDataset, epochs: int = 4, seed: int = 0) -> tuple[FeatureClassifier, float, int]:

@@ -116,16 +116,20 @@ def great_circle_loop(a: torch.Tensor, b: torch.Tensor, frames: int) -> torch.Te
     return loop
 
 
-def generate(generator: nn.Module, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+def generate(generator: nn.Module, z: torch.Tensor, batch_size: int = 256,
+             labels: torch.Tensor | None = None) -> torch.Tensor:
     """Images for z (N, latent_dim) in eval mode and inference_mode: (N, C, H, W) float32 in [-1, 1] on the CPU
-    (points (N, 2) for a 2D toy's generator, unclamped: they live on the plane, not in [-1, 1])."""
+    (points (N, 2) for a 2D toy's generator, unclamped: they live on the plane, not in [-1, 1]).
+
+    labels (N,): the requested classes for a conditional generator (left out: classes in turn)."""
     device = next(generator.parameters()).device
     was_training = generator.training
     generator.eval()
     outputs = []
     with torch.inference_mode():
         for start in range(0, z.shape[0], batch_size):
-            outputs.append(generator(z[start: start + batch_size].to(device)).float().cpu())
+            extra = () if labels is None else (labels[start: start + batch_size].to(device),)
+            outputs.append(generator(z[start: start + batch_size].to(device), *extra).float().cpu())
     generator.train(was_training)
     samples = torch.cat(outputs)
     return samples.clamp_(-1.0, 1.0) if samples.ndim == 4 else samples

@@ -10,32 +10,37 @@ from torch import nn
 from gan_core.config import ModelConfig
 from gan_core.point_models import POINT_DIM, PointDiscriminator, PointGenerator
 
+MAX_CLASSES = 1000  # a conditional model's class count: embeddings stay small, grids K x K stay drawable
+
 
 class MLPGenerator(nn.Module):
     """The seed's generator: z -> [Linear, ReLU] x depth -> Linear -> Tanh, reshaped to an image."""
 
     def __init__(self, latent_dim: int, image_shape: tuple[int, int, int], hidden_dim: int = 256,
-                 depth: int = 2) -> None:
+                 depth: int = 2, num_classes: int = 0) -> None:
         super().__init__()
         self.image_shape = tuple(image_shape)
+        self.num_classes = num_classes
+        # Conditional: a learned class vector (latent_dim wide) is concatenated to z.
+        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
         layers: list[nn.Module] = []
-        width_in = latent_dim
+        width_in = latent_dim * (2 if num_classes else 1)
         for _ in range(depth):
             layers += [nn.Linear(width_in, hidden_dim), nn.ReLU()]
             width_in = hidden_dim
         layers += [nn.Linear(width_in, math.prod(image_shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, latent_dim) -> (B, C, H, W) in [-1, 1]."""
-        return self.net(z).view(z.shape[0], *self.image_shape)
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, latent_dim) [, labels (B,)] -> (B, C, H, W) in [-1, 1]."""
+        return self.net(_with_class(self.embed, z, labels)).view(z.shape[0], *self.image_shape)
 
 
 class MLPDiscriminator(nn.Module):
     """The seed's discriminator without its final Sigmoid: image -> [Linear, LeakyReLU(0.2)] x depth -> logit."""
 
     def __init__(self, image_shape: tuple[int, int, int], hidden_dim: int = 256, depth: int = 2,
-                 norm: str = "none") -> None:
+                 norm: str = "none", num_classes: int = 0) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]
         width_in = math.prod(image_shape)
@@ -49,10 +54,12 @@ class MLPDiscriminator(nn.Module):
         final = nn.Linear(width_in, 1)
         layers.append(_spectral(final) if norm == "spectral" else final)
         self.net = nn.Sequential(*layers)
+        self.num_classes = num_classes
+        self.embed = _projection(num_classes, width_in, norm)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> (B,) logits; sigmoid(logit) is D's probability that the image is real."""
-        return self.net(images).view(-1)
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, C, H, W) [, labels (B,)] -> (B,) logits; sigmoid(logit) is D's probability that the image is real."""
+        return _project(self.net, self.embed, images, labels)
 
 
 def dcgan_start_size(image_size: int) -> int:
@@ -69,15 +76,19 @@ def dcgan_start_size(image_size: int) -> int:
 class DCGANGenerator(nn.Module):
     """z -> Linear to (base * 2^k, s, s) -> k x [ConvTranspose stride 2, BN, ReLU] -> image (Tanh)."""
 
-    def __init__(self, latent_dim: int, image_shape: tuple[int, int, int], base_channels: int = 32) -> None:
+    def __init__(self, latent_dim: int, image_shape: tuple[int, int, int], base_channels: int = 32,
+                 num_classes: int = 0) -> None:
         super().__init__()
         channels, size, _ = image_shape
+        self.num_classes = num_classes
+        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
         start = dcgan_start_size(size)
         upsamplings = int(round(math.log2(size // start)))
         width = base_channels * 2 ** (upsamplings - 1)
         self.start_shape = (width, start, start)
         # A linear projection (not a 1x1 transposed conv) lets 7x7 and 4x4 starts share code.
-        self.project = nn.Sequential(nn.Linear(latent_dim, width * start * start, bias=False),
+        width_in = latent_dim * (2 if num_classes else 1)  # z, or z and the class vector side by side
+        self.project = nn.Sequential(nn.Linear(width_in, width * start * start, bias=False),
                                      nn.BatchNorm1d(width * start * start), nn.ReLU())
         layers: list[nn.Module] = []
         for index in range(upsamplings):
@@ -88,15 +99,16 @@ class DCGANGenerator(nn.Module):
             width = out
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, latent_dim) -> (B, C, H, W) in [-1, 1]."""
-        return self.net(self.project(z).view(z.shape[0], *self.start_shape))
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, latent_dim) [, labels (B,)] -> (B, C, H, W) in [-1, 1]."""
+        return self.net(self.project(_with_class(self.embed, z, labels)).view(z.shape[0], *self.start_shape))
 
 
 class DCGANDiscriminator(nn.Module):
     """image -> k x [Conv stride 2, (norm), LeakyReLU(0.2)] -> Linear -> logit."""
 
-    def __init__(self, image_shape: tuple[int, int, int], base_channels: int = 32, norm: str = "batch") -> None:
+    def __init__(self, image_shape: tuple[int, int, int], base_channels: int = 32, norm: str = "batch",
+                 num_classes: int = 0) -> None:
         super().__init__()
         channels, size, _ = image_shape
         start = dcgan_start_size(size)
@@ -114,19 +126,66 @@ class DCGANDiscriminator(nn.Module):
         final = nn.Linear(width_in * start * start, 1)
         layers += [nn.Flatten(), _spectral(final) if norm == "spectral" else final]
         self.net = nn.Sequential(*layers)
+        self.num_classes = num_classes
+        self.embed = _projection(num_classes, width_in * start * start, norm)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> (B,) logits."""
-        return self.net(images).view(-1)
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, C, H, W) [, labels (B,)] -> (B,) logits."""
+        return _project(self.net, self.embed, images, labels)
 
 
 def _spectral(module: nn.Module) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(module)
 
 
-def build_models(config: ModelConfig, image_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+def default_labels(count: int, num_classes: int, device: torch.device) -> torch.Tensor:
+    """The classes in turn, 0, 1, ..., K-1, 0, ...: (count,) int64, for a conditional G called without labels."""
+    return torch.arange(count, device=device) % num_classes
+
+
+def _with_class(embed: nn.Embedding | None, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """z (B, latent_dim), or for a conditional G [z, embed(labels)] (B, 2 * latent_dim).
+
+    Labels left out cycle through the classes, so callers that know nothing of classes (generate(G, z),
+    the explorer) still get images, of every class in turn.
+    """
+    if embed is None:
+        return z
+    if labels is None:
+        labels = default_labels(z.shape[0], embed.num_embeddings, z.device)
+    return torch.cat([z, embed(labels).to(z.dtype)], dim=1)
+
+
+def _projection(num_classes: int, feature_dim: int, norm: str) -> nn.Module | None:
+    """The projection discriminator's class embedding, (num_classes, feature_dim); spectral-normed with D."""
+    if not num_classes:
+        return None
+    embed = nn.Embedding(num_classes, feature_dim)
+    # Small start: the projection term begins near zero, so D starts as its unconditional self.
+    nn.init.normal_(embed.weight, 0.0, 0.02)
+    return _spectral(embed) if norm == "spectral" else embed
+
+
+def _project(net: nn.Sequential, embed: nn.Module | None, images: torch.Tensor,
+             labels: torch.Tensor | None) -> torch.Tensor:
+    """D's logits (B,): psi(phi(x)) plus, for a projection D (Miyato & Koyama 2018), <embed(y), phi(x)>."""
+    if embed is None:
+        return net(images).view(-1)
+    if labels is None:
+        raise ValueError("this discriminator is class-conditional (model.conditional): pass labels")
+    features = net[:-1](images)  # phi(x): (B, F), everything but the final linear psi
+    return net[-1](features).view(-1) + (embed(labels) * features).sum(dim=1)
+
+
+def build_models(config: ModelConfig, image_shape: tuple[int, ...],
+                 num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     """(generator, discriminator) for the configured architecture and an image shape (C, H, W), or the
-    point MLPs for a 2D point set's shape (2,)."""
+    point MLPs for a 2D point set's shape (2,). model.conditional needs num_classes >= 2 (G then takes
+    (z, labels), D (images, labels)); unconditional models ignore num_classes."""
+    classes = num_classes if config.conditional else 0
+    if config.conditional and not (isinstance(num_classes, int) and 2 <= num_classes <= MAX_CLASSES):
+        raise ValueError(f"model.conditional=True is invalid with {num_classes!r} classes: allowed a labelled "
+                         f"data set of 2 to {MAX_CLASSES} classes")
     if tuple(image_shape) == (POINT_DIM,):
         return PointGenerator(config.latent_dim, config.hidden_dim, config.depth), \
             PointDiscriminator(config.hidden_dim, config.depth)
@@ -134,12 +193,12 @@ def build_models(config: ModelConfig, image_shape: tuple[int, ...]) -> tuple[nn.
     if height != width:
         raise ValueError(f"images must be square, got {height}x{width}")
     if config.architecture == "mlp":
-        generator = MLPGenerator(config.latent_dim, image_shape, config.hidden_dim, config.depth)
+        generator = MLPGenerator(config.latent_dim, image_shape, config.hidden_dim, config.depth, classes)
         discriminator = MLPDiscriminator(image_shape, config.hidden_dim, config.depth,
-                                         config.discriminator_norm)
+                                         config.discriminator_norm, classes)
     else:
-        generator = DCGANGenerator(config.latent_dim, image_shape, config.base_channels)
-        discriminator = DCGANDiscriminator(image_shape, config.base_channels, config.discriminator_norm)
+        generator = DCGANGenerator(config.latent_dim, image_shape, config.base_channels, classes)
+        discriminator = DCGANDiscriminator(image_shape, config.base_channels, config.discriminator_norm, classes)
     _init_weights(generator)
     _init_weights(discriminator)
     return generator, discriminator

@@ -13,7 +13,8 @@ import numpy as np
 
 from gan_core.checkpoint import save_checkpoint
 from gan_core.columns import QUALITY_COLUMNS
-from gan_core.evaluate import EvaluationUnavailable, Evaluator, cached_evaluator_path, prepare_in_subprocess
+from gan_core.evaluate import (EvaluationUnavailable, Evaluator, cached_evaluator_path, conditional_inputs,
+                               prepare_in_subprocess)
 from gan_core.latent import generate, zs_from_seeds
 from gan_core.metrics import MetricsWriter, read_metrics
 from gan_core.run_files import RunPaths
@@ -113,9 +114,17 @@ class LiveEvaluation:
             if self.prepare() is None:
                 return None
             started = time.perf_counter()  # the one-off preparation is not part of the per-evaluation cost
-            config = self.trainer.config
-            z = zs_from_seeds(range(self.samples), config.model.latent_dim)  # the same seeds every time
-            scores = self.evaluator.score(generate(self.trainer.sampling_generator(), z))
+            config, trainer = self.trainer.config, self.trainer
+            if trainer.num_classes:  # balanced classes, the same seeds per class every time
+                z, labels = conditional_inputs(self.samples, trainer.num_classes, config.model.latent_dim)
+                images = generate(trainer.sampling_generator(), z, labels=labels)
+                scores = self.evaluator.score(images)
+                scores["conditional_accuracy"] = self.evaluator.conditional_scores(
+                    images, labels, trainer.dataset.labels)["conditional_accuracy"]
+            else:
+                z = zs_from_seeds(range(self.samples), config.model.latent_dim)  # the same seeds every time
+                scores = {**self.evaluator.score(generate(trainer.sampling_generator(), z)),
+                          "conditional_accuracy": float("nan")}
         except (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
             # Scoring is an extra: a data set it cannot handle must not kill (or re-kill) the run.
             self.unavailable = f"quality evaluation failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"

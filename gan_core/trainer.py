@@ -44,6 +44,9 @@ class Trainer:
             # R1 needs a second backward through D's input gradient, which DDP's reducer does not take.
             raise ValueError(f"loss.r1_gamma={config.loss.r1_gamma!r} is invalid under torchrun: allowed 0 "
                              "(R1 is single-process for now)")
+        if distributed.enabled and config.model.conditional:
+            raise ValueError("model.conditional=True is invalid under torchrun: allowed false "
+                             "(conditional training is single-process for now)")
         self.config = config
         self.distributed = distributed
         self.device = resolve_device(config.training.device)
@@ -54,6 +57,17 @@ class Trainer:
         self.image_shape: tuple[int, int, int] = dataset.image_shape
         # The whole set lives on the training device: a batch is one index_select, no DataLoader.
         self.images = dataset.images.to(self.device)  # (N, C, H, W) in [-1, 1]
+        self.num_classes = 0  # > 0: a class-conditional run (G takes (z, labels), D (images, labels))
+        if config.model.conditional:
+            if dataset.labels is None:
+                raise ValueError(f"model.conditional=True is invalid for data set {config.data.name}: it has no "
+                                 "labels; allowed false, or a labelled set (mnist5k, digits, mnist, fashion-mnist, "
+                                 "cifar10, a folder with class subfolders)")
+            self.labels = dataset.labels.to(self.device).long()  # (N,) int64
+            self.num_classes = int(self.labels.max()) + 1
+            # Fake labels are drawn in the data's class shares, so D sees real and fake classes alike.
+            self.class_shares = torch.bincount(self.labels, minlength=self.num_classes).float()
+            self.class_shares /= self.class_shares.sum()  # (K,)
         self._build_initial_state()
         # Real and fake batches go through D in one pass unless BatchNorm would mix their statistics.
         self._joint_d_pass = not has_batch_norm(self.discriminator)
@@ -77,7 +91,7 @@ class Trainer:
         # Weight init uses the global RNG; fork it so building a Trainer leaves the caller's alone.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            generator, discriminator = build_models(config.model, self.image_shape)
+            generator, discriminator = build_models(config.model, self.image_shape, self.num_classes)
         self.generator = generator.to(self.device)
         self.discriminator = discriminator.to(self.device)
         self.ema_generator: nn.Module | None = None
@@ -163,28 +177,32 @@ class Trainer:
         # (1) update D: maximise its score on real images, minimise it on G's (detached) fakes.
         self.discriminator.requires_grad_(True)
         for index in range(d_steps):
-            real = self.images.index_select(0, self.sampler.next_indices())  # (B, C, H, W)
+            indices = self.sampler.next_indices()
+            real = self.images.index_select(0, indices)  # (B, C, H, W)
             z = self.sample_noise(batch_size)
+            # Conditional: the reals' own labels (B,) and fake labels (B,) drawn after z from the noise RNG.
+            real_y, fake_y = self._labels(indices), self._labels(None, batch_size)
             with autocast:
                 if index == d_steps - 1:
-                    fake = self._g_train(z)  # (B, C, H, W), graph kept for the G phase
+                    fake = self._g_train(z, *fake_y)  # (B, C, H, W), graph kept for the G phase
                 else:
                     with torch.no_grad():  # only the last D step's fakes are reused by G
-                        fake = self.generator(z)
+                        fake = self.generator(z, *fake_y)
                 real_seen, fake_seen = self._augment(real, augment_p), self._augment(fake.detach(), augment_p)
                 if self._joint_d_pass:
-                    logits = self._d_train(torch.cat([real_seen, fake_seen])).float()  # (2B,)
+                    joint_y = [torch.cat(real_y + fake_y)] if fake_y else []
+                    logits = self._d_train(torch.cat([real_seen, fake_seen]), *joint_y).float()  # (2B,)
                     real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
                 else:
-                    real_logits = self._d_train(real_seen).float()
-                    fake_logits = self._d_train(fake_seen).float()
+                    real_logits = self._d_train(real_seen, *real_y).float()
+                    fake_logits = self._d_train(fake_seen, *fake_y).float()
             d_loss = discriminator_loss(loss_name, real_logits, fake_logits, smoothing)
             penalised = d_loss
             r1 = cfg.loss
             if index == 0 and r1_due(self.step_count, r1.r1_gamma, r1.r1_interval):
                 # Lazy R1 on this batch's reals, in float32 outside autocast: gamma/2 * k * E||dD/dx||^2.
                 penalised = d_loss + r1_weight(r1.r1_gamma, r1.r1_interval) * r1_penalty(
-                    self.discriminator, real.float())
+                    lambda images: self.discriminator(images, *real_y), real.float())
             self.optimizer_d.zero_grad(set_to_none=True)
             penalised.backward()
             grad_norm_d = _grad_norm(self.discriminator)
@@ -199,7 +217,7 @@ class Trainer:
         self.discriminator.requires_grad_(False)
         with autocast:
             # Augmented as D saw its fakes, so G's gradient flows back through the (differentiable) ops.
-            fake_logits_after = self.discriminator(self._augment(fake, augment_p)).float()  # (B,)
+            fake_logits_after = self.discriminator(self._augment(fake, augment_p), *fake_y).float()  # (B,)
         g_loss = generator_loss(loss_name, fake_logits_after)
         self.optimizer_g.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -234,6 +252,33 @@ class Trainer:
         """Training noise from this rank's generator: (count, latent_dim)."""
         return torch.randn(count, self.config.model.latent_dim, generator=self.noise_rng, device=self.device)
 
+    def _labels(self, indices: torch.Tensor | None, count: int = 0) -> tuple[torch.Tensor, ...]:
+        """() for an unconditional run; else (labels,): the data's labels at indices, or `count` fake labels
+        drawn in the data's class shares from the noise RNG (so a resumed run draws the same ones)."""
+        if not self.num_classes:
+            return ()
+        if indices is not None:
+            return (self.labels.index_select(0, indices),)
+        return (torch.multinomial(self.class_shares, count, replacement=True, generator=self.noise_rng),)
+
+    @property
+    def fixed_labels(self) -> torch.Tensor | None:
+        """The fixed grid's classes, (K * K,) int64, K rows of one class each; None when unconditional.
+
+        K x K is square, so the usual square grid layout (image_grid) puts exactly one class per row.
+        """
+        if not self.num_classes:
+            return None
+        return torch.arange(self.num_classes, device=self.device).repeat_interleave(self.num_classes)
+
+    def fixed_inputs(self) -> tuple[torch.Tensor, ...]:
+        """The fixed grid's generator inputs: (fixed_noise,), or (z (K * K, latent_dim), labels (K * K,)) for a
+        conditional run, where column j of every class row shares one z (fixed_noise[j], cycled)."""
+        if not self.num_classes:
+            return (self.fixed_noise,)
+        columns = torch.arange(self.num_classes, device=self.device) % self.fixed_noise.shape[0]
+        return self.fixed_noise[columns].repeat(self.num_classes, 1), self.fixed_labels
+
     def _update_ema(self) -> None:
         """ema <- decay * ema + (1 - decay) * G, parameters in place; buffers (BN stats) copied."""
         decay = self.config.training.ema_decay
@@ -247,12 +292,13 @@ class Trainer:
         return self.ema_generator if self.ema_generator is not None else self.generator
 
     def sample_fixed(self) -> torch.Tensor:
-        """Images for the fixed noise batch, (grid_size, C, H, W) in [-1, 1], on the CPU."""
+        """Images for the fixed noise batch, (grid_size, C, H, W) in [-1, 1], on the CPU; a conditional run's
+        grid is (K * K, C, H, W), one class per row (see fixed_inputs)."""
         model = self.sampling_generator()
         was_training = model.training
         model.eval()
         with torch.inference_mode():
-            images = model(self.fixed_noise).float().cpu()
+            images = model(*self.fixed_inputs()).float().cpu()
         model.train(was_training)
         return images
 
@@ -286,6 +332,8 @@ class Trainer:
             "fixed_noise": self.fixed_noise.cpu(),
             "augment_rng": self.augment_rng.get_state(),
         }
+        if self.num_classes:
+            state["num_classes"] = self.num_classes  # the class embeddings' size, for vetting and load_generator
         if self.adaptive_augment is not None:
             state["adaptive_augment"] = self.adaptive_augment.state_dict()
         if self.ema_generator is not None:
