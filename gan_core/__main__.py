@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from gan_core.ab import add_ab_parser, run_ab_cli
+from gan_core.ab_cli import add_ab_parser, run_ab_cli
+from gan_core.checkpoint_cli import evaluate_command, interpolate_command, sample_command
 from gan_core.config import PRESET_NAMES, DATASET_NAMES, parse_value, preset
 from gan_core.threads import ThreadPolicy
 
@@ -89,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return {"train": _train, "sample": _sample, "interpolate": _interpolate, "evaluate": _evaluate,
-                "bench": _bench, "ab": run_ab_cli}[args.command](args)
+        return {"train": _train, "sample": sample_command, "interpolate": interpolate_command,
+                "evaluate": evaluate_command, "bench": _bench, "ab": run_ab_cli}[args.command](args)
     except (ValueError, FileNotFoundError) as error:
         # Config, data and checkpoint errors are ValueErrors whose message names the problem.
         sys.stderr.write(f"error: {_one_line(error)}\n")
@@ -270,143 +271,6 @@ def _progress(initial: int, total: int | None, quiet: bool):
 
     return tqdm(initial=initial, total=total, disable=quiet, unit="step", dynamic_ncols=True,
                 mininterval=0.5)
-
-
-def _sample(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from gan_core.checkpoint import load_generator
-    from gan_core.latent import generate, image_grid, save_png, zs_from_seeds
-
-    out = Path(args.out)
-    if out.suffix not in (".png", ".npy"):
-        raise ValueError(f"--out={args.out!r} is invalid: allowed a .png or .npy file name")
-    _check_out_file(out)
-    if not 1 <= args.n <= 100000:
-        raise ValueError(f"--n={args.n} is invalid: allowed an integer from 1 to 100000")
-    if args.seed < 0:
-        raise ValueError(f"--seed={args.seed} is invalid: allowed an integer >= 0")
-    generator, config, _ = load_generator(args.checkpoint)
-    # Sample i uses seed + i, so one seed names one image whatever --n is.
-    z = zs_from_seeds(range(args.seed, args.seed + args.n), config.model.latent_dim)
-    images = generate(generator, z, labels=_class_labels(args.class_index, generator, args.n))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".npy":
-        np.save(out, images.numpy().astype(np.float32))
-    else:
-        save_png(image_grid(images), out)
-    print(f"wrote {args.n} samples to {out}")
-    return 0
-
-
-def _check_out_file(out: Path) -> None:
-    """--out must name a file to write, not an existing folder or a device."""
-    if out.is_dir():
-        raise ValueError(f"--out={str(out)!r} is an existing folder: allowed a file name, "
-                         f"e.g. {str(out / ('samples' + out.suffix))!r}")
-    if out.exists() and not out.is_file():
-        raise ValueError(f"--out={str(out)!r} exists and is not a regular file")
-
-
-def _interpolate(args: argparse.Namespace) -> int:
-    from gan_core.checkpoint import load_generator
-    from gan_core.latent import generate, interpolate, save_strip, z_from_seed
-
-    if not args.out.endswith(".png"):
-        raise ValueError(f"--out={args.out!r} is invalid: allowed a .png file name")
-    _check_out_file(Path(args.out))
-    if not 2 <= args.steps <= 256:
-        raise ValueError(f"--steps={args.steps} is invalid: allowed an integer from 2 to 256")
-    for name in ("from_seed", "to_seed"):
-        if getattr(args, name) < 0:
-            raise ValueError(f"--{name.replace('_', '-')}={getattr(args, name)} is invalid: allowed an integer >= 0")
-    generator, config, _ = load_generator(args.checkpoint)
-    latent_dim = config.model.latent_dim
-    path = interpolate(z_from_seed(args.from_seed, latent_dim), z_from_seed(args.to_seed, latent_dim),
-                       args.steps, args.method)
-    save_strip(generate(generator, path, labels=_class_labels(args.class_index, generator, args.steps)), args.out)
-    print(f"wrote a {args.steps}-image {args.method} strip to {args.out}")
-    return 0
-
-
-def _class_labels(class_index: int | None, generator, count: int):
-    """--class K as (count,) labels for a conditional generator; None without --class (classes in turn)."""
-    import torch
-
-    classes = getattr(generator, "num_classes", 0)
-    if class_index is None:
-        return None
-    if not classes:
-        raise ValueError(f"--class={class_index} is invalid: the checkpoint is not conditional (model.conditional "
-                         "is false); leave --class out")
-    if not 0 <= class_index < classes:
-        raise ValueError(f"--class={class_index} is invalid: allowed an integer from 0 to {classes - 1}")
-    return torch.full((count,), class_index, dtype=torch.int64)
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    import json
-    from dataclasses import replace
-
-    import numpy as np
-    import torch
-
-    from gan_core.config import DataConfig
-    from gan_core.data import load_dataset
-    from gan_core.evaluate import Evaluator
-
-    requested = None  # the classes asked of a conditional checkpoint's generator
-    if args.checkpoint:
-        from gan_core.checkpoint import load_generator
-        from gan_core.latent import generate, zs_from_seeds
-
-        if not 10 <= args.n <= 100000:
-            raise ValueError(f"--n={args.n} is invalid: allowed an integer from 10 to 100000")
-        from gan_core.evaluate import conditional_inputs
-
-        generator, config, _ = load_generator(args.checkpoint)
-        # The checkpoint's own config never downloads (nor creates data.root); only --download does.
-        data_config = replace(config.data, download=args.download)
-        if generator.num_classes:  # balanced classes from fixed seeds; scored per class below
-            z, requested = conditional_inputs(args.n, generator.num_classes, config.model.latent_dim)
-            images = generate(generator, z, labels=requested)
-        else:
-            images = generate(generator, zs_from_seeds(range(args.n), config.model.latent_dim))
-    else:
-        path = Path(args.samples)
-        if path.suffix != ".npy" or not path.is_file():
-            raise ValueError(f"--samples={args.samples!r} is invalid: allowed an existing .npy file")
-        array = np.load(path, allow_pickle=False)  # never unpickle a file made elsewhere
-        if array.dtype.kind not in "fiu":
-            raise ValueError(f"--samples={args.samples!r} holds {array.dtype} values: allowed numbers")
-        data_config = DataConfig(name=args.dataset, download=args.download)
-        images = torch.from_numpy(np.asarray(array, dtype=np.float32))
-        if not bool(torch.isfinite(images).all()):
-            bad = int((~torch.isfinite(images)).flatten(1).any(dim=1).sum()) if images.ndim > 1 else -1
-            raise ValueError(f"--samples={args.samples!r} holds NaN or infinite values"
-                             + (f" in {bad} of {images.shape[0]} images" if bad >= 0 else ""))
-    dataset = load_dataset(data_config)
-    if images.ndim != 4 or tuple(images.shape[1:]) != dataset.image_shape:
-        raise ValueError(f"samples have shape {tuple(images.shape)}: allowed N x "
-                         f"{' x '.join(map(str, dataset.image_shape))} for {data_config.name}")
-    if images.shape[0] < 10 or images.min() < -1.0001 or images.max() > 1.0001:
-        raise ValueError("samples must be at least 10 images with values in [-1, 1]")
-    evaluator = Evaluator.for_data(data_config, dataset=dataset)
-    scores = evaluator.score(images)
-    reference = evaluator.reference(dataset.images)
-    print(f"classifier: held-out accuracy {evaluator.accuracy:.3f} on {data_config.name}"
-          + (f" (trained in {evaluator.train_seconds:.1f} s, now cached)" if evaluator.trained_now else " (cached)"))
-    for key in ("fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity"):
-        print(f"{key:<16} {scores[key]:>10.4f}   real data: {reference[key]:.4f}")
-    print("class shares     " + " ".join(f"{share:.3f}" for share in scores["class_shares"]))
-    if requested is not None:  # a conditional checkpoint: does each sample show the class it was asked for?
-        scores.update(evaluator.conditional_scores(images, requested, dataset.labels))
-        print(f"conditional accuracy {scores['conditional_accuracy']:.4f} (chance {1 / len(scores['per_class_fid']):.4f})")
-        print("per-class FID    " + " ".join(f"{value:.1f}" for value in scores["per_class_fid"]))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"samples": scores, "real": reference,
-                                               "accuracy": evaluator.accuracy}, indent=2))
-    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:

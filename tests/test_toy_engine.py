@@ -187,3 +187,25 @@ def test_quality_caption_speaks_of_modes_for_toys_and_of_fid_for_images():
     assert "modes" not in moons and "JS 0.300" in moons
     image = quality_caption([{"step": 500, "fid": 30.0, "precision": 0.5, "recall": 0.4, "classes_covered": 9}])
     assert image.startswith("Latest quality at step 500: FID 30.00 (best 30.00)")
+
+
+def test_cli_samples_scatters_refuses_strips_and_evaluates_a_2d_checkpoint(tmp_path, capsys):
+    from gan_core.__main__ import main as cli
+
+    run = tmp_path / "toy"
+    args = ["--preset", "toy-ring", "--set", "data.limit=512", "--set", "model.hidden_dim=16", "--set",
+            "batch_size=32", "--set", "eval_every=0", "--quiet", "--run-dir", str(run)]
+    assert cli(["train", *args, "--steps", "20"]) == 0
+    checkpoint = str(run / "checkpoints" / "latest.pt")
+    assert cli(["sample", "--checkpoint", checkpoint, "--n", "50", "--out", str(tmp_path / "p.npy")]) == 0
+    assert np.load(tmp_path / "p.npy").shape == (50, 2)
+    assert cli(["sample", "--checkpoint", checkpoint, "--n", "50", "--out", str(tmp_path / "p.png")]) == 0
+    assert np.asarray(Image.open(tmp_path / "p.png")).shape == (256, 256, 3)
+    capsys.readouterr()
+    assert cli(["interpolate", "--checkpoint", checkpoint, "--from-seed", "1", "--to-seed", "2",
+                "--out", str(tmp_path / "s.png")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "2D point run" in error and not (tmp_path / "s.png").exists()
+    assert cli(["evaluate", "--checkpoint", checkpoint, "--n", "300"]) == 0
+    printed = capsys.readouterr().out
+    assert "modes_covered" in printed and "modes_total              8.0000" in printed and "js" in printed
