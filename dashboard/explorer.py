@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+import torch
 from torch import nn
 
 from dashboard.memorization_panel import render_memorization
@@ -49,27 +50,31 @@ def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
         st.info("This generator draws 2D points, not images: its samples, D's surface and G's mesh are in the "
                 "Training view's playground (open the run from the Runs view to see its last state).")
         return
+    label = render_class_picker(getattr(generator, "num_classes", 0))
     grid_tab, interp_tab, loop_tab = st.columns(3)
     with grid_tab:
         st.subheader("Samples from a seed")
         seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="explore.seed"))
         count = st.select_slider("How many", [4, 16, 36, 64], 16, key="explore.count")
-        grid = cached_grid(generator, identity, tuple(range(seed, seed + count)), latent_dim)
-        show_image(st, grid, f"seeds {seed}..{seed + count - 1}")
+        grid = cached_grid(generator, identity, tuple(range(seed, seed + count)), latent_dim, label)
+        show_image(st, grid, f"seeds {seed}..{seed + count - 1}" + ("" if label is None else f", class {label}"))
         _render_bookmarks(seed, source_dir)
         render_memorization(generator, latent_dim, data_config, identity, tuple(range(seed, seed + count)))
     with interp_tab:
         st.subheader("Interpolate")
-        render_interpolation(generator, latent_dim, identity)
+        render_interpolation(generator, latent_dim, identity, label)
+        if getattr(generator, "num_classes", 0):
+            render_class_strip(generator, latent_dim, identity, seed)
     with loop_tab:
         st.subheader("Great-circle loop")
         frames = int(st.number_input("Frames", 8, 120, 36, key="explore.loop_frames"))
         start = int(st.session_state.get("explore.from", 1))
         end = int(st.session_state.get("explore.to", 2))
-        request = (start, end, frames, identity)  # a made GIF belongs to these weights and inputs
+        request = (start, end, frames, identity, label)  # a made GIF belongs to these weights and inputs
         if st.button("Make the loop", key="explore.make_gif"):
-            loop = great_circle_loop(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), frames)
-            st.session_state["explore.gif"] = (request, gif_bytes(generate(generator, loop[:-1]), frame_ms=80, scale=4))
+            loop = great_circle_loop(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), frames)[:-1]
+            frames_made = generate(generator, loop, labels=_labels(label, loop.shape[0]))
+            st.session_state["explore.gif"] = (request, gif_bytes(frames_made, frame_ms=80, scale=4))
         made = st.session_state.get("explore.gif")
         if made and made[0] == request:
             st.image(made[1], caption=f"loop through seeds {start} and {end}, {frames} frames")
@@ -79,7 +84,28 @@ def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
                        "made on request, since it costs a second of CPU.")
 
 
-def render_interpolation(generator: nn.Module, latent_dim: int, identity: tuple) -> None:
+def render_class_picker(classes: int) -> int | None:
+    """A conditional generator's class for every sample below (None: classes in turn, 0, 1, ..., K-1, 0, ...)."""
+    if not classes:
+        return None
+    choice = st.selectbox("Class", ["each class in turn", *range(classes)], key="explore.class",
+                          help="This generator is class-conditional: ask for one class, or see them in turn.")
+    return None if isinstance(choice, str) else int(choice)
+
+
+def render_class_strip(generator: nn.Module, latent_dim: int, identity: tuple, seed: int) -> None:
+    """Between classes at a fixed seed: the same z drawn as every class, left to right."""
+    strip = cached_class_strip(generator, identity, seed, latent_dim, generator.num_classes)
+    st.image(sharp(strip, min_width=0), caption=f"seed {seed} as each class, 0 to {generator.num_classes - 1}",
+             output_format="PNG", width="content")
+
+
+def _labels(label: int | None, count: int) -> torch.Tensor | None:
+    """(count,) of one class for a conditional generator; None leaves the classes in turn."""
+    return None if label is None else torch.full((count,), label, dtype=torch.int64)
+
+
+def render_interpolation(generator: nn.Module, latent_dim: int, identity: tuple, label: int | None = None) -> None:
     """Two endpoints by seed (or random), lerp or slerp, K steps -> a strip with a PNG download."""
     if st.button("Random endpoints", key="explore.random"):
         st.session_state["explore.from"] = random.randrange(2**31)
@@ -89,7 +115,7 @@ def render_interpolation(generator: nn.Module, latent_dim: int, identity: tuple)
     end = int(right.number_input("To seed", 0, 2**31 - 1, 2, key="explore.to"))
     method = st.radio("Method", ["slerp", "lerp"], horizontal=True, key="explore.method")
     steps = int(st.number_input("Steps", 2, 32, 8, key="explore.steps"))
-    strip = cached_strip(generator, identity, start, end, steps, method, latent_dim)
+    strip = cached_strip(generator, identity, start, end, steps, method, latent_dim, label)
     # Each frame at least 2x: a long strip is shown wider than the column, with a scroll bar.
     st.image(sharp(strip, min_width=0), caption=f"{method}, {steps} steps from seed {start} to seed {end}",
              output_format="PNG", width="content")
@@ -180,17 +206,25 @@ def _load_upload(_data: bytes, identity: tuple):
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def cached_grid(_generator: nn.Module, identity: tuple, seeds: tuple[int, ...], latent_dim: int) -> np.ndarray:
-    """The sample grid for these seeds, made once per (weights, inputs)."""
-    return image_grid(generate(_generator, zs_from_seeds(seeds, latent_dim)))
+def cached_grid(_generator: nn.Module, identity: tuple, seeds: tuple[int, ...], latent_dim: int,
+                label: int | None = None) -> np.ndarray:
+    """The sample grid for these seeds (of one class, for a conditional G), made once per (weights, inputs)."""
+    return image_grid(generate(_generator, zs_from_seeds(seeds, latent_dim), labels=_labels(label, len(seeds))))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def cached_strip(_generator: nn.Module, identity: tuple, start: int, end: int, steps: int, method: str,
-                 latent_dim: int) -> np.ndarray:
-    """The interpolation strip between two seeds, made once per (weights, inputs)."""
+                 latent_dim: int, label: int | None = None) -> np.ndarray:
+    """The interpolation strip between two seeds (within one class, for a conditional G), made once per inputs."""
     path = interpolate(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), steps, method)
-    return image_grid(generate(_generator, path), columns=steps)
+    return image_grid(generate(_generator, path, labels=_labels(label, steps)), columns=steps)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_class_strip(_generator: nn.Module, identity: tuple, seed: int, latent_dim: int, classes: int) -> np.ndarray:
+    """One seed's z as each class in turn: (classes,) images in a row, made once per (weights, seed)."""
+    z = z_from_seed(seed, latent_dim).expand(classes, latent_dim)
+    return image_grid(generate(_generator, z, labels=torch.arange(classes)), columns=classes)
 
 
 def _render_bookmarks(seed: int, run_dir: str | None) -> None:

@@ -17,7 +17,8 @@ INTRO = (
 )
 
 PRESET_HELP = ("A named starting point for every field below: default (the best 2-minute CPU run we "
-               "measured), seed-mlp (the blog post's MLP GAN), dcgan (Radford et al.'s recipe, 28x28), "
+               "measured), seed-mlp (the blog post's MLP GAN), dcgan (Radford et al.'s recipe, 28x28), conditional "
+               "(the default made class-conditional: ask for a digit), "
                "and the 2D playground's toys: toy-ring (8 Gaussians on a ring, the classic mode-collapse "
                "case), toy-grid (25 Gaussians), toy-moons, toy-spiral.")
 STEP_COUNT_HELP = "How many training steps one press of Step runs while the run is paused."
@@ -33,6 +34,9 @@ PLAYGROUND_GUIDE = (
 )
 
 FIELD_HELP: dict[str, str] = {
+    "model.conditional": "Class-conditional GAN for labelled data: G gets the class as a learned embedding, D a "
+                         "projection term (Miyato & Koyama 2018), so you can ask for a class. Training draws "
+                         "classes in the data's shares; grids show one row per class.",
     "data.name": "Which images to learn: mnist5k ships with the app (5,000 digits, offline); digits is "
                  "scikit-learn's 8x8 digits; mnist, fashion-mnist and cifar10 need torchvision's files; "
                  "folder reads your own png/jpg images. The 2D sets (ring8, grid25, two-moons, spiral, "

@@ -29,6 +29,7 @@ FIELDS: list[tuple[str, str, str, Any]] = [
     ("model.depth", "MLP hidden layers", "int", None),
     ("model.base_channels", "DCGAN base channels", "int", None),
     ("model.discriminator_norm", "D normalisation", "select", DISCRIMINATOR_NORMS),
+    ("model.conditional", "Class-conditional (labels)", "bool", None),
     ("loss.loss", "Loss", "select", LOSS_NAMES),
     ("loss.label_smoothing", "Label smoothing (real)", "float", None),
     ("loss.r1_gamma", "R1 penalty gamma (0 = off)", "float", None),
@@ -183,7 +184,8 @@ def _relevant(field: str, dataset: str, architecture: str) -> bool:
     points = dataset in TOY_DATASET_NAMES
     if field == "data.points":
         return dataset == "drawn"
-    if points and field in ("data.image_size", "data.channels", "model.base_channels", "training.augment",
+    if points and field in ("data.image_size", "data.channels", "model.base_channels", "model.conditional",
+                            "training.augment",
                             "training.augment_p", "training.augment_target"):
         return False
     if field in ("data.root", "data.download"):
