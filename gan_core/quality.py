@@ -4,48 +4,41 @@ append the scores to quality.csv, keep checkpoints/best.pt by FID, feed the heal
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gan_core.checkpoint import save_checkpoint
 from gan_core.columns import QUALITY_COLUMNS
 from gan_core.evaluate import (EvaluationUnavailable, Evaluator, cached_evaluator_path, conditional_inputs,
                                prepare_in_subprocess)
 from gan_core.latent import generate, zs_from_seeds
-from gan_core.metrics import MetricsWriter, read_metrics
+from gan_core.quality_record import MAX_COST_FRACTION, QualityRecord
 from gan_core.run_files import RunPaths
 from gan_core.trainer import Trainer
 
 __all__ = ["MAX_COST_FRACTION", "QUALITY_COLUMNS", "LiveEvaluation"]  # QUALITY_COLUMNS: its old home, kept
 
-MAX_COST_FRACTION = 0.1  # evaluation may take at most this share of training time
 
-
-class LiveEvaluation:
-    """Decides when to evaluate, scores, writes quality.csv and best.pt; never more than ~10% of the time."""
+class LiveEvaluation(QualityRecord):
+    """Decides when to evaluate, scores, writes quality.csv and best.pt (by FID); never more than ~10% of the time."""
 
     def __init__(self, trainer: Trainer, run_root: Path, every: int, samples: int,
                  background: bool = False) -> None:
-        self.trainer, self.every, self.samples = trainer, every, samples
+        super().__init__(trainer, run_root, QUALITY_COLUMNS, "fid")
+        self.every, self.samples = every, samples
         self.background = background  # train a missing classifier in a child process, not in this thread
-        paths = RunPaths(run_root)
-        self.quality_path, self.reference_path, self.best_path = paths.quality, paths.quality_reference, paths.best
-        # After a resume the best so far is in quality.csv: a fresh infinity would let a worse model
-        # replace best.pt at the first evaluation.
-        self.best_fid = _best_fid(self.quality_path) if self.best_path.exists() else float("inf")
+        self.reference_path = RunPaths(run_root).quality_reference
         self.evaluator: Evaluator | None = None
         self.reference: dict[str, Any] | None = None
         self.unavailable: str | None = None
-        self.total_eval_s = 0.0
-        self._last_cost_s = 0.0
-        self._last_train_time = 0.0
-        self._writer: MetricsWriter | None = None
         self._child = None  # the subprocess training the classifier, while it runs
-        self.last_row: dict[str, Any] | None = None  # the latest evaluation, for a live page
+
+    @property
+    def best_fid(self) -> float:
+        """The lowest FID so far (the score best.pt holds)."""
+        return self.best_score
 
     @property
     def prepared(self) -> bool:
@@ -66,8 +59,7 @@ class LiveEvaluation:
             return False
         if self.unavailable:
             return True  # the child failed: evaluate() reports why, once
-        trained = self.trainer.time_s - self._last_train_time
-        return self._last_cost_s <= MAX_COST_FRACTION * trained
+        return self.within_budget()
 
     def scheduled(self, step: int) -> bool:
         """Dense early, then every `every` steps: every every/5 steps up to step 2 * every (a collapse shows in
@@ -130,34 +122,4 @@ class LiveEvaluation:
             self.unavailable = f"quality evaluation failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
             return None
         row = {"step": self.trainer.step_count, **{k: scores[k] for k in QUALITY_COLUMNS[1:-1]}}
-        improved = row["fid"] < self.best_fid
-        if improved:
-            self.best_fid = row["fid"]
-            save_checkpoint(self.trainer.state_dict(), self.best_path)
-        row["eval_s"] = time.perf_counter() - started
-        row["best"] = improved
-        self._last_cost_s, self._last_train_time = row["eval_s"], self.trainer.time_s
-        self.total_eval_s += row["eval_s"]
-        if self._writer is None:
-            self._writer = MetricsWriter(self.quality_path, QUALITY_COLUMNS)
-        self._writer.append(row)
-        self._writer.flush()
-        self.last_row = row
-        return row
-
-    def close(self) -> None:
-        """Close quality.csv."""
-        if self._writer is not None:
-            self._writer.close()
-
-
-def _best_fid(quality_path: Path) -> float:
-    """The lowest finite FID in a run's quality.csv (infinity when none): the score best.pt holds."""
-    try:
-        frame = read_metrics(quality_path)
-    except (OSError, ValueError):
-        return float("inf")
-    if frame.empty or "fid" not in frame:
-        return float("inf")
-    finite = [float(v) for v in frame["fid"] if math.isfinite(float(v))]
-    return min(finite, default=float("inf"))
+        return self.keep(row, started)
