@@ -51,6 +51,7 @@ def scatter_image(fake: torch.Tensor, real: torch.Tensor, size: int = PLOT_SIZE)
     return canvas
 
 
-def samples_image(samples: torch.Tensor, real: torch.Tensor) -> np.ndarray:
-    """One picture of samples: a grid for images (N, C, H, W), a scatter over `real` for points (N, 2)."""
-    return scatter_image(samples, real) if samples.ndim == 2 else image_grid(samples)
+def samples_image(samples: torch.Tensor, real: torch.Tensor, columns: int | None = None) -> np.ndarray:
+    """One picture of samples: a grid for images (N, C, H, W) (`columns` wide; None: square), a scatter over
+    `real` for points (N, 2)."""
+    return scatter_image(samples, real) if samples.ndim == 2 else image_grid(samples, columns=columns)

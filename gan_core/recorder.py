@@ -142,7 +142,7 @@ class RunRecorder:
         """samples/step_<n>.png from the fixed noise batch (points: a scatter); the grid is kept in last_grid.
         For images the samples' spread also feeds the health monitor (a collapse shows here first)."""
         samples = self.trainer.sample_fixed()
-        grid = samples_image(samples, self.trainer.images)
+        grid = samples_image(samples, self.trainer.images, self.trainer.grid_columns)
         self.last_grid = (self.trainer.step_count, grid)
         if samples.ndim == 4 and samples.shape[0] >= 2 and not self.finished:
             ratio = spread(samples) / self._real_spread()

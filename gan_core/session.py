@@ -359,7 +359,7 @@ class TrainingSession:
                     grid = recorder.last_grid[1]  # the grid just saved to samples/: no second pass
                 elif finite and now - last_grid_time >= LIVE_GRID_INTERVAL_S:
                     with self._model_lock:
-                        grid = samples_image(trainer.sample_fixed(), trainer.images)
+                        grid = samples_image(trainer.sample_fixed(), trainer.images, trainer.grid_columns)
                 if grid is not None:
                     grid.flags.writeable = False
                     last_grid_time = now

@@ -262,21 +262,26 @@ class Trainer:
         return (torch.multinomial(self.class_shares, count, replacement=True, generator=self.noise_rng),)
 
     @property
-    def fixed_labels(self) -> torch.Tensor | None:
-        """The fixed grid's classes, (K * K,) int64, K rows of one class each; None when unconditional.
-
-        K x K is square, so the usual square grid layout (image_grid) puts exactly one class per row.
-        """
+    def grid_columns(self) -> int | None:
+        """Samples per class row in a conditional run's fixed grid: training.grid_size shared among the K rows
+        (at least 1, at most K); None when unconditional (the grid is laid out square)."""
         if not self.num_classes:
             return None
-        return torch.arange(self.num_classes, device=self.device).repeat_interleave(self.num_classes)
+        return max(1, min(self.num_classes, self.config.training.grid_size // self.num_classes))
+
+    @property
+    def fixed_labels(self) -> torch.Tensor | None:
+        """The fixed grid's classes, (K * grid_columns,) int64, K rows of one class each; None when unconditional."""
+        if not self.num_classes:
+            return None
+        return torch.arange(self.num_classes, device=self.device).repeat_interleave(self.grid_columns)
 
     def fixed_inputs(self) -> tuple[torch.Tensor, ...]:
-        """The fixed grid's generator inputs: (fixed_noise,), or (z (K * K, latent_dim), labels (K * K,)) for a
+        """The fixed grid's generator inputs: (fixed_noise,), or (z (K * columns, latent_dim), labels) for a
         conditional run, where column j of every class row shares one z (fixed_noise[j], cycled)."""
         if not self.num_classes:
             return (self.fixed_noise,)
-        columns = torch.arange(self.num_classes, device=self.device) % self.fixed_noise.shape[0]
+        columns = torch.arange(self.grid_columns, device=self.device) % self.fixed_noise.shape[0]
         return self.fixed_noise[columns].repeat(self.num_classes, 1), self.fixed_labels
 
     def _update_ema(self) -> None:
@@ -293,7 +298,7 @@ class Trainer:
 
     def sample_fixed(self) -> torch.Tensor:
         """Images for the fixed noise batch, (grid_size, C, H, W) in [-1, 1], on the CPU; a conditional run's
-        grid is (K * K, C, H, W), one class per row (see fixed_inputs)."""
+        grid is (K * grid_columns, C, H, W), one class per row (see fixed_inputs)."""
         model = self.sampling_generator()
         was_training = model.training
         model.eval()

@@ -14,6 +14,7 @@ from gan_core.data import ImageDataset
 from gan_core.evaluate import Evaluator, conditional_inputs
 from gan_core.latent import generate, zs_from_seeds
 from gan_core.models import build_models
+from gan_core.point_plot import samples_image
 from gan_core.trainer import Trainer
 from conftest import tiny_config
 
@@ -96,16 +97,17 @@ def test_fake_labels_follow_the_class_shares(toy_dataset):
     assert trainer._labels(indices)[0].tolist() == [0, 1, 2, 3]
 
 
-def test_fixed_grid_has_one_row_per_class():
-    trainer = Trainer(conditional_tiny())
+def test_fixed_grid_has_one_row_per_class_sharing_grid_size():
+    trainer = Trainer(conditional_tiny().with_changes({"training.grid_size": 40}))
     z, labels = trainer.fixed_inputs()
-    assert trainer.num_classes == 10
-    assert labels.view(10, 10).tolist() == [[k] * 10 for k in range(10)]  # row k: class k
-    assert torch.equal(z.view(10, 10, -1), z[:10].unsqueeze(0).expand(10, 10, -1))  # one z per column
-    images = trainer.sample_fixed()
-    assert images.shape == (100, 1, 8, 8)
-    trainer.step()
-    assert trainer.sample_fixed().shape == (100, 1, 8, 8)
+    assert trainer.num_classes == 10 and trainer.grid_columns == 4  # 40 samples: 4 per class row
+    assert labels.view(10, 4).tolist() == [[k] * 4 for k in range(10)]  # row k: class k
+    assert torch.equal(z.view(10, 4, -1), z[:4].unsqueeze(0).expand(10, 4, -1))  # one z per column
+    assert trainer.sample_fixed().shape == (40, 1, 8, 8)
+    grid = samples_image(trainer.sample_fixed(), trainer.images, trainer.grid_columns)
+    assert grid.shape[:2] == (10 * 10 + 2, 4 * 10 + 2)  # 8x8 tiles with 2 px padding: 10 rows, 4 columns
+    # Many classes never blow the grid up: at least one sample per class, at most grid_size // K per row.
+    assert Trainer(conditional_tiny().with_changes({"training.grid_size": 4})).grid_columns == 1
 
 
 @pytest.mark.parametrize("architecture", ["mlp", "dcgan"])
