@@ -194,7 +194,8 @@ def make_long_run(runs_root: Path, steps: int = 100_000, cli_args: list[str] | N
             values = {"step": step, "epoch": step // 100, "time_s": step * 0.02, "d_loss": 1.2 + 0.3 * wave,
                       "g_loss": 1.0 - 0.3 * wave, "d_real": 0.6, "d_fake": 0.4, "d_fake_after": 0.4,
                       "grad_norm_d": 1.0 + abs(wave), "grad_norm_g": 0.5, "lr_d": 2e-4, "lr_g": 2e-4,
-                      "images_per_s": 1000.0, "wall_time": round(now + step * 0.02, 3)}
+                      "images_per_s": 1000.0, "wall_time": round(now + step * 0.02, 3),
+                      "overfit_r": 0.2 * wave, "augment_p": 0.0, "d_fake_std": 0.05}
             file.write(",".join(str(values[name]) for name in METRIC_NAMES) + "\n")
     return run_dir
 
