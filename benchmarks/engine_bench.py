@@ -232,7 +232,7 @@ def bench_quality(seconds: float = 120.0, samples: int = 2000, presets: tuple[st
     """Train each preset for a wall-clock budget in one run, score it, print a markdown table."""
     from pathlib import Path
 
-    from gan_core.evaluate import Evaluator
+    from gan_core.evaluate import Evaluator, conditional_inputs
     from gan_core.latent import generate, image_grid, save_png, zs_from_seeds
 
     dataset = load_dataset(preset("default").data)
@@ -247,8 +247,14 @@ def bench_quality(seconds: float = 120.0, samples: int = 2000, presets: tuple[st
             trainer.step()
         elapsed = time.perf_counter() - started
         model = trainer.sampling_generator()
-        images = generate(model, zs_from_seeds(range(samples), config.model.latent_dim))
-        rows.append((name, evaluator.score(images), trainer.step_count,
+        if trainer.num_classes:  # a conditional preset: balanced classes, and does each sample show its class?
+            z, labels = conditional_inputs(samples, trainer.num_classes, config.model.latent_dim)
+            images = generate(model, z, labels=labels)
+            score = {**evaluator.score(images), **evaluator.conditional_scores(images, labels, dataset.labels)}
+        else:
+            images = generate(model, zs_from_seeds(range(samples), config.model.latent_dim))
+            score = evaluator.score(images)
+        rows.append((name, score, trainer.step_count,
                      trainer.step_count * config.training.batch_size * config.optimizer.d_steps_per_g_step / elapsed))
         if grids_dir:
             save_png(image_grid(images[:64]), Path(grids_dir) / f"quality_{name}.png")
@@ -263,6 +269,10 @@ def bench_quality(seconds: float = 120.0, samples: int = 2000, presets: tuple[st
         print(f"| {name} | {score['fid']:.2f} | {score['classes_covered']} | {min(shares):.1%}-{max(shares):.1%} | "
               f"{score['kl_uniform']:.3f} | {score['precision']:.3f} | {score['recall']:.3f} | {steps or '-'} | "
               f"{speed:,.0f} |")
+    for name, score, _, _ in rows:
+        if "conditional_accuracy" in score:
+            print(f"{name}: conditional accuracy {score['conditional_accuracy']:.3f} (chance 0.100); per-class FID "
+                  + " ".join(f"{value:.1f}" for value in score["per_class_fid"]))
     return 0
 
 
