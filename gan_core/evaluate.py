@@ -61,8 +61,24 @@ def default_cache_dir() -> Path:
 
 def _cache_key(config: DataConfig) -> str:
     fields = {k: getattr(config, k) for k in ("name", "root", "path", "image_size", "channels", "limit")}
+    if config.name == "folder":  # the same path may hold other images later (an upload replaced, files edited)
+        fields["listing"] = _folder_listing(config.path)
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
     return f"evaluator-{config.name}-{digest}-v{CODE_VERSION}.pt"
+
+
+def _folder_listing(path: str) -> str:
+    """A digest of a folder's files (relative path, size, modification time): it changes when the images do."""
+    root = Path(path).expanduser()
+    entries = []
+    try:
+        for file in sorted(root.rglob("*")):
+            if file.is_file():
+                info = file.stat()
+                entries.append(f"{file.relative_to(root)}:{info.st_size}:{info.st_mtime_ns}")
+    except OSError:
+        return "unreadable"
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
 
 
 @dataclass

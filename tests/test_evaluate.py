@@ -90,3 +90,19 @@ def test_cli_scores_samples_made_elsewhere(evaluator, mnist, tmp_path, monkeypat
     np.save(tmp_path / "bad.npy", np.zeros((20, 3, 28, 28), dtype=np.float32))
     assert cli(["evaluate", "--samples", str(tmp_path / "bad.npy")]) == 2
     assert "allowed N x 1 x 28 x 28" in capsys.readouterr().err
+
+
+def test_a_folder_whose_images_change_gets_a_new_cached_classifier(tmp_path):
+    from PIL import Image
+
+    from gan_core.config import DataConfig
+    from gan_core.evaluate import cached_evaluator_path
+
+    folder = tmp_path / "images" / "a"
+    folder.mkdir(parents=True)
+    Image.new("L", (8, 8), 10).save(folder / "0.png")
+    config = DataConfig(name="folder", path=str(tmp_path / "images"))
+    first = cached_evaluator_path(config, tmp_path)
+    assert cached_evaluator_path(config, tmp_path) == first  # stable while nothing changes
+    Image.new("L", (8, 8), 200).save(folder / "1.png")  # an upload replaced under the same name, say
+    assert cached_evaluator_path(config, tmp_path) != first
