@@ -5,8 +5,11 @@ time of one live refresh at 1,000 vs 100,000 rows.
 Rounds alternate (CLI, dashboard fresh, dashboard resumed) in one script; steps/s = steps / (end event
 time - start event time) from each run's events.jsonl, so start-up is left out of all of them. CPU is
 read from /proc (utime + stime of the server and of every Chromium process) over a window of the run.
---busy adds a CPU-bound neighbour process to every round (the machine is shared).
+--busy adds a CPU-bound neighbour process to every round (the machine is shared). --variant-env KEY=VALUE
+adds a fourth side to every round: the fresh run watched with that server environment (an A/B of a setting,
+e.g. GAN_WORKBENCH_PAGE_NICE=0).
 Usage: .venv/bin/python benchmarks/dashboard_bench.py [--seconds 30] [--rounds 3] [--preset default] [--busy]
+       [--skip-resumed] [--skip-refresh] [--variant-env KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -88,7 +91,8 @@ def _view(page, name: str) -> None:
     page.get_by_test_id("stRadioGroup").get_by_text(name, exact=True).click()
 
 
-def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: Path | None = None) -> dict:
+def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: Path | None = None,
+                    env: dict[str, str] | None = None) -> dict:
     """One run watched in Chromium for `seconds`: steps/s, CPU of server and browser, first render time."""
     from playwright.sync_api import sync_playwright
 
@@ -97,7 +101,8 @@ def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: P
     if resume_from is not None:
         shutil.copytree(resume_from, root / resume_from.name)
     result = {}
-    with streamlit_process(root, SERVER_ENV) as (url, server), sync_playwright() as playwright:
+    with streamlit_process(root, SERVER_ENV if env is None else env) as (url, server), \
+            sync_playwright() as playwright:
         browser = launch_browser(playwright)
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         page.goto(url)
@@ -189,9 +194,13 @@ def main() -> int:
     parser.add_argument("--skip-resumed", action="store_true", help="leave out the resumed 100,000-step rounds")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the dashboard server (thread-policy experiments)")
+    parser.add_argument("--skip-refresh", action="store_true", help="leave out the server-side refresh timing")
+    parser.add_argument("--variant-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="add a round per round: the fresh run watched with this extra server environment")
     args = parser.parse_args()
     SERVER_ENV.update(item.split("=", 1) for item in args.server_env)
-    cli, fresh, resumed = [], [], []
+    variant_env = {**SERVER_ENV, **dict(item.split("=", 1) for item in args.variant_env)}
+    cli, fresh, resumed, variant = [], [], [], []
     neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -199,12 +208,14 @@ def main() -> int:
             for _ in range(args.rounds):
                 cli.append(cli_round(args.preset, args.seconds, Path(folder)))
                 fresh.append(dashboard_round(args.preset, args.seconds, Path(folder)))
+                if args.variant_env:
+                    variant.append(dashboard_round(args.preset, args.seconds, Path(folder), env=variant_env))
                 if long_run is not None:
                     resumed.append(dashboard_round(args.preset, args.seconds, Path(folder), long_run))
     finally:
         if neighbour is not None:
             neighbour.kill()
-    small, large = refresh_cost(1_000), refresh_cost(100_000)
+    small, large = (refresh_cost(1_000), refresh_cost(100_000)) if not args.skip_refresh else (0.0, 0.0)
 
     def line(label: str, results: list[dict]) -> None:
         rates = [r["steps_per_s"] for r in results]
@@ -221,6 +232,8 @@ def main() -> int:
           + (", with a CPU-bound neighbour" if args.busy else ""))
     print(f"{'CLI headless':<30} median {statistics.median(cli):6.1f} steps/s ({', '.join(f'{r:.1f}' for r in cli)})")
     line("dashboard, fresh run", fresh)
+    if variant:
+        line(f"fresh run, {' '.join(args.variant_env)}", variant)
     if resumed:
         line("dashboard, resumed 100k run", resumed)
     print(f"one live refresh, server side: {1000 * small:.2f} ms at 1,000 rows, {1000 * large:.2f} ms at 100,000 rows")

@@ -18,6 +18,7 @@ from gan_core.threads import prepare_openmp  # noqa: E402  (imports no torch)
 prepare_openmp("dashboard")
 
 from dashboard import live, serving  # noqa: E402
+from gan_core import priority  # noqa: E402
 from dashboard.ab_page import render_ab  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
 from dashboard import playground  # noqa: E402
@@ -43,6 +44,7 @@ def main() -> None:
     if refused:  # started on every interface (e.g. from another folder, without the config): serve nothing
         st.error(refused)
         st.stop()
+    priority.lower_page_threads(priority.page_nice_from_env())  # once per process; training keeps its priority
     session = get_session()
     snapshot = live.current_snapshot(session, "page")
     active = snapshot.status in ACTIVE

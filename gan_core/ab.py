@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gan_core.config import RunConfig, resolve_field
+from gan_core.priority import start_thread
 from gan_core.run_admin import update_meta
 from gan_core.run_listing import DEFAULT_RUNS_ROOT
 
@@ -170,7 +171,7 @@ class ABRunner:
                                         configs=configs)
             self._sides = sides
             self._thread = threading.Thread(target=self._run, args=(sides, steps), name="gan-ab", daemon=True)
-            self._thread.start()
+            start_thread(self._thread)  # at the process's starting priority (gan_core/priority.py)
         return sides[0].recorder.paths.root, sides[1].recorder.paths.root
 
     def stop(self) -> None:

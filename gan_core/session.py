@@ -25,6 +25,7 @@ from gan_core.columns import METRIC_NAMES
 from gan_core.config import RunConfig, with_live_changes
 from gan_core.data import ImageDataset
 from gan_core.point_plot import samples_image
+from gan_core.priority import start_thread
 from gan_core.recorder import RunRecorder
 from gan_core.run_files import RunPaths, read_events
 from gan_core.run_listing import DEFAULT_RUNS_ROOT
@@ -318,7 +319,7 @@ class TrainingSession:
             self._status = "paused" if paused else "running"
             self._log(kind, config=trainer.config.to_dict() if kind == "start" else None)
             self._thread = threading.Thread(target=self._run, name="gan-training", daemon=True)
-            self._thread.start()
+            start_thread(self._thread)  # at the process's starting priority (gan_core/priority.py)
 
     def _log(self, kind: str, **fields: Any) -> None:
         """Write an event and copy every event written so far into memory (caller holds _cond)."""
