@@ -18,11 +18,13 @@ from tests.browser_support import (launch_browser, require_chromium, status_step
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 VIEWPORT = {"width": 1366, "height": 768}  # a laptop's
 
-# Per chart title: rows held, line segments drawn, event markers drawn (set by live_charts.js).
+# Per chart title: rows held, line segments drawn, event markers drawn, and whether it waits out of view
+# for a redraw (set by live_charts.js).
 CHARTS_JS = """() => Object.fromEntries(Array.from(document.querySelectorAll('.gw-chart'))
     .filter(c => c.style.display !== 'none')
     .map(c => [c.dataset.title, {points: +(c.dataset.points || 0), drawn: +(c.dataset.drawn || 0),
-                                 markers: +(c.dataset.markers || 0)}]))"""
+                                 markers: +(c.dataset.markers || 0), stale: c.dataset.stale === '1'}]))"""
+LIVE_CHARTS = ("Losses", "Discriminator scores", "Gradient norms")
 # Every image the live view shows has decoded (a broken image has naturalWidth 0); an image slot with
 # no source yet must be hidden, not shown as a broken-image icon.
 BROKEN_IMAGES_JS = """() => Array.from(document.querySelectorAll('.gw-images img, [data-testid=stImage] img'))
@@ -59,6 +61,21 @@ def _shot(page, name: str) -> None:
 
 def _loss_points(page) -> int:
     return page.evaluate(CHARTS_JS).get("Losses", {}).get("points", 0)
+
+
+def _scroll_to_chart(page, title: str) -> None:
+    """Scroll a chart into view: a chart out of view is only redrawn once it is seen again."""
+    page.locator(f".gw-chart[data-title='{title}']").scroll_into_view_if_needed()
+
+
+def _assert_charts_drawn_when_seen(page) -> None:
+    """Each live chart, scrolled into view, is drawn (not stale) with every row the page holds."""
+    for title in LIVE_CHARTS:
+        _scroll_to_chart(page, title)
+        wait_until(lambda: not page.evaluate(CHARTS_JS)[title]["stale"], 3, f"chart {title} drawn once in view")
+        chart = page.evaluate(CHARTS_JS)[title]
+        assert chart["drawn"] > 0 and chart["points"] > 0, (title, chart)
+    page.get_by_role("heading", name="GAN Workbench").scroll_into_view_if_needed()  # back to the top
 
 
 def _coloured_pixels(png: bytes) -> int:
@@ -105,9 +122,10 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
         problems = []
         for index in range(40):
             charts = page.evaluate(CHARTS_JS)
-            for title in ("Losses", "Discriminator scores", "Gradient norms"):
+            for title in LIVE_CHARTS:
                 chart = charts.get(title)
-                if chart is None or chart["points"] == 0 or chart["drawn"] == 0:
+                # A chart out of view waits for the user to scroll to it (checked below); one in view is drawn.
+                if chart is None or chart["points"] == 0 or (chart["drawn"] == 0 and not chart["stale"]):
                     problems.append(f"tick {index}: chart {title} empty: {chart}")
             if page.evaluate(BROKEN_IMAGES_JS):
                 problems.append(f"tick {index}: broken image")
@@ -116,6 +134,8 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
                 problems.append(f"tick {index}: the loss chart's screenshot shows no line")
             time.sleep(0.25)
         assert not problems, problems[:5]
+        assert not page.evaluate(CHARTS_JS)["Losses"]["stale"], "the chart in view was left stale"
+        _assert_charts_drawn_when_seen(page)
         assert page.locator(".gw-live img").evaluate("img => +img.dataset.scale") >= 2  # each digit >= 2x
         _shot(page, "dashboard_training.png")
 
@@ -220,8 +240,7 @@ def test_a_resumed_100k_step_run_renders_all_its_points(tmp_path):
         _view(page, "Training")
         # Timed by benchmarks/dashboard_bench.py ("charts drawn ... after opening", 1.36 s median).
         wait_until(lambda: _loss_points(page) >= 100_000, 15, "100,000 points in the loss chart")
-        charts = page.evaluate(CHARTS_JS)
-        assert all(charts[t]["drawn"] > 0 for t in ("Losses", "Discriminator scores", "Gradient norms"))
+        _assert_charts_drawn_when_seen(page)
         _shot(page, "dashboard_long_run.png")
         page.get_by_role("button", name="Stop", exact=True).click()
         wait_until(lambda: status_word(page) == "finished", 60, "finished")

@@ -50,7 +50,7 @@ function newStore() {
   const cols = {};
   for (const name of ROW_COLUMNS) cols[name] = name === "wall_time" ? new Float64Array(1024) : new Float32Array(1024);
   return {run: null, gen: null, n: 0, cols, events: [], quality: {}, qn: 0, referenceFid: null,
-          hidden: {}, zoom: null, ema: {}, draws: 0, settings: loadSettings()};
+          hidden: {}, zoom: null, ema: {}, draws: 0, settings: loadSettings(), wallX: null, wallN: 0};
 }
 
 function loadSettings() {
@@ -67,7 +67,7 @@ function saveSettings(settings) {
 function reset(store, run, gen) {
   const fresh = newStore();
   Object.assign(store, {run, gen, n: 0, cols: fresh.cols, events: [], quality: {}, qn: 0, zoom: null, ema: {},
-                        positive: {}, scanned: {}});
+                        positive: {}, scanned: {}, wallX: null, wallN: 0});
 }
 
 function append(store, data) {
@@ -154,9 +154,16 @@ function formatDuration(seconds) {
 function xValues(store, chart) {
   if (chart.quality) return {x: store.quality.step || [], n: store.qn};
   if (store.settings.x === "wall") {
-    const wall = store.cols.wall_time, x = new Float64Array(store.n), t0 = store.n ? wall[0] : 0;
-    for (let i = 0; i < store.n; i++) x[i] = wall[i] - t0;
-    return {x, n: store.n};
+    // Seconds since the first row, extended only by the rows added since the last draw.
+    const wall = store.cols.wall_time;
+    if (!store.wallX || store.wallX.length < store.n || store.wallN > store.n) {
+      const grown = new Float64Array(Math.max(1024, wall.length));
+      if (store.wallX && store.wallN <= store.n) grown.set(store.wallX.subarray(0, store.wallN)); else store.wallN = 0;
+      store.wallX = grown;
+    }
+    for (let i = store.wallN; i < store.n; i++) store.wallX[i] = wall[i] - wall[0];
+    store.wallN = store.n;
+    return {x: store.wallX, n: store.n};
   }
   return {x: store.cols.step, n: store.n};
 }
@@ -331,24 +338,34 @@ function drawDots(context, x, y, lo, hi, toX, toY, colour, log) {
 }
 
 function updateLegend(store, panel, n) {
+  // The items are built once per show/hide state; each redraw only rewrites the latest numbers.
   const chart = panel.chart;
-  panel.legend.replaceChildren();
-  chart.series.forEach(([name, label], index) => {
+  const state = chart.series.map(([name]) => (store.hidden[chart.id + "." + name] ? 1 : 0)).join("");
+  if (panel.legendState !== state) {
+    panel.legendState = state;
+    panel.legend.replaceChildren();
+    panel.legendValues = chart.series.map(([name, label], index) => {
+      const hidden = store.hidden[chart.id + "." + name];
+      const item = document.createElement("span");
+      item.className = "gw-legend-item" + (hidden ? " gw-hidden" : "");
+      item.title = hidden ? "click to show" : "click to hide";
+      const swatch = document.createElement("i");
+      swatch.style.background = COLOURS[index];
+      item.append(swatch, document.createTextNode(`${label} `));
+      const value = document.createElement("b");
+      item.append(value);
+      item.onclick = () => { store.hidden[chart.id + "." + name] = !hidden; redrawAll(store); };
+      panel.legend.append(item);
+      return value;
+    });
+  }
+  chart.series.forEach(([name], index) => {
     const values = seriesValues(store, chart, name);
     let latest = NaN;
     for (let i = n - 1; i >= 0 && i >= n - 50; i--) if (Number.isFinite(values[i])) { latest = values[i]; break; }
-    const item = document.createElement("span");
-    const hidden = store.hidden[chart.id + "." + name];
-    item.className = "gw-legend-item" + (hidden ? " gw-hidden" : "");
-    item.title = hidden ? "click to show" : "click to hide";
-    const swatch = document.createElement("i");
-    swatch.style.background = COLOURS[index];
-    item.append(swatch, document.createTextNode(`${label} `));
-    const value = document.createElement("b");
-    value.textContent = formatNumber(latest);  // textContent: never HTML
-    item.append(value);
-    item.onclick = () => { store.hidden[chart.id + "." + name] = !hidden; redrawAll(store); };
-    panel.legend.append(item);
+    const text = formatNumber(latest);
+    const value = panel.legendValues[index];
+    if (value.textContent !== text) value.textContent = text;  // textContent: never HTML
   });
 }
 
@@ -440,6 +457,19 @@ function build(store, root) {
   hint.textContent = "drag to zoom · double-click to reset · click a legend entry to hide it";
   toolbar.append(axis, smoothingLabel, resetZoom, hint);
   root.append(toolbar);
+  // A chart scrolled out of view is not redrawn (its canvas would be painted for nobody); it is
+  // marked stale and drawn as soon as it comes back into view.
+  if (store.visibility) store.visibility.disconnect();
+  store.visibility = typeof IntersectionObserver === "undefined" ? null : new IntersectionObserver((entries) => {
+    let stale = false;
+    for (const entry of entries) {
+      const panel = (store.panels || []).find((p) => p.root === entry.target);
+      if (!panel) continue;
+      panel.inView = entry.isIntersecting;
+      stale = stale || (panel.inView && panel.stale);
+    }
+    if (stale) redrawAll(store);
+  }, {rootMargin: "200px 0px"});
   store.panels = CHARTS.map((chart) => {
     const panelRoot = document.createElement("div");
     panelRoot.className = "gw-chart";
@@ -457,6 +487,7 @@ function build(store, root) {
     root.append(panelRoot);
     const panel = {chart, root: panelRoot, canvas, overlay, legend, tip};
     attachInteraction(store, panel);
+    if (store.visibility) store.visibility.observe(panelRoot);
     return panel;
   });
 }
@@ -483,7 +514,16 @@ function redrawAll(store) {
         (seriesValues(store, panel.chart, name) || []).some((v) => v !== null && Number.isFinite(v)));
       const hidden = (panel.chart.quality && !hasQuality) || (panel.chart.onlyWith && !anyPositive(store, panel.chart.onlyWith));
       panel.root.style.display = hidden ? "none" : "";
-      if (panel.root.isConnected && panel.root.style.display !== "none") draw(store, panel);
+      if (!panel.root.isConnected || panel.root.style.display === "none") continue;
+      if (panel.inView === false) {  // out of view: remember to draw it when it scrolls back in
+        panel.stale = true;
+        panel.root.dataset.points = String(panel.chart.quality ? store.qn : store.n);
+        panel.root.dataset.stale = "1";
+        continue;
+      }
+      panel.stale = false;
+      panel.root.dataset.stale = "0";
+      draw(store, panel);
     }
     if (store.root) { store.root.dataset.rows = String(store.n); store.root.dataset.draws = String(store.draws); }
   });
