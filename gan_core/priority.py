@@ -19,7 +19,8 @@ from pathlib import Path
 
 ENV_NICE = "GAN_WORKBENCH_PAGE_NICE"
 # 5, not more: a page thread that holds the GIL and waits long for a core would stall training in turn.
-# Measured (benchmarks/dashboard_bench.py, docs/benchmarks.md): 0.79x -> 0.85x of the CLI's steps/s.
+# Measured in alternating rounds (benchmarks/dashboard_bench.py, docs/benchmarks.md): 0.86x -> 0.92x and
+# 0.79x -> 0.85x of the CLI's steps/s.
 DEFAULT_PAGE_NICE = 5
 _lock = threading.Lock()
 _launcher: "_Launcher | None" = None
