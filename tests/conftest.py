@@ -28,6 +28,21 @@ def evaluator_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    """An empty runs folder for the dashboard (GAN_WORKBENCH_RUNS), with Streamlit's caches cleared around
+    the test so no session or data set of another test is found."""
+    import streamlit as st
+
+    root = tmp_path / "runs"
+    monkeypatch.setenv("GAN_WORKBENCH_RUNS", str(root))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield root
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
 def tiny() -> RunConfig:
     return tiny_config()
 

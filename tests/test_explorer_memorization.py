@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -17,17 +16,6 @@ from tests.test_cli import TINY
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("GAN_WORKBENCH_RUNS", str(root))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield root
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def _train(run_dir: Path, *settings: str) -> Path:

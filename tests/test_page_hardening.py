@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -19,15 +18,6 @@ from tests.test_cli import TINY
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 HOSTILE = "![t](http:127.0.0.1:9) `code` :red[x]"
 pytestmark = pytest.mark.timeout(300)  # a FIFO read would block forever: the timeout makes it a failure
-
-
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("GAN_WORKBENCH_RUNS", str(root))
-    st.cache_resource.clear()
-    yield root
-    st.cache_resource.clear()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from gan_core.__main__ import main as cli
@@ -23,15 +22,6 @@ from tests.test_cli import TINY
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("GAN_WORKBENCH_RUNS", str(root))
-    st.cache_resource.clear()
-    yield root
-    st.cache_resource.clear()
 
 
 def _run_line(at) -> tuple[str, int]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import stat
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from gan_core import image_import
+from tests.test_image_import import _zip as make_zip
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
@@ -29,17 +28,9 @@ def png(value: int, size: int = 20) -> bytes:
 
 def shapes_zip(per_class: int = 10, extra: list[tuple[str, bytes]] | None = None, symlink: str | None = None) -> bytes:
     """A zip as 'compress folder' makes it: shapes/circle/*.png and shapes/square/*.png, plus `extra` members."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for index in range(2 * per_class):
-            archive.writestr(f"shapes/{('circle', 'square')[index % 2]}/{index:02d}.png", png(index * 12))
-        for name, content in extra or []:
-            archive.writestr(name, content)
-        if symlink is not None:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, "/etc/passwd")
-    return buffer.getvalue()
+    images = [(f"shapes/{('circle', 'square')[index % 2]}/{index:02d}.png", png(index * 12))
+              for index in range(2 * per_class)]
+    return make_zip(images + list(extra or []), symlink=symlink)
 
 
 def unescaped(text: str) -> str:
