@@ -33,20 +33,13 @@ class _Launcher:
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._serve, name="gan-launcher", daemon=True)
         self.thread.start()
-        self.native_id = self._wait_native_id()
-
-    def _wait_native_id(self) -> int:
-        started = threading.Event()
-        self._requests.put((None, started))
-        started.wait()
-        return self.thread.native_id
+        self.native_id = self.thread.native_id  # set before start() returns
 
     def _serve(self) -> None:
         while True:
             thread, started = self._requests.get()
             try:
-                if thread is not None:
-                    thread.start()
+                thread.start()
             finally:
                 started.set()
 
