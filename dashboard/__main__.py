@@ -9,11 +9,12 @@ from pathlib import Path
 
 from dashboard.serving import ALLOW_REMOTE_ENV, DEFAULT_ADDRESS, refusal
 
-APP = Path(__file__).resolve().parent / "app.py"
+# The page (app.py) inside Streamlit's ASGI app with the live feed's routes (dashboard/feed.py).
+APP = Path(__file__).resolve().parent / "server.py"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Check the address, then replace this process with `streamlit run dashboard/app.py` and explicit flags."""
+    """Check the address, then replace this process with `streamlit run dashboard/server.py` and explicit flags."""
     parser = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8501)
     parser.add_argument("--address", default=DEFAULT_ADDRESS,

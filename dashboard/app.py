@@ -17,14 +17,14 @@ from gan_core.threads import prepare_openmp  # noqa: E402  (imports no torch)
 # (a bounded OpenMP spin; gan_core/threads.py has the figures). A user's own setting wins.
 prepare_openmp("dashboard")
 
-from dashboard import live, serving  # noqa: E402
+from dashboard import feed, live, serving  # noqa: E402
 from gan_core import priority  # noqa: E402
 from dashboard.ab_page import render_ab  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
 from dashboard import playground  # noqa: E402
 from dashboard.guide import PLAYGROUND_GUIDE, STEP_COUNT_HELP, intro_done, render_intro  # noqa: E402
-from dashboard.panels import (cached_dataset, render_downloads, render_live, render_status,  # noqa: E402
-                              render_why_non_saturating, warm_engine)
+from dashboard.panels import (cached_dataset, real_png, render_banners, render_downloads, render_live,  # noqa: E402
+                              render_status, render_why_non_saturating, warm_engine)
 from dashboard.runs_page import render_runs  # noqa: E402
 from dashboard.sidebar import (field_label, live_changes, load_run_config_once, render_sidebar,  # noqa: E402
                                use_drawn_points)
@@ -46,6 +46,7 @@ def main() -> None:
         st.stop()
     priority.lower_page_threads(priority.page_nice_from_env())  # once per process; training keeps its priority
     session = get_session()
+    feed.register(session, real_png)
     snapshot = live.current_snapshot(session, "page")
     active = snapshot.status in ACTIVE
     if active and snapshot.config is not None:
@@ -61,15 +62,27 @@ def main() -> None:
     view = st.radio("View", VIEWS, key="view", horizontal=True, label_visibility="collapsed")
     busy = snapshot.status in ("running", "stopping") or snapshot.steps_pending > 0
     refresh = LIVE_REFRESH_S if busy else None
+    # Served by dashboard/server.py, the live parts fetch what is new themselves (dashboard/feed.py) and the
+    # page reruns only on user actions and phase changes; otherwise (AppTest, a bare `streamlit run
+    # dashboard/app.py`) fragments rerun once a second. The 2D playground's canvas always reruns.
+    use_feed = feed.enabled()
     if view == "Training":
-        # One fragment for the status line, charts and images: the browser's cost is per rerun.
         if points_config is not None:
             st.fragment(run_every=refresh)(render_playground_fragment)(session, _phase(snapshot), points_config)
+        elif use_feed:
+            feed.render_status(session, _phase(snapshot), busy)
+            render_banners(snapshot)
+            feed.render_live(busy)
         else:
+            # One fragment for the status line, charts and images: the browser's cost is per rerun.
             st.fragment(run_every=refresh)(render_training_fragment)(session, _phase(snapshot))
         render_training_extras(session, snapshot)
         return
-    st.fragment(run_every=refresh)(render_status_fragment)(session, _phase(snapshot))
+    if use_feed:
+        feed.render_status(session, _phase(snapshot), busy)
+        render_banners(snapshot)
+    else:
+        st.fragment(run_every=refresh)(render_status_fragment)(session, _phase(snapshot))
     if view == "Latent explorer":
         follow = st.toggle("Follow the live run", value=True, key="explore.follow",
                            help=f"Resample from the current generator every {EXPLORER_REFRESH_S:.0f} s while training.")

@@ -10,6 +10,7 @@ functions of a Snapshot and the `sent` record, so tests check exactly what a ref
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import math
 from pathlib import Path
@@ -31,13 +32,20 @@ MARKED_EVENTS = ("pause", "resume", "update", "nonfinite", "restore", "health", 
 MAX_GRID_FILE_BYTES = 8 * 2**20  # a saved grid larger than this is not ours: not sent to the browser
 
 _CSS = (STATIC / "live.css").read_text(encoding="utf-8")
+
+
+def _module(name: str) -> str:
+    """A component's module: the feed client (feed_poll.js), then the component's own code."""
+    return "\n".join((STATIC / file).read_text(encoding="utf-8") for file in ("feed_poll.js", name))
+
+
 # Shipped inside the package and passed inline: nothing is fetched at run time.
 _chart_component = st.components.v2.component(
-    "gan_workbench.live_charts", js=(STATIC / "live_charts.js").read_text(encoding="utf-8"), css=_CSS,
-    isolate_styles=False)
+    "gan_workbench.live_charts", js=_module("live_charts.js"), css=_CSS, isolate_styles=False)
 _image_component = st.components.v2.component(
-    "gan_workbench.live_images", js=(STATIC / "live_images.js").read_text(encoding="utf-8"), css=_CSS,
-    isolate_styles=False)
+    "gan_workbench.live_images", js=_module("live_images.js"), css=_CSS, isolate_styles=False)
+status_component = st.components.v2.component(
+    "gan_workbench.live_status", js=_module("live_status.js"), css=_CSS, isolate_styles=False)
 
 
 def _encode(values: np.ndarray) -> str:
@@ -120,6 +128,16 @@ def take_snapshot(session, key: str = "live.charts") -> Snapshot:
     return session.snapshot(since=state.get(f"{key}.sent", {}).get("cursor", 0))
 
 
+def render_charts_from_feed(feed: dict[str, Any], key: str = "live.charts") -> None:
+    """Mount the chart component on the live feed: it fetches its rows itself (dashboard/feed.py)."""
+    _chart_component(key=key, data={"key": key, "feed": feed})
+
+
+def render_images_from_feed(feed: dict[str, Any], key: str = "live.images") -> None:
+    """Mount the image component on the live feed: it fetches new grids itself (dashboard/feed.py)."""
+    _image_component(key=key, data={"key": key, "feed": feed})
+
+
 def render_charts(snapshot: Snapshot, key: str = "live.charts") -> None:
     """Mount the chart component with what is new since this tab's last refresh (see take_snapshot)."""
     message, record = chart_message(snapshot, st.session_state.get(f"{key}.sent", {}))
@@ -166,7 +184,7 @@ def image_message(snapshot: Snapshot, sent: dict[str, Any], real_png, timeline_r
         message["grid"] = {"step": snapshot.grid_step, "png": png_base64(snapshot.grid)}
         record["grid_step"] = snapshot.grid_step
     if snapshot.config is not None:
-        data_key = repr(snapshot.config.data)
+        data_key = hashlib.sha1(repr(snapshot.config.data).encode()).hexdigest()[:16]  # echoed back by the feed
         if sent.get("real") != data_key:
             message["real"] = {"png": real_png(snapshot.config.data)}
             record["real"] = data_key

@@ -23,10 +23,10 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def status_line(snapshot: Snapshot) -> str:
-    """State, step, epoch, steps/s and images/s over the last ~10 s of wall time, elapsed wall time
-    (and the time inside steps when it differs), and what the thread is busy with, as safe markdown."""
-    parts = [f"Status **{snapshot.status}**", f"step **{snapshot.step}**", f"epoch {snapshot.epoch}"]
+def status_fields(snapshot: Snapshot) -> tuple[str, int, list[str], str | None]:
+    """(state, step, our parts, what the thread is busy with): epoch, steps/s and images/s over the last
+    ~10 s of wall time, elapsed wall time (and the time inside steps when it differs)."""
+    parts = [f"epoch {snapshot.epoch}"]
     if snapshot.steps_per_s is not None:
         parts.append(f"{snapshot.steps_per_s:,.1f} steps/s · {snapshot.images_per_s:,.0f} images/s")
     elif snapshot.status == "running":
@@ -36,9 +36,15 @@ def status_line(snapshot: Snapshot) -> str:
         if snapshot.elapsed_s > 0 and abs(snapshot.train_s - snapshot.elapsed_s) > max(2.0, 0.1 * snapshot.elapsed_s):
             elapsed += f" (in steps {format_duration(snapshot.train_s)})"
         parts.append(elapsed)
-    if snapshot.activity and snapshot.status in ("running", "stopping"):
-        parts.append(f"busy: {plain(snapshot.activity)}")
-    return " · ".join(parts)
+    busy = snapshot.activity if snapshot.activity and snapshot.status in ("running", "stopping") else None
+    return snapshot.status, snapshot.step, parts, busy
+
+
+def status_line(snapshot: Snapshot) -> str:
+    """The status line as safe markdown: state and step in bold; what the thread is busy with escaped."""
+    status, step, parts, busy = status_fields(snapshot)
+    busy_part = [f"busy: {plain(busy)}"] if busy else []
+    return " · ".join([f"Status **{status}**", f"step **{step}**", *parts, *busy_part])
 
 
 def render_status(snapshot: Snapshot) -> None:
@@ -46,6 +52,11 @@ def render_status(snapshot: Snapshot) -> None:
     st.markdown(status_line(snapshot))
     if snapshot.run_dir:
         st.caption(f"run directory: {plain(snapshot.run_dir)}")
+    render_banners(snapshot)
+
+
+def render_banners(snapshot: Snapshot) -> None:
+    """Why a run failed or paused itself, and what to do: drawn with the page (they change its phase)."""
     if snapshot.status == "failed":
         st.error(f"Training failed: {plain(snapshot.error)}. The run directory keeps its metrics and its last "
                  "checkpoint: resume it from the Runs view, or change the settings and Start again.")
@@ -73,19 +84,28 @@ def render_live(session: TrainingSession, render_right=None) -> Snapshot:
     return snapshot
 
 
-def render_health(snapshot: Snapshot) -> None:
-    """The latest warning of each health rule, and why quality cannot be measured, as plain text."""
+def health_lines(snapshot: Snapshot) -> list[tuple[str, str]]:
+    """(level, plain text) under the charts: why quality cannot be measured, the latest warning of each
+    health rule, and the latest evaluation in words. Levels: info, warning, caption."""
+    lines: list[tuple[str, str]] = []
     latest: dict[str, dict] = {}
     for event in snapshot.events:
         if event.get("kind") == "health":
             latest[str(event.get("rule"))] = event
         elif event.get("kind") == "quality_unavailable":
-            st.info(f"Quality metrics unavailable: {plain(event.get('message'))}")
+            lines.append(("info", f"Quality metrics unavailable: {event.get('message')}"))
     for rule, event in latest.items():
-        st.warning(f"Step {event.get('step')}: {plain(rule.replace('_', ' '))}: {plain(event.get('message'))}. "
-                   f"{plain(event.get('hint'))}.")
+        lines.append(("warning", f"Step {event.get('step')}: {rule.replace('_', ' ')}: {event.get('message')}. "
+                                 f"{event.get('hint')}."))
     if snapshot.quality:
-        st.caption(quality_caption(snapshot.quality))
+        lines.append(("caption", quality_caption(snapshot.quality)))
+    return lines
+
+
+def render_health(snapshot: Snapshot) -> None:
+    """health_lines as Streamlit elements; the texts come from files and the engine, so plain text."""
+    for level, text in health_lines(snapshot):
+        {"info": st.info, "warning": st.warning, "caption": st.caption}[level](plain(text, limit=1000))
 
 
 def quality_caption(quality: tuple[dict, ...] | list[dict]) -> str:

@@ -191,15 +191,16 @@ class TrainingSession:
         """idle, running, paused, stopping, finished or failed."""
         return self._status
 
-    def snapshot(self, since: tuple[int, int] | int = 0) -> Snapshot:
-        """A copy of the state, with the metric rows added since cursor `since` and the new cursor.
+    def snapshot(self, since: tuple[int, int] | int | None = 0) -> Snapshot:
+        """A copy of the state, with the metric rows added since cursor `since` (None: no rows) and the new cursor.
 
         The cursor is (generation, row count). When rows were cut back since it was issued
         (a restore after a non-finite loss, a new run) `reset` is True and rows start at step 1.
         """
         with self._cond:
             count = len(self._rows)
-            generation, seen = since if isinstance(since, tuple) else (self._rows_generation, since)
+            generation, seen = since if isinstance(since, tuple) else (
+                self._rows_generation, count if since is None else since)
             reset = generation != self._rows_generation or seen > count
             start = 0 if reset else max(0, seen)
             trainer = self._trainer

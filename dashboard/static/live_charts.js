@@ -6,6 +6,7 @@
 //    quality_start, quality: {name: [numbers]}, reference_fid, status}
 // If a message does not continue what this page holds (start != rows held), it asks Python to resend
 // everything with the trigger "resync"; nothing already held is ever sent again otherwise.
+// With the live feed (data = {key, feed: {url, interval}}), it fetches the same messages itself instead.
 
 const STORE = (window.__ganWorkbenchCharts = window.__ganWorkbenchCharts || new Map());
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"];
@@ -529,6 +530,32 @@ function redrawAll(store) {
   });
 }
 
+function applyMessage(store, data) {
+  // Apply one message; false when it does not continue what this page holds (a missed message).
+  const continues = data.run === store.run && data.gen === store.gen && data.start === store.n
+    && data.events_start === store.events.length && data.quality_start === store.qn;
+  const full = data.start === 0 && data.events_start === 0 && data.quality_start === 0;
+  if (full && !continues) { reset(store, data.run, data.gen); append(store, data); }
+  else if (continues) append(store, data);
+  else return false;
+  if (store.root) store.root.dataset.run = store.run || "";
+  return true;
+}
+
+function fetchFromFeed(store) {
+  // The feed path (dashboard/feed.py): the state echoed back is exactly what this page holds.
+  return async () => {
+    const body = await gwFetch(store.feed.url, {state: JSON.stringify(store.feedState || {})});
+    if (!body) return false;
+    const message = body.message;
+    if (!applyMessage(store, message)) { store.feedState = {}; return true; }  // ask for everything once
+    store.feedState = body.state;
+    const news = message.n || (message.events || []).length || (message.quality.step || []).length;
+    if (news || !store.drawnOnce) { store.drawnOnce = true; redrawAll(store); }
+    return false;
+  };
+}
+
 export default function (component) {
   let {data} = component;
   const {parentElement, setTriggerValue, key} = component;
@@ -550,16 +577,16 @@ export default function (component) {
     store.resize.observe(root);
     store.resizeRoot = root;
   }
+  if (data && data.feed) {  // the page reruns only on user actions and phase changes: fetch the rows
+    store.feed = data.feed;
+    redrawAll(store);
+    gwPoll(store, fetchFromFeed(store));
+    return;
+  }
   if (data && data.seq !== undefined && data.seq === store.seq) data = null;  // this message is applied already
   if (data) {
     store.seq = data.seq;
-    const continues = data.run === store.run && data.gen === store.gen && data.start === store.n
-      && data.events_start === store.events.length && data.quality_start === store.qn;
-    const full = data.start === 0 && data.events_start === 0 && data.quality_start === 0;
-    if (full && !continues) { reset(store, data.run, data.gen); append(store, data); }
-    else if (continues) append(store, data);
-    else setTriggerValue("resync", {run: data.run, gen: data.gen, have: store.n});  // a missed message
-    root.dataset.run = store.run || "";
+    if (!applyMessage(store, data)) setTriggerValue("resync", {run: data.run, gen: data.gen, have: store.n});
   }
   redrawAll(store);
 }

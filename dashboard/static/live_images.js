@@ -4,6 +4,7 @@
 // nearest-neighbour scaling, so every pixel of a digit stays sharp.
 // Data: {key, seq, run, grid: {step, png} | null, real: {png} | null, steps_start, steps: [int],
 //        timeline: {step, png} | null}
+// With the live feed (data = {key, feed: {url, interval}}), it fetches the same messages itself.
 
 const STORE = (window.__ganWorkbenchImages = window.__ganWorkbenchImages || new Map());
 
@@ -76,7 +77,9 @@ function build(store, root, setStateValue) {
   store.followBox = followBox;
   const request = () => {
     const step = store.steps[Number(slider.value)];
-    if (step !== undefined) setStateValue("timeline", {step, pinned: store.pinned});
+    if (step === undefined) return;
+    if (store.feed) { store.pinStep = step; if (store.fetchOnce) gwPoll(store, store.fetchOnce); }  // no rerun
+    else setStateValue("timeline", {step, pinned: store.pinned});
   };
   slider.oninput = () => {
     store.pinned = true; followBox.checked = false;
@@ -104,24 +107,7 @@ function syncSlider(store) {
   store.slider.parentElement.parentElement.dataset.steps = String(store.steps.length);
 }
 
-export default function (component) {
-  const {data, parentElement, setStateValue, key} = component;
-  const id = (data && data.key) || key;
-  let store = STORE.get(id);
-  if (!store) {
-    store = {run: null, steps: [], pinned: false, seq: undefined};
-    STORE.set(id, store);
-  }
-  let root = parentElement.querySelector(".gw-images");
-  if (!root) {
-    root = document.createElement("div");
-    root.className = "gw-images";
-    parentElement.append(root);
-    build(store, root, setStateValue);
-    new ResizeObserver(() => { for (const view of [store.live, store.real, store.saved]) fit(view); }).observe(root);
-  }
-  if (!data || data.seq === store.seq) return;
-  store.seq = data.seq;
+function applyMessage(store, data) {
   if (data.run !== store.run) {
     store.run = data.run; store.steps = []; store.pinned = false; store.followBox.checked = true;
     store.liveImage = store.savedImage = null;
@@ -145,5 +131,45 @@ export default function (component) {
       if (index >= 0) store.slider.value = String(index);
     }
   }
-  root.dataset.run = store.run || "";
+  if (store.root) store.root.dataset.run = store.run || "";
+}
+
+function fetchFromFeed(store) {
+  // The feed path (dashboard/feed.py): the state echoed back names what this page holds.
+  return async () => {
+    const query = {state: JSON.stringify(store.feedState || {})};
+    if (store.pinned && store.pinStep !== undefined) query.pin = store.pinStep;
+    const body = await gwFetch(store.feed.url, query);
+    if (!body) return false;
+    store.feedState = body.state;
+    applyMessage(store, body.message);
+    return false;
+  };
+}
+
+export default function (component) {
+  const {data, parentElement, setStateValue, key} = component;
+  const id = (data && data.key) || key;
+  let store = STORE.get(id);
+  if (!store) {
+    store = {run: null, steps: [], pinned: false, seq: undefined};
+    STORE.set(id, store);
+  }
+  let root = parentElement.querySelector(".gw-images");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "gw-images";
+    parentElement.append(root);
+    build(store, root, setStateValue);
+    new ResizeObserver(() => { for (const view of [store.live, store.real, store.saved]) fit(view); }).observe(root);
+  }
+  store.root = root;
+  if (data && data.feed) {  // the page reruns only on user actions and phase changes: fetch new images
+    store.feed = data.feed;
+    gwPoll(store, fetchFromFeed(store));
+    return;
+  }
+  if (!data || data.seq === store.seq) return;
+  store.seq = data.seq;
+  applyMessage(store, data);
 }

@@ -1,0 +1,185 @@
+"""The live feed: the page's live components fetch what is new from the server, with no Streamlit rerun.
+
+Why: every Streamlit rerun, even of a small fragment, makes the browser re-render the whole page (React,
+styles, layout): on the Training view that cost Chromium 13-19% of a core and training 10-30% of its speed
+(docs/benchmarks.md). With the feed, the page reruns only when the user acts or the run changes phase; once a
+second each live component asks GET /_gw/live/<part>?state=... for what is new since the state it holds
+(the `sent` record of dashboard/live.py, echoed back), and the message builders are the same pure functions
+the rerun path uses. dashboard/server.py mounts these routes when it serves the page (`python -m dashboard`);
+a page served without them (`streamlit run dashboard/app.py`, AppTest) refreshes by reruns as before.
+
+Every request is untrusted: the Host header must name a loopback address (no DNS rebinding), the state is
+small JSON whose fields are type-checked, responses are read-only JSON about the one session this server
+runs, never a file named by the request, and carry no CORS header, so other sites cannot read them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any, Callable, Mapping
+
+import streamlit as st
+
+from dashboard import live
+from dashboard.panels import health_lines, status_fields
+from dashboard.serving import ALLOW_REMOTE_ENV, is_loopback
+from gan_core.session import TrainingSession
+
+PREFIX = "/_gw/live"
+MAX_STATE_CHARS = 4096
+PARTS = ("status", "charts", "images")
+_lock = threading.Lock()
+_feed: dict[str, Any] = {"enabled": False, "session": None, "real_png": None}
+
+# The fields a component may echo back, and their types: anything else in its state is dropped.
+_CHART_FIELDS = {"run": str, "gen": int, "cursor": list, "events": int, "quality": int, "seq": int}
+_IMAGE_FIELDS = {"run": str, "seq": int, "grid_step": int, "real": str, "steps": int, "timeline_step": int}
+
+
+class FeedError(ValueError):
+    """A request the feed refuses: (HTTP status, message naming the field and what is allowed)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def enable() -> None:
+    """Called by dashboard/server.py, which serves the routes: the page then uses the feed."""
+    _feed["enabled"] = True
+
+
+def enabled() -> bool:
+    """Whether this server process serves the feed routes."""
+    return bool(_feed["enabled"])
+
+
+def register(session: TrainingSession, real_png: Callable[[Any], str]) -> None:
+    """The session the page shows (one per server process) and how to draw a data set's real images."""
+    with _lock:
+        _feed["session"], _feed["real_png"] = session, real_png
+
+
+def url(part: str) -> str:
+    """The path a component fetches, relative to the page's own address."""
+    return f"{PREFIX.lstrip('/')}/{part}"
+
+
+def _vetted(raw: str | None, fields: Mapping[str, type]) -> dict[str, Any]:
+    """The component's echoed state: JSON object, small, known fields of the right type only."""
+    if not raw:
+        return {}
+    if len(raw) > MAX_STATE_CHARS:
+        raise FeedError(400, f"state: at most {MAX_STATE_CHARS} characters")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise FeedError(400, "state: must be a JSON object") from None
+    if not isinstance(value, dict):
+        raise FeedError(400, "state: must be a JSON object")
+    vetted = {}
+    for name, kind in fields.items():
+        item = value.get(name)
+        if isinstance(item, bool) or not isinstance(item, kind):
+            continue
+        if kind is list and not (len(item) == 2 and all(isinstance(i, int) and not isinstance(i, bool)
+                                                          and 0 <= i < 2**53 for i in item)):
+            continue  # a cursor is (generation, rows)
+        if kind is int and not 0 <= item < 2**53:
+            continue
+        vetted[name] = tuple(item) if kind is list else item
+    return vetted
+
+
+def _pin(query: Mapping[str, str]) -> dict[str, Any] | None:
+    """The saved-grid step the user pinned (?pin=STEP), as the image message builder takes it."""
+    raw = query.get("pin")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise FeedError(400, "pin: a saved grid's step, a whole number")
+    return {"pinned": True, "step": int(raw)}
+
+
+def answer(part: str, query: Mapping[str, str], host: str | None,
+           environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The reply to GET PREFIX/<part>?state=...: {"message": ..., "state": what to echo next time}."""
+    if part not in PARTS:
+        raise FeedError(404, f"part: one of {', '.join(PARTS)}")
+    hostname = (host or "").rsplit(":", 1)[0] if not (host or "").endswith("]") else host
+    if not is_loopback(hostname) and (environ if environ is not None else os.environ).get(ALLOW_REMOTE_ENV) != "1":
+        raise FeedError(403, "host: the live feed answers only requests addressed to a loopback name")
+    with _lock:
+        session, real_png = _feed["session"], _feed["real_png"]
+    if session is None:
+        raise FeedError(503, "session: no page has been served yet; reload the page")
+    if part == "status":
+        return {"message": status_message(session), "state": {}}
+    if part == "charts":
+        sent = _vetted(query.get("state"), _CHART_FIELDS)
+        message, record = live.chart_message(session.snapshot(since=sent.get("cursor", 0)), sent)
+    else:
+        sent = _vetted(query.get("state"), _IMAGE_FIELDS)
+        message, record = live.image_message(live_snapshot(session), sent, real_png, _pin(query))
+    return {"message": message, "state": record}
+
+
+def live_snapshot(session: TrainingSession):
+    """The session's state without metric rows (the image and status parts need none)."""
+    return session.snapshot(since=None)
+
+
+def status_message(session: TrainingSession) -> dict[str, Any]:
+    """What the status component shows: the line, the run directory, health lines, and the run's phase."""
+    snapshot = live_snapshot(session)
+    status, step, parts, busy = status_fields(snapshot)
+    return {"status": status, "step": step, "parts": parts + ([f"busy: {busy}"] if busy else []),
+            "run_dir": snapshot.run_dir or "", "lines": [[level, text[:1000]] for level, text in health_lines(snapshot)],
+            "phase": [status, snapshot.steps_pending > 0]}
+
+
+LIVE_INTERVAL_S = 1.0
+IDLE_STATUS_INTERVAL_S = 5.0
+
+
+def render_status(session: TrainingSession, phase: tuple[str, bool], busy: bool, key: str = "live.status") -> None:
+    """The status component: the line as of now, then fetched once a second while busy; a phase change
+    the page has not drawn yet reruns the page (its trigger)."""
+    feed = {"url": url("status"), "interval": LIVE_INTERVAL_S if busy else IDLE_STATUS_INTERVAL_S}
+    live.status_component(key=key, data={"key": key, "feed": feed, "phase": list(phase),
+                                          "initial": status_message(session)}, on_phase_change=_rerun)
+
+
+def _rerun() -> None:
+    """The run changed phase: this rerun redraws the controls and the feed's intervals."""
+
+
+def render_live(busy: bool) -> None:
+    """Charts on the left, images on the right, each fetching only what is new (while busy, once a second)."""
+    charts_column, right_column = st.columns([0.85, 1.15], gap="medium")
+    interval = LIVE_INTERVAL_S if busy else None
+    with charts_column:
+        live.render_charts_from_feed({"url": url("charts"), "interval": interval})
+    with right_column:
+        live.render_images_from_feed({"url": url("images"), "interval": interval})
+
+
+def routes() -> list:
+    """The Starlette routes dashboard/server.py mounts: one GET endpoint per part."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def endpoint(request) -> JSONResponse:
+        part = request.path_params["part"]
+        try:
+            # A resend of 100,000 rows takes tens of milliseconds: off the event loop that serves the page.
+            body = await run_in_threadpool(answer, part, dict(request.query_params), request.headers.get("host"))
+            status = 200
+        except FeedError as error:
+            body, status = {"error": str(error)}, error.status
+        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+    return [Route(PREFIX + "/{part}", endpoint, methods=["GET"])]

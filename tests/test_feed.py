@@ -1,0 +1,145 @@
+"""The live feed (dashboard/feed.py): what a component's fetch returns, and what the feed refuses."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from dashboard import feed
+from gan_core.session import TrainingSession
+
+WAIT = 60.0
+HOST = "127.0.0.1:8501"
+
+
+@pytest.fixture
+def session(tmp_path):
+    session = TrainingSession(runs_root=tmp_path / "runs")
+    real_calls: list = []
+    feed.register(session, lambda data: real_calls.append(data) or "REAL")
+    session.real_calls = real_calls
+    yield session
+    session.shutdown()
+    feed.register(None, None)
+
+
+def _steps(message) -> list[int]:
+    if not message["n"]:
+        return []
+    return np.frombuffer(base64.b64decode(message["cols"]["step"]), dtype=np.float32).astype(int).tolist()
+
+
+def _step_and_wait(session, n: int) -> None:
+    target = session.snapshot().step + n
+    session.step(n)
+    assert session.wait_for(lambda s: s.snapshot(since=None).step >= target and
+                            s.snapshot(since=None).steps_pending == 0, WAIT)
+
+
+def _fetch(part: str, state: dict | None = None, **query) -> dict:
+    """One fetch as the browser makes it: the state it holds, echoed back as JSON."""
+    if state is not None:
+        query["state"] = json.dumps(state)
+    return feed.answer(part, {name: str(value) for name, value in query.items()}, HOST)
+
+
+def test_charts_feed_returns_only_the_rows_the_page_does_not_hold(session, tiny):
+    session.start(tiny, paused=True)
+    assert session.wait_for(lambda s: s.status == "paused", WAIT)
+    _step_and_wait(session, 3)
+    first = _fetch("charts", {})
+    assert (first["message"]["start"], _steps(first["message"])) == (0, [1, 2, 3])
+    again = _fetch("charts", first["state"])
+    assert (again["message"]["start"], again["message"]["n"], again["message"]["cols"]) == (3, 0, {})
+    _step_and_wait(session, 2)
+    session.update(lr_g=1e-3)
+    _step_and_wait(session, 1)
+    third = _fetch("charts", again["state"])
+    assert (third["message"]["start"], _steps(third["message"])) == (3, [4, 5, 6])
+    assert [event["kind"] for event in third["message"]["events"]] == ["update"]
+    # A page that lost its state (or echoes garbage fields) gets everything once, not an error.
+    fresh = _fetch("charts", {"cursor": "x", "gen": True, "events": -4})
+    assert (fresh["message"]["start"], fresh["message"]["n"]) == (0, 6)
+
+
+def test_images_feed_sends_a_grid_once_and_the_pinned_saved_grid(session, tiny):
+    session.start(tiny, paused=True)  # sample_every=10
+    assert session.wait_for(lambda s: s.status == "paused", WAIT)
+    _step_and_wait(session, 20)
+    first = _fetch("images", {})
+    message = first["message"]
+    assert message["grid"]["step"] == 20 and message["real"] == {"png": "REAL"} and message["steps"] == [10, 20]
+    assert message["timeline"]["step"] == 20 and base64.b64decode(message["grid"]["png"]).startswith(b"\x89PNG")
+    second = _fetch("images", first["state"])
+    assert (second["message"]["grid"], second["message"]["real"], second["message"]["timeline"]) == (None, None, None)
+    assert len(session.real_calls) == 1
+    pinned = _fetch("images", second["state"], pin=10)
+    assert pinned["message"]["timeline"]["step"] == 10 and pinned["message"]["grid"] is None
+
+
+def test_status_feed_carries_the_line_the_run_directory_and_the_phase(session, tiny):
+    idle = _fetch("status")["message"]
+    assert (idle["status"], idle["step"], idle["phase"], idle["run_dir"]) == ("idle", 0, ["idle", False], "")
+    session.start(tiny, paused=True)
+    assert session.wait_for(lambda s: s.status == "paused", WAIT)
+    _step_and_wait(session, 2)
+    paused = _fetch("status")["message"]
+    assert (paused["status"], paused["step"], paused["phase"]) == ("paused", 2, ["paused", False])
+    assert paused["run_dir"] == session.snapshot(since=None).run_dir and paused["parts"][0] == "epoch 0"
+    assert not any("steps/s" in part for part in paused["parts"])  # no rate while paused
+
+
+def test_feed_refuses_other_hosts_bad_state_and_unknown_parts(session):
+    with pytest.raises(feed.FeedError, match="host") as refused:
+        feed.answer("status", {}, "evil.example:8501")
+    assert refused.value.status == 403
+    assert feed.answer("status", {}, "localhost:8501")["message"]["status"] == "idle"
+    assert feed.answer("status", {}, "[::1]:8501")["message"]["status"] == "idle"
+    assert feed.answer("status", {}, "evil.example", environ={"GAN_WORKBENCH_ALLOW_REMOTE": "1"})
+    for query, field in (({"state": "[1, 2]"}, "state"), ({"state": "{"}, "state"),
+                         ({"state": "{}" + " " * 5000}, "state"), ({"pin": "../x"}, "pin")):
+        with pytest.raises(feed.FeedError, match=f"^{field}:") as bad:
+            feed.answer("images", query, HOST)
+        assert bad.value.status == 400
+    with pytest.raises(feed.FeedError, match="part") as unknown:
+        feed.answer("../../etc/passwd", {}, HOST)
+    assert unknown.value.status == 404
+
+
+def test_feed_without_a_page_served_says_so(tmp_path):
+    feed.register(None, None)
+    with pytest.raises(feed.FeedError, match="session") as missing:
+        feed.answer("status", {}, HOST)
+    assert missing.value.status == 503
+
+
+def test_the_route_answers_json_over_http_without_caching_or_cors(session, tiny):
+    """One request through the Starlette route dashboard/server.py mounts, as ASGI calls it."""
+    (route,) = feed.routes()
+    sent: list[dict] = []
+
+    async def call(path: str, host: str) -> tuple[int, dict, dict]:
+        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "root_path": "",
+                 "query_string": b"state=%7B%7D", "headers": [(b"host", host.encode())], "scheme": "http",
+                 "server": ("127.0.0.1", 8501), "client": ("127.0.0.1", 5000), "http_version": "1.1"}
+        sent.clear()
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await route.handle(scope | {"path_params": route.matches(scope)[1]["path_params"]}, receive, send)
+        headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+        return sent[0]["status"], headers, json.loads(sent[1]["body"])
+
+    status, headers, body = asyncio.run(call("/_gw/live/charts", HOST))
+    assert status == 200 and headers["cache-control"] == "no-store" and "access-control-allow-origin" not in headers
+    assert body["message"]["n"] == 0 and body["state"]["cursor"] == [0, 0]
+    status, _, body = asyncio.run(call("/_gw/live/status", "attacker.example"))
+    assert status == 403 and body["error"].startswith("host:")
