@@ -5,11 +5,12 @@ time of one live refresh at 1,000 vs 100,000 rows.
 Rounds alternate (CLI, dashboard fresh, dashboard resumed) in one script; steps/s = steps / (end event
 time - start event time) from each run's events.jsonl, so start-up is left out of all of them. CPU is
 read from /proc (utime + stime of the server and of every Chromium process) over a window of the run.
---busy adds a CPU-bound neighbour process to every round (the machine is shared). --variant-env KEY=VALUE
-adds a fourth side to every round: the fresh run watched with that server environment (an A/B of a setting,
-e.g. GAN_WORKBENCH_PAGE_NICE=0).
+--busy adds a CPU-bound neighbour process to every round (the machine is shared). --baseline-reruns adds
+a side to every round: the fresh run watched on the page without the live feed (the way it refreshed
+before: a fragment rerun each second). --variant-env KEY=VALUE adds a side: the fresh run watched with that
+server environment (an A/B of a setting, e.g. GAN_WORKBENCH_PAGE_NICE=0).
 Usage: .venv/bin/python benchmarks/dashboard_bench.py [--seconds 30] [--rounds 3] [--preset default] [--busy]
-       [--skip-resumed] [--skip-refresh] [--variant-env KEY=VALUE]
+       [--skip-resumed] [--skip-refresh] [--baseline-reruns] [--variant-env KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def _view(page, name: str) -> None:
 
 
 def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: Path | None = None,
-                    env: dict[str, str] | None = None) -> dict:
+                    env: dict[str, str] | None = None, script: str = "server.py") -> dict:
     """One run watched in Chromium for `seconds`: steps/s, CPU of server and browser, first render time."""
     from playwright.sync_api import sync_playwright
 
@@ -101,7 +102,7 @@ def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: P
     if resume_from is not None:
         shutil.copytree(resume_from, root / resume_from.name)
     result = {}
-    with streamlit_process(root, SERVER_ENV if env is None else env) as (url, server), \
+    with streamlit_process(root, SERVER_ENV if env is None else env, script) as (url, server), \
             sync_playwright() as playwright:
         browser = launch_browser(playwright)
         page = browser.new_page(viewport={"width": 1366, "height": 768})
@@ -148,12 +149,13 @@ def make_resumable_run(preset: str, folder: Path, steps: int = 100_000) -> Path:
 
 
 def refresh_cost(rows: int, repeats: int = 50) -> float:
-    """Median server seconds of one live refresh (snapshot, chart and image messages, status line) with
-    `rows` rows held and 20 new ones since the last refresh."""
+    """Median server seconds of one live refresh (the feed's three answers a page fetches each second:
+    charts, images, status line) with `rows` rows held and 20 new ones since the last refresh."""
+    import json
+
     import streamlit as st  # noqa: F401  (the message builders live in a module that imports it)
 
-    from dashboard import live
-    from dashboard.panels import status_line
+    from dashboard import feed
     from gan_core.session import TrainingSession
 
     folder = Path(tempfile.mkdtemp())
@@ -163,22 +165,24 @@ def refresh_cost(rows: int, repeats: int = 50) -> float:
 
         run_dir = make_long_run(folder, rows, TINY)
         session = TrainingSession(runs_root=folder)
+        feed.register(session, lambda data: "")
         session.resume_run(run_dir, paused=True)
         session.wait_for(lambda s: s.status == "paused", 30)
-        _, sent = live.chart_message(session.snapshot(since=0), {})
-        images_sent: dict = {}
+        host = "127.0.0.1:8501"
+        charts = feed.answer("charts", {}, host)["state"]
+        images = feed.answer("images", {}, host)["state"]
         timings = []
         for _ in range(repeats):
-            target = session.snapshot(since=sent["cursor"]).step + 20
+            target = session.snapshot(since=None).step + 20
             session.step(20)
-            session.wait_for(lambda s: s.snapshot(since=(0, 10**12)).steps_pending == 0, 30)
+            session.wait_for(lambda s: s.snapshot(since=None).steps_pending == 0, 30)
             started = time.perf_counter()
-            snapshot = session.snapshot(since=sent["cursor"])
-            _, sent = live.chart_message(snapshot, sent)
-            _, images_sent = live.image_message(snapshot, images_sent, lambda data: "", None)
-            status_line(snapshot)
+            reply = feed.answer("charts", {"state": json.dumps(charts)}, host)
+            charts = reply["state"]
+            images = feed.answer("images", {"state": json.dumps(images)}, host)["state"]
+            status = feed.answer("status", {}, host)["message"]
             timings.append(time.perf_counter() - started)
-            assert snapshot.step == target
+            assert status["step"] == target and reply["message"]["n"] == 20
         session.shutdown()
         return statistics.median(timings)
     finally:
@@ -197,10 +201,13 @@ def main() -> int:
     parser.add_argument("--skip-refresh", action="store_true", help="leave out the server-side refresh timing")
     parser.add_argument("--variant-env", action="append", default=[], metavar="KEY=VALUE",
                         help="add a round per round: the fresh run watched with this extra server environment")
+    parser.add_argument("--baseline-reruns", action="store_true",
+                        help="add a round per round: the fresh run watched on a page without the live feed "
+                             "(`streamlit run dashboard/app.py`: fragments rerun once a second)")
     args = parser.parse_args()
     SERVER_ENV.update(item.split("=", 1) for item in args.server_env)
     variant_env = {**SERVER_ENV, **dict(item.split("=", 1) for item in args.variant_env)}
-    cli, fresh, resumed, variant = [], [], [], []
+    cli, fresh, resumed, variant, reruns = [], [], [], [], []
     neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -208,6 +215,8 @@ def main() -> int:
             for _ in range(args.rounds):
                 cli.append(cli_round(args.preset, args.seconds, Path(folder)))
                 fresh.append(dashboard_round(args.preset, args.seconds, Path(folder)))
+                if args.baseline_reruns:
+                    reruns.append(dashboard_round(args.preset, args.seconds, Path(folder), script="app.py"))
                 if args.variant_env:
                     variant.append(dashboard_round(args.preset, args.seconds, Path(folder), env=variant_env))
                 if long_run is not None:
@@ -232,6 +241,8 @@ def main() -> int:
           + (", with a CPU-bound neighbour" if args.busy else ""))
     print(f"{'CLI headless':<30} median {statistics.median(cli):6.1f} steps/s ({', '.join(f'{r:.1f}' for r in cli)})")
     line("dashboard, fresh run", fresh)
+    if reruns:
+        line("fresh run, page by reruns", reruns)
     if variant:
         line(f"fresh run, {' '.join(args.variant_env)}", variant)
     if resumed:

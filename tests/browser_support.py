@@ -38,20 +38,22 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(runs_root: Path, extra_env: dict[str, str] | None = None):
-    """`streamlit run dashboard/app.py` on a free port bound to 127.0.0.1; yields its URL."""
+    """`streamlit run dashboard/server.py` (as `python -m dashboard` runs it) on a free port bound to
+    127.0.0.1; yields its URL."""
     with streamlit_process(runs_root, extra_env) as (url, _):
         yield url
 
 
 @contextlib.contextmanager
-def streamlit_process(runs_root: Path, extra_env: dict[str, str] | None = None):
-    """Like streamlit_server, yielding (url, the server's Popen) for tools that measure its CPU."""
+def streamlit_process(runs_root: Path, extra_env: dict[str, str] | None = None, script: str = "server.py"):
+    """Like streamlit_server, yielding (url, the server's Popen) for tools that measure its CPU. script
+    "app.py" serves the page without the live feed (it then refreshes by reruns): a benchmark's baseline."""
     port = free_port()
     env = {**os.environ, "GAN_WORKBENCH_RUNS": str(runs_root), **(extra_env or {})}
     # The server's output goes to a file: an unread pipe fills up and would block the server.
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "server.py"),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / script),
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -222,9 +222,10 @@ function draw(store, panel) {
   let y0 = Infinity, y1 = -Infinity;
   if (chart.yRange) [y0, y1] = chart.yRange;
   else {
-    for (const line of lines) for (let i = lo; i < hi; i++) {
-      const v = line.raw[i];
-      if (Number.isFinite(v) && (!chart.log || v > 0)) { if (v < y0) y0 = v; if (v > y1) y1 = v; }
+    for (const line of lines) {
+      const [a, b] = valueRange(line.raw, lo, hi, n, chart.log, plotW);
+      if (a < y0) y0 = a;
+      if (b > y1) y1 = b;
     }
     if (chart.floor && store.referenceFid > 0) { y0 = Math.min(y0, store.referenceFid); y1 = Math.max(y1, store.referenceFid); }
     if (!Number.isFinite(y0)) { y0 = chart.log ? 0.1 : 0; y1 = chart.log ? 10 : 1; }
@@ -274,8 +275,9 @@ function draw(store, panel) {
   }
   let drawn = 0;
   for (const line of lines) {
-    if (line.smooth) drawn += drawSeries(context, x, line.raw, lo, hi, toX, toY, line.colour, 0.25, 1, chart.log);
-    drawn += drawSeries(context, x, line.smooth || line.raw, lo, hi, toX, toY, line.colour, 1, chart.quality ? 1.5 : 1.6, chart.log);
+    if (line.smooth) drawn += drawSeries(context, x, line.raw, lo, hi, n, toX, toY, line.colour, 0.25, 1, chart.log, plotW);
+    drawn += drawSeries(context, x, line.smooth || line.raw, lo, hi, n, toX, toY, line.colour, 1,
+                        chart.quality ? 1.5 : 1.6, chart.log, plotW);
     if (chart.quality || chart.markers) drawDots(context, x, line.raw, lo, hi, toX, toY, line.colour, chart.log);
   }
   // Event markers: a dotted line and a triangle at the top, labelled on hover.
@@ -304,8 +306,71 @@ function draw(store, panel) {
   updateLegend(store, panel, n);
 }
 
-function drawSeries(context, x, y, lo, hi, toX, toY, colour, alpha, width, log) {
-  // Min/max per pixel column (M4): the first, lowest, highest and last value of each column.
+// ---- block summaries: so a redraw costs the same at 1,000 rows and at 1,000,000 --------------------
+// Per series array and block size (a power of two): the lowest, highest and lowest positive value of each
+// block of rows, extended by the new rows only (the last, partial block is summed again each time). Rows
+// only ever append to an array (a new run or a resend starts new arrays), so earlier blocks never change.
+const SUMMARIES = new WeakMap();
+
+function blockSize(lo, hi, plotW) {
+  // Rows per block: about two blocks per pixel column; 1 (every row) when there are few rows.
+  const perColumn = (hi - lo) / Math.max(1, 2 * plotW);
+  return perColumn < 4 ? 1 : 2 ** Math.floor(Math.log2(perColumn));
+}
+
+function summary(y, n, size) {
+  let bySize = SUMMARIES.get(y);
+  if (!bySize) { bySize = new Map(); SUMMARIES.set(y, bySize); }
+  let entry = bySize.get(size);
+  const blocks = Math.ceil(n / size);
+  if (!entry || entry.min.length < blocks) {
+    const capacity = Math.ceil(y.length / size) + 1;
+    const grown = {done: 0, min: new Float32Array(capacity), max: new Float32Array(capacity), pos: new Float32Array(capacity)};
+    if (entry) {
+      for (const key of ["min", "max", "pos"]) grown[key].set(entry[key].subarray(0, entry.done));
+      grown.done = entry.done;
+    }
+    entry = grown;
+    bySize.set(size, entry);
+  }
+  for (let block = entry.done; block < blocks; block++) {
+    let low = Infinity, high = -Infinity, positive = Infinity;
+    for (let i = block * size, end = Math.min(n, (block + 1) * size); i < end; i++) {
+      const v = y[i];
+      if (!Number.isFinite(v)) continue;
+      if (v < low) low = v;
+      if (v > high) high = v;
+      if (v > 0 && v < positive) positive = v;
+    }
+    entry.min[block] = low; entry.max[block] = high; entry.pos[block] = positive;
+  }
+  entry.done = Math.floor(n / size);
+  return entry;
+}
+
+function valueRange(y, lo, hi, n, log, plotW) {
+  // [lowest, highest] finite value (positive only on a log axis) of rows lo..hi.
+  let low = Infinity, high = -Infinity;
+  const size = y.length === undefined || Array.isArray(y) ? 1 : blockSize(lo, hi, plotW);
+  if (size === 1) {
+    for (let i = lo; i < hi; i++) {
+      const v = y[i];
+      if (Number.isFinite(v) && (!log || v > 0)) { if (v < low) low = v; if (v > high) high = v; }
+    }
+    return [low, high];
+  }
+  const blocks = summary(y, n, size);
+  for (let block = Math.floor(lo / size); block < Math.ceil(hi / size); block++) {
+    const a = log ? blocks.pos[block] : blocks.min[block], b = blocks.max[block];
+    if (a < low) low = a;
+    if (b > high && (!log || b > 0)) high = b;
+  }
+  return [low, high];
+}
+
+function drawSeries(context, x, y, lo, hi, n, toX, toY, colour, alpha, width, log, plotW) {
+  // Min/max per pixel column (M4): the first, lowest, highest and last value of each column. Many rows
+  // per column: walk blocks of rows (their summaries) instead of rows, about two per column.
   context.globalAlpha = alpha; context.strokeStyle = colour; context.lineWidth = width;
   context.beginPath();
   let column = null, first = 0, low = 0, high = 0, last = 0, started = false, segments = 0;
@@ -316,12 +381,23 @@ function drawSeries(context, x, y, lo, hi, toX, toY, colour, alpha, width, log) 
     context.lineTo(column, b); context.lineTo(column, c); context.lineTo(column, d);
     segments += 1;
   };
-  for (let i = lo; i < hi; i++) {
-    const v = y[i];
-    if (!Number.isFinite(v) || (log && v <= 0)) continue;
-    const px = Math.round(toX(x[i]));
-    if (px !== column) { flush(); column = px; first = low = high = last = v; }
-    else { if (v < low) low = v; if (v > high) high = v; last = v; }
+  const add = (px, start, minimum, maximum, end) => {
+    if (px !== column) { flush(); column = px; first = start; low = minimum; high = maximum; last = end; }
+    else { if (minimum < low) low = minimum; if (maximum > high) high = maximum; last = end; }
+  };
+  const usable = (v) => Number.isFinite(v) && !(log && v <= 0);
+  const size = Array.isArray(y) ? 1 : blockSize(lo, hi, plotW);
+  if (size === 1) {
+    for (let i = lo; i < hi; i++) if (usable(y[i])) add(Math.round(toX(x[i])), y[i], y[i], y[i], y[i]);
+  } else {
+    const blocks = summary(y, n, size);
+    for (let block = Math.floor(lo / size); block < Math.ceil(hi / size); block++) {
+      const minimum = log ? blocks.pos[block] : blocks.min[block], maximum = blocks.max[block];
+      if (!Number.isFinite(minimum) || !usable(maximum)) continue;  // no usable value in this block
+      const start = block * size, end = Math.min(n, start + size) - 1;
+      add(Math.round(toX(x[start])), usable(y[start]) ? y[start] : minimum, minimum, maximum,
+          usable(y[end]) ? y[end] : maximum);
+    }
   }
   flush();
   context.stroke(); context.globalAlpha = 1;
