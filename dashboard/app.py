@@ -19,6 +19,7 @@ prepare_openmp("dashboard")
 
 from dashboard import feed, live, serving  # noqa: E402
 from gan_core import priority  # noqa: E402
+from gan_core.serial_torch import serial_torch_in_this_thread  # noqa: E402
 from dashboard.ab_page import render_ab  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
 from dashboard import playground  # noqa: E402
@@ -45,6 +46,9 @@ def main() -> None:
         st.error(refused)
         st.stop()
     priority.lower_page_threads(priority.page_nice_from_env())  # once per process; training keeps its priority
+    # This script run's thread (a new one per run) builds models, grids and explorer samples with torch on
+    # itself alone: an OpenMP pool of its own would slow the training thread's (gan_core/serial_torch.py).
+    serial_torch_in_this_thread()
     session = get_session()
     feed.register(session, real_png)
     snapshot = live.current_snapshot(session, "page")

@@ -25,6 +25,7 @@ import streamlit as st
 from dashboard import live
 from dashboard.panels import health_lines, status_fields
 from dashboard.serving import ALLOW_REMOTE_ENV, is_loopback
+from gan_core.serial_torch import serial_torch_in_this_thread
 from gan_core.session import TrainingSession
 
 PREFIX = "/_gw/live"
@@ -108,6 +109,7 @@ def answer(part: str, query: Mapping[str, str], host: str | None,
     """The reply to GET PREFIX/<part>?state=...: {"message": ..., "state": what to echo next time}."""
     if part not in PARTS:
         raise FeedError(404, f"part: one of {', '.join(PARTS)}")
+    serial_torch_in_this_thread()  # a worker thread lives on: it must not keep an OpenMP pool (a grid uses torch)
     hostname = (host or "").rsplit(":", 1)[0] if not (host or "").endswith("]") else host
     if not is_loopback(hostname) and (environ if environ is not None else os.environ).get(ALLOW_REMOTE_ENV) != "1":
         raise FeedError(403, "host: the live feed answers only requests addressed to a loopback name")

@@ -73,35 +73,63 @@ def dcgan_start_size(image_size: int) -> int:
     return size
 
 
+class ConditionalBatchNorm(nn.Module):
+    """BatchNorm whose scale and shift are looked up by class (SN-GAN, BigGAN): (B, C[, H, W]), labels (B,)."""
+
+    def __init__(self, features: int, num_classes: int, dims: int) -> None:
+        super().__init__()
+        self.norm = (nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d)(features, affine=False)
+        self.scale = nn.Embedding(num_classes, features)
+        self.shift = nn.Embedding(num_classes, features)
+        nn.init.normal_(self.scale.weight, 1.0, 0.02)  # DCGAN's BatchNorm start, one row per class
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        shape = (features.shape[0], -1) + (1,) * (features.dim() - 2)  # (B, C, 1, 1) for maps
+        return self.norm(features) * self.scale(labels).view(shape) + self.shift(labels).view(shape)
+
+
 class DCGANGenerator(nn.Module):
-    """z -> Linear to (base * 2^k, s, s) -> k x [ConvTranspose stride 2, BN, ReLU] -> image (Tanh)."""
+    """z -> Linear to (base * 2^k, s, s) -> k x [ConvTranspose stride 2, BN, ReLU] -> image (Tanh).
+
+    Conditional: every BatchNorm takes its scale and shift from the class instead of the class vector
+    being concatenated to z. With the class only at the input, G learned one image per class and
+    ignored z (recall 0 after 120 s, docs/benchmarks.md); modulating every layer leaves z the style.
+    """
 
     def __init__(self, latent_dim: int, image_shape: tuple[int, int, int], base_channels: int = 32,
                  num_classes: int = 0) -> None:
         super().__init__()
         channels, size, _ = image_shape
         self.num_classes = num_classes
-        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
         start = dcgan_start_size(size)
         upsamplings = int(round(math.log2(size // start)))
         width = base_channels * 2 ** (upsamplings - 1)
         self.start_shape = (width, start, start)
+
+        def norm(features: int, dims: int) -> nn.Module:
+            if num_classes:
+                return ConditionalBatchNorm(features, num_classes, dims)
+            return nn.BatchNorm1d(features) if dims == 1 else nn.BatchNorm2d(features)
+
         # A linear projection (not a 1x1 transposed conv) lets 7x7 and 4x4 starts share code.
-        width_in = latent_dim * (2 if num_classes else 1)  # z, or z and the class vector side by side
-        self.project = nn.Sequential(nn.Linear(width_in, width * start * start, bias=False),
-                                     nn.BatchNorm1d(width * start * start), nn.ReLU())
+        self.project = nn.Sequential(nn.Linear(latent_dim, width * start * start, bias=False),
+                                     norm(width * start * start, 1), nn.ReLU())
         layers: list[nn.Module] = []
         for index in range(upsamplings):
             last = index == upsamplings - 1
             out = channels if last else width // 2
             layers.append(nn.ConvTranspose2d(width, out, kernel_size=4, stride=2, padding=1, bias=last))
-            layers += [nn.Tanh()] if last else [nn.BatchNorm2d(out), nn.ReLU()]
+            layers += [nn.Tanh()] if last else [norm(out, 2), nn.ReLU()]
             width = out
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(B, latent_dim) [, labels (B,)] -> (B, C, H, W) in [-1, 1]."""
-        return self.net(self.project(_with_class(self.embed, z, labels)).view(z.shape[0], *self.start_shape))
+        if self.num_classes and labels is None:
+            labels = default_labels(z.shape[0], self.num_classes, z.device)
+        features = _through(self.project, z, labels).view(z.shape[0], *self.start_shape)
+        return _through(self.net, features, labels)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -141,6 +169,13 @@ def _spectral(module: nn.Module) -> nn.Module:
 def default_labels(count: int, num_classes: int, device: torch.device) -> torch.Tensor:
     """The classes in turn, 0, 1, ..., K-1, 0, ...: (count,) int64, for a conditional G called without labels."""
     return torch.arange(count, device=device) % num_classes
+
+
+def _through(layers: nn.Sequential, inputs: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """Run a Sequential, handing the labels to its conditional BatchNorms."""
+    for layer in layers:
+        inputs = layer(inputs, labels) if isinstance(layer, ConditionalBatchNorm) else layer(inputs)
+    return inputs
 
 
 def _with_class(embed: nn.Embedding | None, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -211,7 +246,7 @@ def _init_weights(model: nn.Module) -> None:
             weight = getattr(module, "parametrizations", None)
             target = weight.weight.original if weight is not None else module.weight
             nn.init.normal_(target, 0.0, 0.02)
-        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)) and module.affine:
             nn.init.normal_(module.weight, 1.0, 0.02)
             nn.init.zeros_(module.bias)
 

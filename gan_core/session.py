@@ -29,6 +29,7 @@ from gan_core.priority import start_thread
 from gan_core.recorder import RunRecorder
 from gan_core.run_files import RunPaths, read_events
 from gan_core.run_listing import DEFAULT_RUNS_ROOT
+from gan_core.serial_torch import serial_torch
 from gan_core.run_lock import release_run_lock
 from gan_core.runs import create_run_dir, open_run_for_resume
 from gan_core.snapshot import Snapshot, images_per_step, quality_from_csv, rows_from_csv
@@ -89,7 +90,8 @@ class TrainingSession:
         """
         self._reserve()
         try:
-            trainer = Trainer(config, dataset)  # a dataset already loaded for config.data saves seconds
+            with serial_torch():  # the caller's thread keeps no OpenMP pool beside training's (serial_torch.py)
+                trainer = Trainer(config, dataset)  # a dataset already loaded for config.data saves seconds
             paths = create_run_dir(config, self.runs_root, run_dir)  # owns it (owner.lock) from here
         except BaseException:
             self._unreserve()
@@ -104,7 +106,8 @@ class TrainingSession:
         """
         self._reserve()
         try:
-            trainer, paths = open_run_for_resume(run_dir)  # takes the run's lock before touching it
+            with serial_torch():
+                trainer, paths = open_run_for_resume(run_dir)  # takes the run's lock before touching it
         except BaseException:
             self._unreserve()
             raise

@@ -13,7 +13,7 @@ from gan_core.config import DataConfig, ModelConfig, RunConfig, preset
 from gan_core.data import ImageDataset
 from gan_core.evaluate import Evaluator, conditional_inputs
 from gan_core.latent import generate, zs_from_seeds
-from gan_core.models import build_models
+from gan_core.models import ConditionalBatchNorm, build_models
 from gan_core.point_plot import samples_image
 from gan_core.trainer import Trainer
 from conftest import tiny_config
@@ -33,7 +33,13 @@ def test_class_embedding_and_projection_shapes(architecture, norm):
     model = ModelConfig(architecture=architecture, latent_dim=8, hidden_dim=16, depth=1, base_channels=4,
                         discriminator_norm=norm, conditional=True)
     generator, discriminator = build_models(model, (1, 28, 28), num_classes=10)
-    assert generator.embed.weight.shape == (10, 8)  # one latent_dim vector per class, concatenated to z
+    if architecture == "mlp":
+        assert generator.embed.weight.shape == (10, 8)  # one latent_dim vector per class, concatenated to z
+    else:  # every BatchNorm of G takes a scale and a shift per class: (classes, channels)
+        norms = [m for m in generator.modules() if isinstance(m, ConditionalBatchNorm)]
+        assert [tuple(m.scale.weight.shape) for m in norms] == [(10, 8 * 7 * 7), (10, 4)]
+        assert all(m.shift.weight.shape == m.scale.weight.shape for m in norms)
+        assert generator.project[0].in_features == 8  # z alone: the class enters through the norms
     z, labels = torch.randn(5, 8), torch.tensor([0, 3, 9, 3, 1])
     images = generator(z, labels)
     assert images.shape == (5, 1, 28, 28)
@@ -59,8 +65,10 @@ def test_unconditional_models_are_unchanged(architecture):
     model = ModelConfig(architecture=architecture, latent_dim=8, hidden_dim=16, depth=1, base_channels=4)
     torch.manual_seed(0)
     generator, discriminator = build_models(model, SHAPES[architecture], num_classes=10)
-    assert generator.embed is None and discriminator.embed is None
-    assert not any("embed" in key for key in {**generator.state_dict(), **discriminator.state_dict()})
+    assert getattr(generator, "embed", None) is None and discriminator.embed is None
+    assert not any(isinstance(m, ConditionalBatchNorm) for m in generator.modules())
+    assert not any(word in key for key in {**generator.state_dict(), **discriminator.state_dict()}
+                   for word in ("embed", "scale", "shift"))
     assert discriminator(generator(torch.randn(3, 8))).shape == (3,)
 
 

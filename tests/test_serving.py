@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -15,6 +17,7 @@ from dashboard.serving import ALLOW_REMOTE_ENV, is_loopback, refusal
 from tests.browser_support import ROOT, free_port, launch_browser, require_chromium
 
 APP = str(ROOT / "dashboard" / "app.py")
+SERVER = str(ROOT / "dashboard" / "server.py")
 
 
 @pytest.mark.parametrize("address, expected", [
@@ -58,11 +61,23 @@ def test_the_page_serves_nothing_on_every_interface(address_option, monkeypatch,
     assert not at.error and [b for b in at.button if b.key == "btn.start"]
 
 
+def _feed_status(port: int, host: str) -> tuple[int, str]:
+    """GET the live feed's status part with a chosen Host header: (HTTP status, error text)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/_gw/live/status", headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())["error"]
+
+
 @pytest.mark.browser
 @pytest.mark.timeout(300)
-def test_started_from_another_folder_without_the_config_the_page_refuses(tmp_path):
-    """`streamlit run /path/to/dashboard/app.py` from elsewhere: Streamlit reads no config and listens
-    everywhere; the page itself then refuses to serve (checked from 127.0.0.1 only)."""
+@pytest.mark.parametrize("script", [APP, SERVER])
+def test_started_from_another_folder_without_the_config_the_page_refuses(tmp_path, script):
+    """`streamlit run /path/to/dashboard/app.py` (or server.py, with the live feed) from elsewhere: Streamlit
+    reads no config and listens everywhere; the page itself then refuses to serve (checked from 127.0.0.1
+    only), and the feed has no session to show and answers no other host."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
@@ -70,7 +85,7 @@ def test_started_from_another_folder_without_the_config_the_page_refuses(tmp_pat
     env = {k: v for k, v in __import__("os").environ.items() if k != ALLOW_REMOTE_ENV}
     env["GAN_WORKBENCH_RUNS"] = str(tmp_path / "runs")
     log = (tmp_path / "server.log").open("wb")
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
                                "--server.headless", "true"], cwd=tmp_path, env=env, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 60
@@ -88,6 +103,11 @@ def test_started_from_another_folder_without_the_config_the_page_refuses(tmp_pat
             page.get_by_text("is refused").first.wait_for(timeout=60_000)
             assert page.get_by_role("button", name="Start", exact=True).count() == 0
             browser.close()
+        if script == SERVER:
+            assert _feed_status(port, f"127.0.0.1:{port}") == (503, "session: no page has been served yet; "
+                                                                     "reload the page")
+            status, error = _feed_status(port, "attacker.example")
+            assert status == 403 and error.startswith("host:")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -12,14 +12,15 @@ function gwFeedUrl(path, query) {
   return url;
 }
 
-async function gwFetch(path, query) {
-  // null when the server is restarting or refuses: the loop simply tries again on its next tick.
+async function gwFetch(path, query, onRefused) {
+  // null when the server is restarting or refuses (then onRefused(its message)): the loop tries again
+  // on its next tick.
   try {
     const response = await fetch(gwFeedUrl(path, query), {cache: "no-store", credentials: "same-origin"});
-    return response.ok ? await response.json() : null;
-  } catch (error) {
-    return null;
-  }
+    if (response.ok) return await response.json();
+    if (onRefused) onRefused(String((await response.json()).error || response.status));
+  } catch (error) { /* not reachable now: try again on the next tick */ }
+  return null;
 }
 
 function gwPoll(store, fetchOnce) {

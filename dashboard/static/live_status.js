@@ -32,7 +32,13 @@ function render(store, message) {
 
 function fetchFromFeed(store) {
   return async () => {
-    const body = await gwFetch(store.feed.url, {});
+    const body = await gwFetch(store.feed.url, {}, (error) => {
+      // Say why the page stopped following the run (e.g. a proxy that rewrites the Host header).
+      const note = store.root.querySelector(".gw-feed-error") || document.createElement("div");
+      note.className = "gw-note gw-note-warning gw-feed-error";
+      note.textContent = "Live updates refused by the server: " + error;
+      store.root.append(note);
+    });
     if (!body) return false;
     render(store, body.message);
     const phase = JSON.stringify(body.message.phase);
