@@ -43,27 +43,30 @@ def _libgomp() -> ctypes.CDLL | None:
         return None
 
 
+def _libgomp_for_this_thread() -> ctypes.CDLL | None:
+    """Torch's libgomp, after torch's per-thread first-use setup (which would otherwise set the count back)."""
+    gomp = _libgomp()
+    if gomp is not None:
+        import torch
+
+        torch.get_num_threads()
+    return gomp
+
+
 def serial_torch_in_this_thread() -> None:
     """From now on, torch ops on the calling thread use it alone (for threads that do not train)."""
-    gomp = _libgomp()
-    if gomp is None:
-        return
-    import torch
-
-    torch.get_num_threads()  # torch's per-thread first-use setup runs now, or it would set the count back later
-    gomp.omp_set_num_threads(1)
+    gomp = _libgomp_for_this_thread()
+    if gomp is not None:
+        gomp.omp_set_num_threads(1)
 
 
 @contextlib.contextmanager
 def serial_torch() -> Iterator[None]:
     """Torch ops inside run on the calling thread alone; its OpenMP thread count is restored after."""
-    gomp = _libgomp()
+    gomp = _libgomp_for_this_thread()
     if gomp is None:
         yield
         return
-    import torch
-
-    torch.get_num_threads()
     before = gomp.omp_get_max_threads()
     gomp.omp_set_num_threads(1)
     try:

@@ -29,9 +29,9 @@ from gan_core.priority import start_thread
 from gan_core.recorder import RunRecorder
 from gan_core.run_files import RunPaths, read_events
 from gan_core.run_listing import DEFAULT_RUNS_ROOT
-from gan_core.serial_torch import serial_torch
 from gan_core.run_lock import release_run_lock
 from gan_core.runs import create_run_dir, open_run_for_resume
+from gan_core.serial_torch import serial_torch
 from gan_core.snapshot import Snapshot, images_per_step, quality_from_csv, rows_from_csv
 from gan_core.threads import ThreadPolicy
 from gan_core.trainer import STEP_UPDATES, Trainer
