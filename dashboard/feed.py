@@ -31,6 +31,7 @@ from gan_core.session import TrainingSession
 PREFIX = "/_gw/live"
 MAX_STATE_CHARS = 4096
 PARTS = ("status", "charts", "images")
+ALL = "all"  # several parts in one request (see answer)
 _lock = threading.Lock()
 _feed: dict[str, Any] = {"enabled": False, "session": None, "real_png": None}
 
@@ -106,9 +107,13 @@ def _pin(query: Mapping[str, str]) -> dict[str, Any] | None:
 
 def answer(part: str, query: Mapping[str, str], host: str | None,
            environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The reply to GET PREFIX/<part>?state=...: {"message": ..., "state": what to echo next time}."""
-    if part not in PARTS:
-        raise FeedError(404, f"part: one of {', '.join(PARTS)}")
+    """The reply to GET PREFIX/<part>?state=...: {"message": ..., "state": what to echo next time}.
+
+    The part "all" answers several parts at once (?parts=status,charts,images, each part's state in the
+    parameter of its name): the page's live parts fetch together so their updates land in one browser frame.
+    """
+    if part not in PARTS and part != ALL:
+        raise FeedError(404, f"part: one of {', '.join(PARTS + (ALL,))}")
     serial_torch_in_this_thread()  # a worker thread lives on: it must not keep an OpenMP pool (a grid uses torch)
     hostname = (host or "").rsplit(":", 1)[0] if not (host or "").endswith("]") else host
     if not is_loopback(hostname) and (environ if environ is not None else os.environ).get(ALLOW_REMOTE_ENV) != "1":
@@ -117,13 +122,30 @@ def answer(part: str, query: Mapping[str, str], host: str | None,
         session, real_png = _feed["session"], _feed["real_png"]
     if session is None:
         raise FeedError(503, "session: no page has been served yet; reload the page")
+    if part != ALL:
+        return _answer_part(part, session, real_png, query.get("state"), query)
+    wanted = _wanted_parts(query.get("parts"))
+    return {"parts": {name: _answer_part(name, session, real_png, query.get(name), query) for name in wanted}}
+
+
+def _wanted_parts(raw: str | None) -> list[str]:
+    """The parts named by ?parts=a,b (each at most once, in the feed's order)."""
+    names = (raw or "").split(",") if raw else []
+    if not names or len(raw) > 64 or any(name not in PARTS for name in names):
+        raise FeedError(400, f"parts: a comma-separated list of {', '.join(PARTS)}")
+    return [name for name in PARTS if name in names]
+
+
+def _answer_part(part: str, session: TrainingSession, real_png, state: str | None,
+                 query: Mapping[str, str]) -> dict[str, Any]:
+    """One part's {"message", "state"}, given the state its component echoed back."""
     if part == "status":
         return {"message": status_message(session), "state": {}}
     if part == "charts":
-        sent = _vetted(query.get("state"), _CHART_FIELDS)
+        sent = _vetted(state, _CHART_FIELDS)
         message, record = live.chart_message(session.snapshot(since=sent.get("cursor", 0)), sent)
     else:
-        sent = _vetted(query.get("state"), _IMAGE_FIELDS)
+        sent = _vetted(state, _IMAGE_FIELDS)
         message, record = live.image_message(live_snapshot(session), sent, real_png, _pin(query))
     return {"message": message, "state": record}
 
@@ -149,7 +171,7 @@ IDLE_STATUS_INTERVAL_S = 5.0
 def render_status(session: TrainingSession, phase: tuple[str, bool], busy: bool, key: str = "live.status") -> None:
     """The status component: the line as of now, then fetched once a second while busy; a phase change
     the page has not drawn yet reruns the page (its trigger)."""
-    feed = {"url": url("status"), "interval": LIVE_INTERVAL_S if busy else IDLE_STATUS_INTERVAL_S}
+    feed = {"url": url(ALL), "part": "status", "interval": LIVE_INTERVAL_S if busy else IDLE_STATUS_INTERVAL_S}
     live.status_component(key=key, data={"key": key, "feed": feed, "phase": list(phase),
                                           "initial": status_message(session)}, on_phase_change=_rerun)
 
@@ -163,9 +185,9 @@ def render_live(busy: bool) -> None:
     charts_column, right_column = st.columns([0.85, 1.15], gap="medium")
     interval = LIVE_INTERVAL_S if busy else None
     with charts_column:
-        live.render_charts_from_feed({"url": url("charts"), "interval": interval})
+        live.render_charts_from_feed({"url": url(ALL), "part": "charts", "interval": interval})
     with right_column:
-        live.render_images_from_feed({"url": url("images"), "interval": interval})
+        live.render_images_from_feed({"url": url(ALL), "part": "images", "interval": interval})
 
 
 def routes() -> list:

@@ -93,6 +93,29 @@ def test_status_feed_carries_the_line_the_run_directory_and_the_phase(session, t
     assert not any("steps/s" in part for part in paused["parts"])  # no rate while paused
 
 
+def test_all_answers_the_named_parts_in_one_reply_each_with_its_own_state(session, tiny):
+    """The page's hub fetches the due parts together: each part's answer is the one its own fetch gives."""
+    session.start(tiny, paused=True)  # sample_every=10
+    assert session.wait_for(lambda s: s.status == "paused", WAIT)
+    _step_and_wait(session, 10)
+    both = feed.answer("all", {"parts": "images,charts", "charts": "{}", "images": "{}"}, HOST)["parts"]
+    assert list(both) == ["charts", "images"]  # in the feed's order; status was not asked for
+    assert _steps(both["charts"]["message"]) == list(range(1, 11)) and both["images"]["message"]["grid"]["step"] == 10
+    _step_and_wait(session, 2)
+    query = {"parts": "status,charts,images", "charts": json.dumps(both["charts"]["state"]),
+             "images": json.dumps(both["images"]["state"]), "pin": "10"}
+    three = feed.answer("all", query, HOST)["parts"]
+    assert three["status"]["message"]["step"] == 12
+    assert (three["charts"]["message"]["start"], _steps(three["charts"]["message"])) == (10, [11, 12])
+    assert three["images"]["message"]["timeline"] is None  # the pinned grid (step 10) is the one it holds
+    for parts in (None, "", "status,nope", "status," * 20):
+        with pytest.raises(feed.FeedError, match="^parts:") as bad:
+            feed.answer("all", {} if parts is None else {"parts": parts}, HOST)
+        assert bad.value.status == 400
+    with pytest.raises(feed.FeedError, match="^state:"):
+        feed.answer("all", {"parts": "charts", "charts": "[1]"}, HOST)
+
+
 def test_feed_refuses_other_hosts_bad_state_and_unknown_parts(session):
     with pytest.raises(feed.FeedError, match="host") as refused:
         feed.answer("status", {}, "evil.example:8501")

@@ -1,8 +1,17 @@
 // The live feed's client (prepended to each live component's module by dashboard/live.py): fetch what is
-// new from GET _gw/live/<part>?state=... (dashboard/feed.py), with no Streamlit rerun. One loop per
-// component store: fetch now, then every store.feed.interval seconds (none: wait until the page kicks it,
-// i.e. the component is drawn again or the user asks for something); the loop ends when the component's
-// root has left the page, and starts again when it is drawn again.
+// new from GET _gw/live/all?parts=...&<part>=<state> (dashboard/feed.py), with no Streamlit rerun.
+// Why one hub for all parts: each update the browser draws is a full-page frame (style, layout, paint,
+// layerize, commit; about 7 ms of the renderer's main thread plus compositor and browser work). With a
+// timer per part, the parts' answers landed in three or four frames a second; here the parts that are due
+// go out in one request, their images are decoded first, and their updates land in one frame.
+// The hub lives on window, shared by the components' modules (each has its own copy of these functions).
+// A member is {url, interval (seconds, or null: only when kicked), alive(), query(), prepare(message)?
+// (a promise: work to finish before any part updates), apply(reply) (true: fetch it again at once),
+// refused(error)?}. A member is fetched when it joins (its component is drawn) and when kicked.
+
+const GW_HUB = (window.__gwFeedHub = window.__gwFeedHub || {members: new Map(), running: false, wake: null});
+const GW_JOIN_WAIT_MS = 30;  // parts drawn by the same rerun join within this, and go out together
+const GW_SLACK_MS = 250;  // a part due this soon goes out with the others, so equal intervals stay aligned
 
 function gwFeedUrl(path, query) {
   const url = new URL(path, new URL(".", window.location.href));  // relative to the page's own folder
@@ -13,37 +22,79 @@ function gwFeedUrl(path, query) {
 }
 
 async function gwFetch(path, query, onRefused) {
-  // null when the server is restarting or refuses (then onRefused(its message)): the loop tries again
-  // on its next tick.
+  // null when the server is restarting or refuses (then onRefused(its message)): the hub tries again
+  // when the part is next due.
   try {
     const response = await fetch(gwFeedUrl(path, query), {cache: "no-store", credentials: "same-origin"});
     if (response.ok) return await response.json();
     if (onRefused) onRefused(String((await response.json()).error || response.status));
-  } catch (error) { /* not reachable now: try again on the next tick */ }
+  } catch (error) { /* not reachable now: try again when due */ }
   return null;
 }
 
-function gwPoll(store, fetchOnce) {
-  // fetchOnce() returns true to be called again at once (it found the page's copy out of step).
-  store.fetchOnce = fetchOnce;
-  if (store.feedLoop) {
-    if (store.feedKick) store.feedKick();
-    return;
-  }
-  store.feedLoop = true;
-  (async () => {
-    while (store.root && store.root.isConnected) {
+function gwJoin(name, member) {
+  // A component drawn (again): its part is fetched now, then every member.interval seconds.
+  const old = GW_HUB.members.get(name);
+  member.last = old ? old.last : 0;
+  member.due = true;
+  GW_HUB.members.set(name, member);
+  gwKick();
+}
+
+function gwKick(name) {
+  // Fetch a part now (the user asked for something), or just wake the hub to see who is due.
+  const member = name && GW_HUB.members.get(name);
+  if (member) member.due = true;
+  if (!GW_HUB.running) gwHubLoop();
+  else if (GW_HUB.wake) GW_HUB.wake();
+}
+
+async function gwHubLoop() {
+  GW_HUB.running = true;
+  await new Promise((resolve) => setTimeout(resolve, GW_JOIN_WAIT_MS));
+  for (;;) {
+    for (const [name, member] of GW_HUB.members) if (!member.alive()) GW_HUB.members.delete(name);
+    if (!GW_HUB.members.size) break;
+    const now = performance.now();
+    const due = [...GW_HUB.members].filter(([, member]) =>
+      member.due || (member.interval && now - member.last >= member.interval * 1000 - GW_SLACK_MS));
+    if (due.length) {
       let again = false;
-      try { again = await store.fetchOnce(); } catch (error) { again = false; }
+      try { again = await gwFetchParts(due, now); } catch (error) { again = false; }
       if (again) continue;
-      const interval = store.feed && store.feed.interval;
-      await new Promise((resolve) => {
-        store.feedKick = resolve;
-        if (interval) store.feedTimer = setTimeout(resolve, interval * 1000);
-      });
-      clearTimeout(store.feedTimer);
-      store.feedKick = null;
     }
-    store.feedLoop = false;
-  })();
+    let wait = Infinity;
+    for (const member of GW_HUB.members.values()) {
+      if (member.due) wait = 0;
+      else if (member.interval) wait = Math.min(wait, member.last + member.interval * 1000 - performance.now());
+    }
+    await new Promise((resolve) => {
+      GW_HUB.wake = () => setTimeout(resolve, GW_JOIN_WAIT_MS);
+      if (wait < Infinity) GW_HUB.timer = setTimeout(resolve, Math.max(0, wait));
+    });
+    clearTimeout(GW_HUB.timer);
+    GW_HUB.wake = null;
+  }
+  GW_HUB.running = false;
+}
+
+async function gwFetchParts(due, now) {
+  // One request for the due parts; every part's update is applied in the same task, after all decoding.
+  const query = {parts: due.map(([name]) => name).join(",")};
+  for (const [, member] of due) {
+    member.due = false;
+    member.last = now;
+    Object.assign(query, member.query());
+  }
+  const body = await gwFetch(due[0][1].url, query, (error) => {
+    for (const [, member] of due) if (member.refused) member.refused(error);
+  });
+  if (!body || !body.parts) return false;
+  await Promise.all(due.map(([name, member]) =>
+    body.parts[name] && member.prepare ? member.prepare(body.parts[name].message) : null));
+  let again = false;
+  for (const [name, member] of due) {
+    if (body.parts[name] && member.apply(body.parts[name])) { member.due = true; again = true; }
+  }
+  return again;
 }

@@ -6,7 +6,7 @@
 //    quality_start, quality: {name: [numbers]}, reference_fid, status}
 // If a message does not continue what this page holds (start != rows held), it asks Python to resend
 // everything with the trigger "resync"; nothing already held is ever sent again otherwise.
-// With the live feed (data = {key, feed: {url, interval}}), it fetches the same messages itself instead.
+// With the live feed (data = {key, feed: {url, part, interval}}), the hub in feed_poll.js fetches the same messages.
 
 const STORE = (window.__ganWorkbenchCharts = window.__ganWorkbenchCharts || new Map());
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"];
@@ -618,17 +618,20 @@ function applyMessage(store, data) {
   return true;
 }
 
-function fetchFromFeed(store) {
-  // The feed path (dashboard/feed.py): the state echoed back is exactly what this page holds.
-  return async () => {
-    const body = await gwFetch(store.feed.url, {state: JSON.stringify(store.feedState || {})});
-    if (!body) return false;
-    const message = body.message;
-    if (!applyMessage(store, message)) { store.feedState = {}; return true; }  // ask for everything once
-    store.feedState = body.state;
-    const news = message.n || (message.events || []).length || (message.quality.step || []).length;
-    if (news || !store.drawnOnce) { store.drawnOnce = true; redrawAll(store); }
-    return false;
+function feedMember(store) {
+  // The hub's member for the charts (feed_poll.js): the state echoed back is exactly what this page holds.
+  return {
+    url: store.feed.url, interval: store.feed.interval,
+    alive: () => Boolean(store.root && store.root.isConnected),
+    query: () => ({charts: JSON.stringify(store.feedState || {})}),
+    apply: (reply) => {
+      const message = reply.message;
+      if (!applyMessage(store, message)) { store.feedState = {}; return true; }  // ask for everything once
+      store.feedState = reply.state;
+      const news = message.n || (message.events || []).length || (message.quality.step || []).length;
+      if (news || !store.drawnOnce) { store.drawnOnce = true; redrawAll(store); }
+      return false;
+    },
   };
 }
 
@@ -656,7 +659,7 @@ export default function (component) {
   if (data && data.feed) {  // the page reruns only on user actions and phase changes: fetch the rows
     store.feed = data.feed;
     redrawAll(store);
-    gwPoll(store, fetchFromFeed(store));
+    gwJoin(data.feed.part, feedMember(store));
     return;
   }
   if (data && data.seq !== undefined && data.seq === store.seq) data = null;  // this message is applied already

@@ -4,7 +4,7 @@
 // nearest-neighbour scaling, so every pixel of a digit stays sharp.
 // Data: {key, seq, run, grid: {step, png} | null, real: {png} | null, steps_start, steps: [int],
 //        timeline: {step, png} | null}
-// With the live feed (data = {key, feed: {url, interval}}), it fetches the same messages itself.
+// With the live feed (data = {key, feed: {url, part, interval}}), the hub in feed_poll.js fetches the same messages.
 
 const STORE = (window.__ganWorkbenchImages = window.__ganWorkbenchImages || new Map());
 
@@ -34,17 +34,35 @@ function fit(view) {
   view.img.dataset.scale = String(scale);
 }
 
-function show(view, png, captionText, step) {
-  // Decode off-screen first, then swap: the visible image is never blank or broken.
-  const next = new Image();
-  next.onload = () => {
-    view.img.src = next.src;
+function show(view, png, captionText, step, decoded) {
+  // Load off-screen first, then swap: the visible image is never blank or broken. With the feed, the
+  // hub has loaded it already (`decoded`), so the swap lands in the same frame as the other parts.
+  const swap = (next) => {
+    next.alt = view.img.alt;
+    view.img.replaceWith(next);
+    view.img = next;
     view.caption.textContent = captionText;
-    if (step !== undefined) view.img.dataset.step = String(step);
-    view.img.dataset.ok = "1";
+    if (step !== undefined) next.dataset.step = String(step);
+    next.dataset.ok = "1";
     fit(view);
   };
+  if (decoded) { swap(decoded); return; }
+  const next = new Image();
+  next.onload = () => swap(next);
   next.src = "data:image/png;base64," + png;
+}
+
+async function decodeImages(store, message) {
+  // The message's new images as loaded <img> elements, before anything on the page changes. Not
+  // image.decode(): Chromium resolves it only after a compositor commit, i.e. one more frame each time.
+  store.decoded = {};
+  await Promise.all(["grid", "real", "timeline"].map((field) => new Promise((resolve) => {
+    if (!message[field]) { resolve(); return; }
+    const image = new Image();
+    image.onload = () => { store.decoded[field] = image; resolve(); };
+    image.onerror = () => resolve();  // not shown: the slot keeps what it had
+    image.src = "data:image/png;base64," + message[field].png;
+  })));
 }
 
 function build(store, root, setStateValue) {
@@ -78,7 +96,7 @@ function build(store, root, setStateValue) {
   const request = () => {
     const step = store.steps[Number(slider.value)];
     if (step === undefined) return;
-    if (store.feed) { store.pinStep = step; if (store.fetchOnce) gwPoll(store, store.fetchOnce); }  // no rerun
+    if (store.feed) { store.pinStep = step; gwKick(store.feed.part); }  // no rerun
     else setStateValue("timeline", {step, pinned: store.pinned});
   };
   slider.oninput = () => {
@@ -107,7 +125,7 @@ function syncSlider(store) {
   store.slider.parentElement.parentElement.dataset.steps = String(store.steps.length);
 }
 
-function applyMessage(store, data) {
+function applyMessage(store, data, decoded = {}) {
   if (data.run !== store.run) {
     store.run = data.run; store.steps = []; store.pinned = false; store.followBox.checked = true;
     store.liveImage = store.savedImage = null;
@@ -117,15 +135,15 @@ function applyMessage(store, data) {
   syncSlider(store);
   if (data.grid) {
     store.liveImage = {png: data.grid.png, caption: `fixed noise, step ${data.grid.step}`, step: data.grid.step};
-    show(store.live, data.grid.png, store.liveImage.caption, data.grid.step);
+    show(store.live, data.grid.png, store.liveImage.caption, data.grid.step, decoded.grid);
   }
   if (data.real) {
     store.realImage = {png: data.real.png, caption: "real images"};
-    show(store.real, data.real.png, "real images");
+    show(store.real, data.real.png, "real images", undefined, decoded.real);
   }
   if (data.timeline) {
     store.savedImage = {png: data.timeline.png, caption: `saved grid, step ${data.timeline.step}`, step: data.timeline.step};
-    show(store.saved, data.timeline.png, store.savedImage.caption, data.timeline.step);
+    show(store.saved, data.timeline.png, store.savedImage.caption, data.timeline.step, decoded.timeline);
     if (store.pinned) {
       const index = store.steps.indexOf(data.timeline.step);
       if (index >= 0) store.slider.value = String(index);
@@ -134,16 +152,23 @@ function applyMessage(store, data) {
   if (store.root) store.root.dataset.run = store.run || "";
 }
 
-function fetchFromFeed(store) {
-  // The feed path (dashboard/feed.py): the state echoed back names what this page holds.
-  return async () => {
-    const query = {state: JSON.stringify(store.feedState || {})};
-    if (store.pinned && store.pinStep !== undefined) query.pin = store.pinStep;
-    const body = await gwFetch(store.feed.url, query);
-    if (!body) return false;
-    store.feedState = body.state;
-    applyMessage(store, body.message);
-    return false;
+function feedMember(store) {
+  // The hub's member for the images (feed_poll.js): the state echoed back names what this page holds.
+  return {
+    url: store.feed.url, interval: store.feed.interval,
+    alive: () => Boolean(store.root && store.root.isConnected),
+    query: () => {
+      const query = {images: JSON.stringify(store.feedState || {})};
+      if (store.pinned && store.pinStep !== undefined) query.pin = store.pinStep;
+      return query;
+    },
+    prepare: (message) => decodeImages(store, message),
+    apply: (reply) => {
+      store.feedState = reply.state;
+      applyMessage(store, reply.message, store.decoded);
+      store.decoded = {};
+      return false;
+    },
   };
 }
 
@@ -166,7 +191,7 @@ export default function (component) {
   store.root = root;
   if (data && data.feed) {  // the page reruns only on user actions and phase changes: fetch new images
     store.feed = data.feed;
-    gwPoll(store, fetchFromFeed(store));
+    gwJoin(data.feed.part, feedMember(store));
     return;
   }
   if (!data || data.seq === store.seq) return;

@@ -1,5 +1,5 @@
 // GAN Workbench status line with the live feed: state, step, rates, elapsed time, the run directory and the
-// health lines, fetched from GET _gw/live/status once a second while the run is busy (every 5 s otherwise).
+// health lines, fetched from the live feed (feed_poll.js) once a second while the run is busy (every 5 s otherwise).
 // Text only (textContent): names and messages come from files. When the run changes phase by itself
 // (paused, finished, failed, steps done), it asks the page to redraw its controls with the trigger "phase".
 // Data: {key, feed: {url, interval}, phase: [status, pending], initial: the same message as the feed's}
@@ -30,23 +30,28 @@ function render(store, message) {
   store.root.dataset.step = String(message.step);
 }
 
-function fetchFromFeed(store) {
-  return async () => {
-    const body = await gwFetch(store.feed.url, {}, (error) => {
+function feedMember(store) {
+  // The hub's member for the status line (feed_poll.js).
+  return {
+    url: store.feed.url, interval: store.feed.interval,
+    alive: () => Boolean(store.root && store.root.isConnected),
+    query: () => ({}),
+    refused: (error) => {
       // Say why the page stopped following the run (e.g. a proxy that rewrites the Host header).
       const note = store.root.querySelector(".gw-feed-error") || document.createElement("div");
       note.className = "gw-note gw-note-warning gw-feed-error";
       note.textContent = "Live updates refused by the server: " + error;
       store.root.append(note);
-    });
-    if (!body) return false;
-    render(store, body.message);
-    const phase = JSON.stringify(body.message.phase);
-    if (phase !== store.page && phase !== store.asked) {
-      store.asked = phase;  // once per new phase: the rerun that follows brings the page's new phase
-      store.trigger("phase", phase);
-    }
-    return false;
+    },
+    apply: (reply) => {
+      render(store, reply.message);
+      const phase = JSON.stringify(reply.message.phase);
+      if (phase !== store.page && phase !== store.asked) {
+        store.asked = phase;  // once per new phase: the rerun that follows brings the page's new phase
+        store.trigger("phase", phase);
+      }
+      return false;
+    },
   };
 }
 
@@ -68,5 +73,5 @@ export default function (component) {
   if (page !== store.page) { store.page = page; store.asked = null; }
   if (data.initial) render(store, data.initial);
   store.feed = data.feed;
-  gwPoll(store, fetchFromFeed(store));
+  gwJoin(data.feed.part, feedMember(store));
 }
