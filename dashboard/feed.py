@@ -164,14 +164,13 @@ def status_message(session: TrainingSession) -> dict[str, Any]:
             "phase": [status, snapshot.steps_pending > 0]}
 
 
-LIVE_INTERVAL_S = 1.0
 IDLE_STATUS_INTERVAL_S = 5.0
 
 
 def render_status(session: TrainingSession, phase: tuple[str, bool], busy: bool, key: str = "live.status") -> None:
-    """The status component: the line as of now, then fetched once a second while busy; a phase change
-    the page has not drawn yet reruns the page (its trigger)."""
-    feed = {"url": url(ALL), "part": "status", "interval": LIVE_INTERVAL_S if busy else IDLE_STATUS_INTERVAL_S}
+    """The status component: the line as of now, then fetched at the page's live pace while busy (every
+    5 s otherwise); a phase change the page has not drawn yet reruns the page (its trigger)."""
+    feed = {"url": url(ALL), "part": "status", "live": busy, "interval": None if busy else IDLE_STATUS_INTERVAL_S}
     live.status_component(key=key, data={"key": key, "feed": feed, "phase": list(phase),
                                           "initial": status_message(session)}, on_phase_change=_rerun)
 
@@ -181,13 +180,13 @@ def _rerun() -> None:
 
 
 def render_live(busy: bool) -> None:
-    """Charts on the left, images on the right, each fetching only what is new (while busy, once a second)."""
+    """Charts on the left, images on the right, each fetching only what is new (while busy, at the live
+    pace the user picks in the charts' toolbar: every 2 s unless changed; feed_poll.js)."""
     charts_column, right_column = st.columns([0.85, 1.15], gap="medium")
-    interval = LIVE_INTERVAL_S if busy else None
     with charts_column:
-        live.render_charts_from_feed({"url": url(ALL), "part": "charts", "interval": interval})
+        live.render_charts_from_feed({"url": url(ALL), "part": "charts", "live": busy, "interval": None})
     with right_column:
-        live.render_images_from_feed({"url": url(ALL), "part": "images", "interval": interval})
+        live.render_images_from_feed({"url": url(ALL), "part": "images", "live": busy, "interval": None})
 
 
 def routes() -> list:

@@ -5,13 +5,31 @@
 // timer per part, the parts' answers landed in three or four frames a second; here the parts that are due
 // go out in one request, their images are decoded first, and their updates land in one frame.
 // The hub lives on window, shared by the components' modules (each has its own copy of these functions).
-// A member is {url, interval (seconds, or null: only when kicked), alive(), query(), prepare(message)?
+// While a run is busy the parts refresh at the live pace the user picks (gwPace: every 1, 2, 5 or 10 s;
+// 2 by default: on a 2-core machine each refresh's frame costs training time, docs/benchmarks.md).
+// A member is {url, interval() (seconds, or null: only when kicked), alive(), query(), prepare(message)?
 // (a promise: work to finish before any part updates), apply(reply) (true: fetch it again at once),
 // refused(error)?}. A member is fetched when it joins (its component is drawn) and when kicked.
 
 const GW_HUB = (window.__gwFeedHub = window.__gwFeedHub || {members: new Map(), running: false, wake: null});
 const GW_JOIN_WAIT_MS = 30;  // parts drawn by the same rerun join within this, and go out together
 const GW_SLACK_MS = 250;  // a part due this soon goes out with the others, so equal intervals stay aligned
+const GW_PACES = [1, 2, 5, 10];
+const GW_DEFAULT_PACE = 2;
+const GW_FIRST_POINT_S = 0.5;  // a live chart with no rows yet asks this often: the first point shows at once
+
+function gwPace() {
+  // The live pace in seconds, as the user last chose it (kept in this browser).
+  try {
+    const saved = Number(localStorage.getItem("ganWorkbench.livePace"));
+    return GW_PACES.includes(saved) ? saved : GW_DEFAULT_PACE;
+  } catch (error) { return GW_DEFAULT_PACE; }
+}
+
+function gwSetPace(seconds) {
+  try { localStorage.setItem("ganWorkbench.livePace", String(seconds)); } catch (error) { /* private mode */ }
+  gwKick();
+}
 
 function gwFeedUrl(path, query) {
   const url = new URL(path, new URL(".", window.location.href));  // relative to the page's own folder
@@ -33,7 +51,7 @@ async function gwFetch(path, query, onRefused) {
 }
 
 function gwJoin(name, member) {
-  // A component drawn (again): its part is fetched now, then every member.interval seconds.
+  // A component drawn (again): its part is fetched now, then every member.interval() seconds.
   const old = GW_HUB.members.get(name);
   member.last = old ? old.last : 0;
   member.due = true;
@@ -56,8 +74,15 @@ async function gwHubLoop() {
     for (const [name, member] of GW_HUB.members) if (!member.alive()) GW_HUB.members.delete(name);
     if (!GW_HUB.members.size) break;
     const now = performance.now();
-    const due = [...GW_HUB.members].filter(([, member]) =>
-      member.due || (member.interval && now - member.last >= member.interval * 1000 - GW_SLACK_MS));
+    // A part is due when kicked, or when its interval has (nearly) passed: parts due within half an
+    // interval of another go out with it, so parts on the same pace share one request and one frame.
+    const dueSoon = (member) => {
+      const interval = member.interval() * 1000;
+      return interval > 0 && now - member.last >= interval - Math.max(GW_SLACK_MS, interval / 2);
+    };
+    const first = [...GW_HUB.members.values()].some((member) => member.due ||
+      (member.interval() && now - member.last >= member.interval() * 1000 - GW_SLACK_MS));
+    const due = first ? [...GW_HUB.members].filter(([, member]) => member.due || dueSoon(member)) : [];
     if (due.length) {
       let again = false;
       try { again = await gwFetchParts(due, now); } catch (error) { again = false; }
@@ -66,7 +91,7 @@ async function gwHubLoop() {
     let wait = Infinity;
     for (const member of GW_HUB.members.values()) {
       if (member.due) wait = 0;
-      else if (member.interval) wait = Math.min(wait, member.last + member.interval * 1000 - performance.now());
+      else if (member.interval()) wait = Math.min(wait, member.last + member.interval() * 1000 - performance.now());
     }
     await new Promise((resolve) => {
       GW_HUB.wake = () => setTimeout(resolve, GW_JOIN_WAIT_MS);

@@ -6,7 +6,7 @@
 //    quality_start, quality: {name: [numbers]}, reference_fid, status}
 // If a message does not continue what this page holds (start != rows held), it asks Python to resend
 // everything with the trigger "resync"; nothing already held is ever sent again otherwise.
-// With the live feed (data = {key, feed: {url, part, interval}}), the hub in feed_poll.js fetches the same messages.
+// With the live feed (data = {key, feed: {url, part, live, interval}}), the hub in feed_poll.js fetches the same messages.
 
 const STORE = (window.__ganWorkbenchCharts = window.__ganWorkbenchCharts || new Map());
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"];
@@ -195,7 +195,7 @@ function draw(store, panel) {
   const {x, n} = xValues(store, chart);
   const canvas = panel.canvas, context = canvas.getContext("2d");
   const ratio = window.devicePixelRatio || 1;
-  const width = Math.max(200, panel.root.clientWidth), height = HEIGHT;
+  const width = Math.max(200, panel.width || panel.root.clientWidth), height = HEIGHT;
   if (canvas.width !== Math.round(width * ratio)) {
     canvas.width = Math.round(width * ratio); canvas.height = Math.round(height * ratio);
     canvas.style.width = width + "px"; canvas.style.height = height + "px";
@@ -532,7 +532,17 @@ function build(store, root) {
   const hint = document.createElement("span");
   hint.className = "gw-hint";
   hint.textContent = "drag to zoom · double-click to reset · click a legend entry to hide it";
-  toolbar.append(axis, smoothingLabel, resetZoom, hint);
+  // How often every live part (charts, images, status line) refreshes while a run is busy (feed_poll.js).
+  const pace = document.createElement("select");
+  pace.setAttribute("aria-label", "refresh every");
+  pace.title = "how often the live view refreshes while training; each refresh costs the training a little CPU";
+  for (const seconds of GW_PACES) {
+    const option = document.createElement("option"); option.value = String(seconds);
+    option.textContent = `refresh every ${seconds} s`; pace.append(option);
+  }
+  pace.value = String(gwPace());
+  pace.onchange = () => gwSetPace(Number(pace.value));
+  toolbar.append(axis, pace, smoothingLabel, resetZoom, hint);
   root.append(toolbar);
   // A chart scrolled out of view is not redrawn (its canvas would be painted for nobody); it is
   // marked stale and drawn as soon as it comes back into view.
@@ -585,6 +595,7 @@ function redrawAll(store) {
   if (store.frame) return;
   store.frame = requestAnimationFrame(() => {
     store.frame = null;
+    const toDraw = [];
     for (const panel of store.panels || []) {
       // A quality chart shows once any of its series holds a number (image runs: FID; toys: modes).
       const hasQuality = store.qn > 0 && panel.chart.series.some(([name]) =>
@@ -600,8 +611,11 @@ function redrawAll(store) {
       }
       panel.stale = false;
       panel.root.dataset.stale = "0";
-      draw(store, panel);
+      toDraw.push(panel);
     }
+    // Read every width before drawing anything: a read after a draw changed the legend forces a layout.
+    for (const panel of toDraw) panel.width = panel.root.clientWidth;
+    for (const panel of toDraw) draw(store, panel);
     if (store.root) { store.root.dataset.rows = String(store.n); store.root.dataset.draws = String(store.draws); }
   });
 }
@@ -621,7 +635,7 @@ function applyMessage(store, data) {
 function feedMember(store) {
   // The hub's member for the charts (feed_poll.js): the state echoed back is exactly what this page holds.
   return {
-    url: store.feed.url, interval: store.feed.interval,
+    url: store.feed.url, interval: () => store.feed.live ? (store.n ? gwPace() : GW_FIRST_POINT_S) : null,
     alive: () => Boolean(store.root && store.root.isConnected),
     query: () => ({charts: JSON.stringify(store.feedState || {})}),
     apply: (reply) => {

@@ -4,7 +4,7 @@
 // nearest-neighbour scaling, so every pixel of a digit stays sharp.
 // Data: {key, seq, run, grid: {step, png} | null, real: {png} | null, steps_start, steps: [int],
 //        timeline: {step, png} | null}
-// With the live feed (data = {key, feed: {url, part, interval}}), the hub in feed_poll.js fetches the same messages.
+// With the live feed (data = {key, feed: {url, part, live, interval}}), the hub in feed_poll.js fetches the same messages.
 
 const STORE = (window.__ganWorkbenchImages = window.__ganWorkbenchImages || new Map());
 
@@ -38,13 +38,17 @@ function show(view, png, captionText, step, decoded) {
   // Load off-screen first, then swap: the visible image is never blank or broken. With the feed, the
   // hub has loaded it already (`decoded`), so the swap lands in the same frame as the other parts.
   const swap = (next) => {
-    next.alt = view.img.alt;
-    view.img.replaceWith(next);
+    const before = view.img;
+    next.alt = before.alt;
+    // Same size as the image it replaces: same scale, without reading the layout (a forced layout per refresh).
+    const sameSize = before.dataset.scale && before.naturalWidth === next.naturalWidth;
+    if (sameSize) { next.style.width = before.style.width; next.dataset.scale = before.dataset.scale; }
+    before.replaceWith(next);
     view.img = next;
     view.caption.textContent = captionText;
     if (step !== undefined) next.dataset.step = String(step);
     next.dataset.ok = "1";
-    fit(view);
+    if (!sameSize) fit(view);
   };
   if (decoded) { swap(decoded); return; }
   const next = new Image();
@@ -155,7 +159,7 @@ function applyMessage(store, data, decoded = {}) {
 function feedMember(store) {
   // The hub's member for the images (feed_poll.js): the state echoed back names what this page holds.
   return {
-    url: store.feed.url, interval: store.feed.interval,
+    url: store.feed.url, interval: () => store.feed.live ? gwPace() : null,
     alive: () => Boolean(store.root && store.root.isConnected),
     query: () => {
       const query = {images: JSON.stringify(store.feedState || {})};

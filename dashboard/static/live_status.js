@@ -1,8 +1,8 @@
 // GAN Workbench status line with the live feed: state, step, rates, elapsed time, the run directory and the
-// health lines, fetched from the live feed (feed_poll.js) once a second while the run is busy (every 5 s otherwise).
+// health lines, fetched from the live feed (feed_poll.js) at the live pace while the run is busy (every 5 s otherwise).
 // Text only (textContent): names and messages come from files. When the run changes phase by itself
 // (paused, finished, failed, steps done), it asks the page to redraw its controls with the trigger "phase".
-// Data: {key, feed: {url, interval}, phase: [status, pending], initial: the same message as the feed's}
+// Data: {key, feed: {url, part, live, interval}, phase: [status, pending], initial: the same message as the feed's}
 
 const STORE = (window.__ganWorkbenchStatus = window.__ganWorkbenchStatus || new Map());
 
@@ -33,7 +33,7 @@ function render(store, message) {
 function feedMember(store) {
   // The hub's member for the status line (feed_poll.js).
   return {
-    url: store.feed.url, interval: store.feed.interval,
+    url: store.feed.url, interval: () => store.feed.live ? gwPace() : store.feed.interval,
     alive: () => Boolean(store.root && store.root.isConnected),
     query: () => ({}),
     refused: (error) => {
