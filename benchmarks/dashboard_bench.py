@@ -8,9 +8,10 @@ read from /proc (utime + stime of the server and of every Chromium process) over
 --busy adds a CPU-bound neighbour process to every round (the machine is shared). --baseline-reruns adds
 a side to every round: the fresh run watched on the page without the live feed (the way it refreshed
 before: a fragment rerun each second). --variant-env KEY=VALUE adds a side: the fresh run watched with that
-server environment (an A/B of a setting, e.g. GAN_WORKBENCH_PAGE_NICE=0).
+server environment (an A/B of a setting, e.g. GAN_WORKBENCH_PAGE_NICE=0). --variant-pace N adds a side: the
+fresh run watched at the live refresh pace a user can pick (every N s; the page's default is 2).
 Usage: .venv/bin/python benchmarks/dashboard_bench.py [--seconds 30] [--rounds 3] [--preset default] [--busy]
-       [--skip-resumed] [--skip-refresh] [--baseline-reruns] [--variant-env KEY=VALUE]
+       [--skip-resumed] [--skip-refresh] [--baseline-reruns] [--variant-env KEY=VALUE] [--variant-pace N]
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def _view(page, name: str) -> None:
 
 
 def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: Path | None = None,
-                    env: dict[str, str] | None = None, script: str = "server.py") -> dict:
+                    env: dict[str, str] | None = None, script: str = "server.py", pace: int | None = None) -> dict:
     """One run watched in Chromium for `seconds`: steps/s, CPU of server and browser, first render time."""
     from playwright.sync_api import sync_playwright
 
@@ -106,6 +107,8 @@ def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: P
             sync_playwright() as playwright:
         browser = launch_browser(playwright)
         page = browser.new_page(viewport={"width": 1366, "height": 768})
+        if pace is not None:  # the live pace a user picks in the charts' toolbar (kept in localStorage)
+            page.add_init_script(f"localStorage.setItem('ganWorkbench.livePace', '{int(pace)}')")
         page.goto(url)
         start = page.get_by_role("button", name="Start", exact=True)
         start.wait_for(timeout=60_000)
@@ -131,7 +134,7 @@ def dashboard_round(preset: str, seconds: float, runs_root: Path, resume_from: P
             result["first_point_s"] = time.monotonic() - clicked
         time.sleep(WARM_UP_S)
         window = CpuWindow(server.pid)
-        time.sleep(max(1.0, seconds - WARM_UP_S))  # the page refreshes its charts and images once a second
+        time.sleep(max(1.0, seconds - WARM_UP_S))  # the page refreshes its live parts at its pace (2 s by default)
         result["server_cores"], result["chromium_cores"] = window.finish()
         page.get_by_role("button", name="Stop", exact=True).click()
         wait_until(lambda: status_word(page) == "finished", 60, "finished")
@@ -201,13 +204,15 @@ def main() -> int:
     parser.add_argument("--skip-refresh", action="store_true", help="leave out the server-side refresh timing")
     parser.add_argument("--variant-env", action="append", default=[], metavar="KEY=VALUE",
                         help="add a round per round: the fresh run watched with this extra server environment")
+    parser.add_argument("--variant-pace", type=int, choices=(1, 2, 5, 10), default=None,
+                        help="add a round per round: the fresh run watched at this live refresh pace (seconds)")
     parser.add_argument("--baseline-reruns", action="store_true",
                         help="add a round per round: the fresh run watched on a page without the live feed "
                              "(`streamlit run dashboard/app.py`: fragments rerun once a second)")
     args = parser.parse_args()
     SERVER_ENV.update(item.split("=", 1) for item in args.server_env)
     variant_env = {**SERVER_ENV, **dict(item.split("=", 1) for item in args.variant_env)}
-    cli, fresh, resumed, variant, reruns = [], [], [], [], []
+    cli, fresh, resumed, variant, reruns, paced = [], [], [], [], [], []
     neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -217,6 +222,8 @@ def main() -> int:
                 fresh.append(dashboard_round(args.preset, args.seconds, Path(folder)))
                 if args.baseline_reruns:
                     reruns.append(dashboard_round(args.preset, args.seconds, Path(folder), script="app.py"))
+                if args.variant_pace is not None:
+                    paced.append(dashboard_round(args.preset, args.seconds, Path(folder), pace=args.variant_pace))
                 if args.variant_env:
                     variant.append(dashboard_round(args.preset, args.seconds, Path(folder), env=variant_env))
                 if long_run is not None:
@@ -243,6 +250,8 @@ def main() -> int:
     line("dashboard, fresh run", fresh)
     if reruns:
         line("fresh run, page by reruns", reruns)
+    if paced:
+        line(f"fresh run, refresh every {args.variant_pace} s", paced)
     if variant:
         line(f"fresh run, {' '.join(args.variant_env)}", variant)
     if resumed:

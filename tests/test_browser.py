@@ -119,6 +119,9 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
         wait_until(lambda: _loss_points(page) > 0, 15, "a first point in the loss chart")
 
         # 10 s of training watched every 250 ms: never an empty chart, never a broken image.
+        feed_requests: list[str] = []  # the live feed's requests (feed_poll.js): one per refresh, all parts
+        page.on("request", lambda request: feed_requests.append(request.url) if "/_gw/live/" in request.url else None)
+        watch_started = time.monotonic()
         problems = []
         for index in range(40):
             charts = page.evaluate(CHARTS_JS)
@@ -134,6 +137,18 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
                 problems.append(f"tick {index}: the loss chart's screenshot shows no line")
             time.sleep(0.25)
         assert not problems, problems[:5]
+        page.wait_for_timeout(1)  # Playwright's sync API delivers events (requests) only inside its calls
+        watched_s, refreshes = time.monotonic() - watch_started, list(feed_requests)
+        # At the default pace (every 2 s) the three live parts share one request, hence one browser frame.
+        together = [url for url in refreshes if "parts=status%2Ccharts%2Cimages" in url]
+        assert 3 <= len(refreshes) <= watched_s / 2 + 3, (watched_s, refreshes)
+        assert len(together) >= len(refreshes) - 1, refreshes  # the first may still be the charts' own
+        # The user's pace applies to every part and is kept by the browser (checked after the reload below).
+        page.get_by_label("refresh every").select_option("1")
+        page.wait_for_timeout(1)
+        feed_requests.clear()
+        page.wait_for_timeout(5000)  # not time.sleep: request events are delivered while Playwright waits
+        assert len(feed_requests) >= 4, feed_requests
         assert not page.evaluate(CHARTS_JS)["Losses"]["stale"], "the chart in view was left stale"
         _assert_charts_drawn_when_seen(page)
         assert page.locator(".gw-live img").evaluate("img => +img.dataset.scale") >= 2  # each digit >= 2x
@@ -149,6 +164,7 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
         page.reload()
         page.get_by_role("button", name="Resume", exact=True).wait_for(timeout=60_000)
         wait_until(lambda: _loss_points(page) == held, 10, "the whole history after a reload")
+        assert page.get_by_label("refresh every").input_value() == "1", "the refresh pace was not kept"
 
         page.get_by_role("button", name="Step", exact=True).click()
         wait_until(lambda: status_step(page) == held + 1, 30, "exactly one more step")

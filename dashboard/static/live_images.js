@@ -40,14 +40,14 @@ function show(view, png, captionText, step, decoded) {
   const swap = (next) => {
     const before = view.img;
     next.alt = before.alt;
-    // Same size as the image it replaces: same scale, without reading the layout (a forced layout per refresh).
-    const sameSize = before.dataset.scale && before.naturalWidth === next.naturalWidth;
-    if (sameSize) { next.style.width = before.style.width; next.dataset.scale = before.dataset.scale; }
-    before.replaceWith(next);
-    view.img = next;
-    view.caption.textContent = captionText;
-    if (step !== undefined) next.dataset.step = String(step);
-    next.dataset.ok = "1";
+    // The same element takes the new source (already loaded, so shown in this frame): no relayout.
+    const sameSize = before.dataset.scale && before.naturalWidth === next.naturalWidth
+      && before.naturalHeight === next.naturalHeight;
+    if (sameSize) before.src = next.src;
+    else { before.replaceWith(next); view.img = next; }
+    if (captionText !== view.caption.textContent) view.caption.textContent = captionText;
+    if (step !== undefined) view.img.dataset.step = String(step);
+    view.img.dataset.ok = "1";
     if (!sameSize) fit(view);
   };
   if (decoded) { swap(decoded); return; }
