@@ -143,16 +143,16 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
         together = [url for url in refreshes if "parts=status%2Ccharts%2Cimages" in url]
         assert 3 <= len(refreshes) <= watched_s / 2 + 3, (watched_s, refreshes)
         assert len(together) >= len(refreshes) - 1, refreshes  # the first may still be the charts' own
+        assert not page.evaluate(CHARTS_JS)["Losses"]["stale"], "the chart in view was left stale"
+        _assert_charts_drawn_when_seen(page)
+        assert page.locator(".gw-live img").evaluate("img => +img.dataset.scale") >= 2  # each digit >= 2x
+        _shot(page, "dashboard_training.png")
         # The user's pace applies to every part and is kept by the browser (checked after the reload below).
         page.get_by_label("refresh every").select_option("1")
         page.wait_for_timeout(1)
         feed_requests.clear()
         page.wait_for_timeout(5000)  # not time.sleep: request events are delivered while Playwright waits
         assert len(feed_requests) >= 4, feed_requests
-        assert not page.evaluate(CHARTS_JS)["Losses"]["stale"], "the chart in view was left stale"
-        _assert_charts_drawn_when_seen(page)
-        assert page.locator(".gw-live img").evaluate("img => +img.dataset.scale") >= 2  # each digit >= 2x
-        _shot(page, "dashboard_training.png")
 
         # Pause: the chart's point count holds; a reload shows the whole history.
         page.get_by_role("button", name="Pause", exact=True).click()
