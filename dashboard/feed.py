@@ -6,8 +6,9 @@ styles, layout): on the Training view that cost Chromium 13-19% of a core and tr
 the page's live pace (every 2 s unless the user picks another) the live components ask together, in one
 GET /_gw/live/all?parts=status,charts,images&charts=STATE&images=STATE, for what is new since the state
 each holds (the `sent` record of dashboard/live.py, echoed back), so the browser draws one frame per
-refresh; the message builders are the same pure functions the rerun path uses. dashboard/server.py mounts these routes when it serves the page (`python -m dashboard`);
-a page served without them (`streamlit run dashboard/app.py`, AppTest) refreshes by reruns as before.
+refresh; the message builders are the same pure functions the rerun path uses. dashboard/server.py
+mounts these routes when it serves the page (`python -m dashboard`); a page served without them
+(`streamlit run dashboard/app.py`, AppTest) refreshes by reruns as before.
 
 Every request is untrusted: the Host header must name a loopback address (no DNS rebinding), the state is
 small JSON whose fields are type-checked, responses are read-only JSON about the one session this server

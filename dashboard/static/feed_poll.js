@@ -3,7 +3,7 @@
 // Why one hub for all parts: each update the browser draws is a full-page frame (style, layout, paint,
 // layerize, commit; about 7 ms of the renderer's main thread plus compositor and browser work). With a
 // timer per part, the parts' answers landed in three or four frames a second; here the parts that are due
-// go out in one request, their images are decoded first, and their updates land in one frame.
+// go out in one request, their new images are loaded first, and their updates land in one frame.
 // The hub lives on window, shared by the components' modules (each has its own copy of these functions).
 // While a run is busy the parts refresh at the live pace the user picks (gwPace: every 1, 2, 5 or 10 s;
 // 2 by default: on a 2-core machine each refresh's frame costs training time, docs/benchmarks.md).
@@ -74,15 +74,14 @@ async function gwHubLoop() {
     for (const [name, member] of GW_HUB.members) if (!member.alive()) GW_HUB.members.delete(name);
     if (!GW_HUB.members.size) break;
     const now = performance.now();
-    // A part is due when kicked, or when its interval has (nearly) passed: parts due within half an
-    // interval of another go out with it, so parts on the same pace share one request and one frame.
-    const dueSoon = (member) => {
-      const interval = member.interval() * 1000;
-      return interval > 0 && now - member.last >= interval - Math.max(GW_SLACK_MS, interval / 2);
+    // A part is due when kicked, or when its interval has (nearly) passed: once one is, parts due within
+    // half an interval go out with it, so parts on the same pace share one request and one frame.
+    const late = (member, share) => {
+      const interval = (member.interval() || 0) * 1000;
+      return interval > 0 && now - member.last >= interval - Math.max(GW_SLACK_MS, interval * share);
     };
-    const first = [...GW_HUB.members.values()].some((member) => member.due ||
-      (member.interval() && now - member.last >= member.interval() * 1000 - GW_SLACK_MS));
-    const due = first ? [...GW_HUB.members].filter(([, member]) => member.due || dueSoon(member)) : [];
+    const first = [...GW_HUB.members.values()].some((member) => member.due || late(member, 0));
+    const due = first ? [...GW_HUB.members].filter(([, member]) => member.due || late(member, 0.5)) : [];
     if (due.length) {
       let again = false;
       try { again = await gwFetchParts(due, now); } catch (error) { again = false; }
