@@ -11,12 +11,6 @@ import streamlit as st
 # `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gan_core.threads import prepare_openmp  # noqa: E402  (imports no torch)
-
-# Before torch loads: the engine's threading policy for a process shared with the page's server
-# (a bounded OpenMP spin; gan_core/threads.py has the figures). A user's own setting wins.
-prepare_openmp("dashboard")
-
 from dashboard import feed, live, serving  # noqa: E402
 from gan_core import priority  # noqa: E402
 from gan_core.serial_torch import serial_torch_in_this_thread  # noqa: E402
@@ -80,7 +74,7 @@ def main() -> None:
         else:
             # One fragment for the status line, charts and images: the browser's cost is per rerun.
             st.fragment(run_every=refresh)(render_training_fragment)(session, _phase(snapshot))
-        render_training_extras(session, snapshot)
+        render_training_extras(session, snapshot, None if config is None or active else config.loss.loss)
         return
     if use_feed:
         feed.render_status(session, _phase(snapshot), busy)
@@ -149,8 +143,9 @@ def _use_drawn() -> None:
         st.session_state["playground.drawn_applied"] = True
 
 
-def render_training_extras(session: TrainingSession, snapshot) -> None:
-    """The parts of the Training view that need no live refresh: CSV download and the explainer."""
+def render_training_extras(session: TrainingSession, snapshot, chosen_loss: str | None = None) -> None:
+    """The parts of the Training view that need no live refresh: CSV download and the explainer (for the
+    run's loss, or the loss chosen in the sidebar for the next run)."""
     render_downloads(snapshot)
     last_d_fake = None
     if snapshot.status != "idle":
@@ -158,7 +153,7 @@ def render_training_extras(session: TrainingSession, snapshot) -> None:
         latest = session.snapshot(since=(snapshot.cursor[0], max(0, snapshot.cursor[1] - 1)))
         if latest.rows:
             last_d_fake = latest.rows[-1][latest.columns.index("d_fake")]
-    render_why_non_saturating(last_d_fake, snapshot.config.loss.loss if snapshot.config else None)
+    render_why_non_saturating(last_d_fake, chosen_loss or (snapshot.config.loss.loss if snapshot.config else None))
 
 
 def render_explorer_fragment(session: TrainingSession) -> None:

@@ -174,7 +174,15 @@ def objectives_figure(d_fake: float | None):
 
 def render_why_non_saturating(d_fake: float | None, loss: str | None) -> None:
     """The seed post's point: log(1 - D(G(z))) is flat where training starts; -log D(G(z)) is not."""
-    with st.expander("Why the non-saturating loss?", expanded=loss == "minimax"):
+    # Built only while open: a closed expander's content would still be sent and drawn on every full rerun
+    # (Start, Pause, each sidebar edit), and its Plotly chart is the page's costliest element to draw.
+    # The key holds the open state; a minimax run opens it (a key of its own, so it starts expanded).
+    minimax = loss == "minimax"
+    box = st.expander("Why the non-saturating loss?", expanded=minimax, on_change="rerun",
+                      key=f"why.open.{'minimax' if minimax else 'other'}")
+    if not box.open:
+        return
+    with box:
         st.plotly_chart(objectives_figure(None if d_fake is None else round(d_fake, 3)), key="chart.objectives")
         if d_fake is None:
             st.caption("Start a run to see where the current batch's mean D(G(z)) sits on both curves.")

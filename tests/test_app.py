@@ -185,3 +185,23 @@ def test_the_intro_shows_until_the_first_start(app):
     app.button(key="btn.stop").click().run()
     assert _status(app)[0] == "finished"
     assert not any(i.value.startswith("**New here?**") for i in app.info)
+
+
+def _explainer_charts(at) -> list:
+    return [chart for chart in at.get("plotly_chart") if "objectives" in str(chart.proto.id)]
+
+
+def test_the_explainer_is_built_only_while_open_and_a_minimax_run_opens_it(app):
+    # Closed, its Plotly chart is neither sent nor drawn (every full rerun would pay for it).
+    assert [e.label for e in app.expander] == ["Why the non-saturating loss?"]
+    assert not _explainer_charts(app)
+    app.session_state["why.open.other"] = True  # what a click on the expander sets
+    app.run()
+    assert len(_explainer_charts(app)) == 1
+    assert any(c.value.startswith("Start a run to see") for c in app.caption)
+    app.session_state["why.open.other"] = False
+    app.run()
+    assert not _explainer_charts(app)
+    # Choosing the minimax loss (the post's contrast) opens it without a click.
+    app.selectbox(key="cfg.loss.loss").set_value("minimax").run()
+    assert len(_explainer_charts(app)) == 1

@@ -7,27 +7,41 @@
 const STORE = (window.__ganWorkbenchStatus = window.__ganWorkbenchStatus || new Map());
 
 function render(store, message) {
-  const line = document.createElement("div");
-  line.className = "gw-status-line";
-  const bold = (text) => { const b = document.createElement("b"); b.textContent = text; return b; };
-  line.append("Status ", bold(message.status), " · step ", bold(String(message.step)));
-  for (const part of message.parts || []) line.append(" · " + part);
-  const children = [line];
-  if (message.run_dir) {
+  // The line's nodes are built once and their text rewritten in place, so a refresh changes only text:
+  // no new nodes (new nodes are new paint chunks, which make the browser re-layerize the whole page).
+  let view = store.view;
+  if (!view || view.root !== store.root) {
+    const line = document.createElement("div");
+    line.className = "gw-status-line";
+    const bold = () => document.createElement("b");
+    const status = bold(), step = bold(), rest = document.createTextNode("");
+    line.append("Status ", status, " · step ", step, rest);
     const folder = document.createElement("div");
     folder.className = "gw-status-dir";
-    folder.textContent = "run directory: " + message.run_dir;
-    children.push(folder);
+    const notes = document.createElement("div");
+    view = store.view = {root: store.root, status, step, rest, folder, notes, notesKey: null};
+    store.root.replaceChildren(line, folder, notes);
   }
-  for (const [level, text] of message.lines || []) {
-    const box = document.createElement("div");
-    box.className = "gw-note gw-note-" + level;
-    box.textContent = text;
-    children.push(box);
+  const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
+  setText(view.status, message.status);
+  setText(view.step, String(message.step));
+  setText(view.rest, (message.parts || []).map((part) => " · " + part).join(""));
+  setText(view.folder, message.run_dir ? "run directory: " + message.run_dir : "");
+  view.folder.hidden = !message.run_dir;
+  const notesKey = JSON.stringify(message.lines || []);
+  if (notesKey !== view.notesKey) {
+    view.notesKey = notesKey;
+    view.notes.replaceChildren(...(message.lines || []).map(([level, text]) => {
+      const box = document.createElement("div");
+      box.className = "gw-note gw-note-" + level;
+      box.textContent = text;  // text only: names and messages come from files
+      return box;
+    }));
   }
-  store.root.replaceChildren(...children);
-  store.root.dataset.status = message.status;
-  store.root.dataset.step = String(message.step);
+  const error = store.root.querySelector(".gw-feed-error");  // the server answers again
+  if (error) error.remove();
+  if (store.root.dataset.status !== message.status) store.root.dataset.status = message.status;
+  if (store.root.dataset.step !== String(message.step)) store.root.dataset.step = String(message.step);
 }
 
 function feedMember(store) {
