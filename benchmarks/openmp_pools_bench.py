@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SIDE = r"""
 import sys, threading, time
 sys.path.insert(0, {root!r})
+from gan_core.threads import prepare_openmp
+prepare_openmp("cli")
 import torch
 from gan_core.config import preset
 from gan_core.data import load_dataset

@@ -11,6 +11,12 @@ import streamlit as st
 # `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gan_core.threads import prepare_openmp  # noqa: E402  (imports no torch)
+
+# Before torch loads: the engine's threading policy for a process shared with the page's server
+# (a bounded OpenMP spin; gan_core/threads.py has the figures). A user's own setting wins.
+prepare_openmp("dashboard")
+
 from dashboard import feed, live, serving  # noqa: E402
 from gan_core import priority  # noqa: E402
 from gan_core.serial_torch import serial_torch_in_this_thread  # noqa: E402

@@ -11,6 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gan_core.threads import prepare_openmp  # noqa: E402  (imports no torch)
+
+prepare_openmp("dashboard")  # before torch loads, as app.py does: the server's process trains too
+
 import streamlit as st  # noqa: E402
 
 from dashboard import feed  # noqa: E402

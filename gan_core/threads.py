@@ -10,11 +10,11 @@ One ThreadPolicy per training loop (CLI, torchrun worker, dashboard session), ti
 GAN_WORKBENCH_THREADS=off turns it off (the benchmark's baseline); a user's OMP_NUM_THREADS or
 torch.set_num_threads before the policy is made is the ceiling.
 
-Every process that trains (CLI, torchrun workers, the dashboard's server) keeps libgomp's spinning waits,
-the fastest while the cores are free, and this policy keeps them free. The dashboard once bounded the spin
-(GOMP_SPINCOUNT=100000) while its page was costly to draw; with the live feed the page costs a few percent
-of a core and the bound cost every step about 10% (0.85x against 0.94x of the CLI's steps/s, page open,
-docs/benchmarks.md, sixth pass). A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT still applies (libgomp reads it).
+The OpenMP wait itself is set by prepare_openmp() before torch loads (libgomp reads its environment once):
+the CLI and torchrun workers keep libgomp's spinning waits (fastest when the cores are free, and the
+policy keeps them free); the dashboard bounds the spin (GOMP_SPINCOUNT=100000), because its own server
+thread and the browser share the cores with the training thread: measured there 0.85x of the CLI's
+steps/s against 0.60x for passive waits and 0.71x for one thread (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -33,7 +33,17 @@ DROP_MARGIN = 0.5
 RAISE_MARGIN = 0.65
 _BUSY_FIELDS = (0, 1, 2, 5, 6, 7)  # user nice system irq softirq steal; idle and iowait are not busy
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+DASHBOARD_SPINCOUNT = "100000"
 OFF_VALUES = ("off", "0", "false")
+
+
+def prepare_openmp(role: str) -> None:
+    """Set OpenMP's wait policy for `role` ("cli" or "dashboard"); call before torch is imported."""
+    if role not in ("cli", "dashboard"):
+        raise ValueError(f"role={role!r} is invalid: allowed 'cli' or 'dashboard'")
+    user_chose = "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ
+    if role == "dashboard" and not user_chose and os.environ.get(ENV_SWITCH, "").lower() not in OFF_VALUES:
+        os.environ["GOMP_SPINCOUNT"] = DASHBOARD_SPINCOUNT
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,7 @@ class ThreadPolicy:
                  max_threads: int | None = None) -> None:
         """max_threads caps the count from the start (1 for models too small to gain from more: each extra
         OpenMP thread would only spin on a core the page and the browser need)."""
-        import torch  # here, not at module level: reading the policy's settings loads no torch
+        import torch  # here, not at module level: prepare_openmp must run before torch loads
 
         self.enabled = os.environ.get(ENV_SWITCH, "").lower() not in OFF_VALUES if enabled is None else enabled
         self.cpus = _allowed_cpus()

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from gan_core import threads
-from gan_core.threads import ThreadPolicy
+from gan_core.threads import ThreadPolicy, prepare_openmp
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -86,3 +86,34 @@ def test_a_real_busy_neighbour_is_detected_from_proc(two_threads):
         neighbour.kill()
         neighbour.wait()
     assert change is not None and change.threads == 1 and change.other_cores > 0.5
+
+
+def test_prepare_openmp_bounds_the_spin_for_the_dashboard_only(monkeypatch):
+    for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", threads.ENV_SWITCH):
+        monkeypatch.delenv(name, raising=False)
+    prepare_openmp("cli")
+    assert "GOMP_SPINCOUNT" not in os.environ
+    prepare_openmp("dashboard")
+    assert os.environ["GOMP_SPINCOUNT"] == threads.DASHBOARD_SPINCOUNT
+    monkeypatch.setenv("GOMP_SPINCOUNT", "7")  # a user's own setting wins
+    prepare_openmp("dashboard")
+    assert os.environ["GOMP_SPINCOUNT"] == "7"
+    with pytest.raises(ValueError, match="role='gpu' is invalid"):
+        prepare_openmp("gpu")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat") or len(os.sched_getaffinity(0)) != 2,
+                    reason="reads Linux /proc on a 2-core machine like CI's")
+def test_cli_training_beside_a_busy_neighbour_drops_to_one_thread_and_logs_it(tmp_path):
+    from gan_core.run_files import read_events
+
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True:\n    pass\n"])
+    try:
+        subprocess.run([sys.executable, "-m", "gan_core", "train", "--preset", "seed-mlp", "--dataset", "digits",
+                        "--seconds", "4", "--run-dir", str(tmp_path / "run"), "--quiet"], check=True,
+                       env={**os.environ, "OMP_NUM_THREADS": "2"}, stdout=subprocess.DEVNULL)
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+    changes = [e for e in read_events(tmp_path / "run" / "events.jsonl") if e["kind"] == "threads"]
+    assert changes and changes[0]["threads"] == 1 and "torch threads 2 -> 1" in changes[0]["message"]
