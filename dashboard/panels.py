@@ -175,8 +175,9 @@ def objectives_figure(d_fake: float | None):
 def render_why_non_saturating(d_fake: float | None, loss: str | None) -> None:
     """The seed post's point: log(1 - D(G(z))) is flat where training starts; -log D(G(z)) is not."""
     # Built only while open: a closed expander's content would still be sent and drawn on every full rerun
-    # (Start, Pause, each sidebar edit), and its Plotly chart is the page's costliest element to draw.
-    # The key holds the open state; a minimax run opens it (a key of its own, so it starts expanded).
+    # (Start, Pause, each sidebar edit), and a Plotly chart is among the costliest elements to draw there
+    # (docs/benchmarks.md, sixth pass). The key holds the open state; the minimax loss has a key of its own,
+    # so choosing it (or running it) opens the explainer.
     minimax = loss == "minimax"
     box = st.expander("Why the non-saturating loss?", expanded=minimax, on_change="rerun",
                       key=f"why.open.{'minimax' if minimax else 'other'}")

@@ -191,7 +191,7 @@ def _explainer_charts(at) -> list:
     return [chart for chart in at.get("plotly_chart") if "objectives" in str(chart.proto.id)]
 
 
-def test_the_explainer_is_built_only_while_open_and_a_minimax_run_opens_it(app):
+def test_the_explainer_is_built_only_while_open_and_choosing_minimax_opens_it(app):
     # Closed, its Plotly chart is neither sent nor drawn (every full rerun would pay for it).
     assert [e.label for e in app.expander] == ["Why the non-saturating loss?"]
     assert not _explainer_charts(app)

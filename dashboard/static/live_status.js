@@ -7,8 +7,8 @@
 const STORE = (window.__ganWorkbenchStatus = window.__ganWorkbenchStatus || new Map());
 
 function render(store, message) {
-  // The line's nodes are built once and their text rewritten in place, so a refresh changes only text:
-  // no new nodes (new nodes are new paint chunks, which make the browser re-layerize the whole page).
+  // The line's nodes are built once and their text rewritten in place: a refresh changes only text, with
+  // no new nodes for the browser to style and lay out (notes are rebuilt only when they change).
   let view = store.view;
   if (!view || view.root !== store.root) {
     const line = document.createElement("div");
