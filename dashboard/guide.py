@@ -37,6 +37,16 @@ FIELD_HELP: dict[str, str] = {
     "model.conditional": "Class-conditional GAN for labelled data: G gets the class as a learned embedding, D a "
                          "projection term (Miyato & Koyama 2018), so you can ask for a class. Training draws "
                          "classes in the data's shares; grids show one row per class.",
+    "loss.mode_seeking": "MSGAN's diversity term (Mao et al. 2019): G's loss gains weight / (image distance / "
+                         "noise distance) over pairs of fakes, the batch's two halves, that share a class or "
+                         "cluster. It penalises G for drawing different z alike, so a conditioned G keeps "
+                         "its variety. Too high and samples turn noisy. 0 = off; from 0 to 10.",
+    "model.clusters": "Self-conditioning (Liu et al. 2020), for any images, labelled or not: k-means sorts the "
+                      "training images into this many clusters, D learns each cluster's look (a projection "
+                      "term) and G reads its cluster off z's first number, so every cluster gets drawn at its "
+                      "share of the data. It keeps G from dropping rarer styles; the default uses 50 (a small set "
+                      "gets one per 20 images, and none under 40). A walk in "
+                      "z jumps from one cluster to the next. 0 = off; not with Class-conditional.",
     "data.name": "Which images to learn: mnist5k ships with the app (5,000 digits, offline); digits is "
                  "scikit-learn's 8x8 digits; mnist, fashion-mnist and cifar10 need torchvision's files; "
                  "folder reads your own png/jpg images. The 2D sets (ring8, grid25, two-moons, spiral, "

@@ -30,10 +30,12 @@ FIELDS: list[tuple[str, str, str, Any]] = [
     ("model.base_channels", "DCGAN base channels", "int", None),
     ("model.discriminator_norm", "D normalisation", "select", DISCRIMINATOR_NORMS),
     ("model.conditional", "Class-conditional (labels)", "bool", None),
+    ("model.clusters", "Self-conditioning clusters (0 = off)", "int", None),
     ("loss.loss", "Loss", "select", LOSS_NAMES),
     ("loss.label_smoothing", "Label smoothing (real)", "float", None),
     ("loss.r1_gamma", "R1 penalty gamma (0 = off)", "float", None),
     ("loss.r1_interval", "R1 every N steps", "int", None),
+    ("loss.mode_seeking", "Mode-seeking weight (0 = off)", "float", None),
     ("optimizer.lr_d", "Learning rate D", "float", None),
     ("optimizer.lr_g", "Learning rate G", "float", None),
     ("optimizer.beta1", "Adam beta1", "float", None),
@@ -185,7 +187,7 @@ def _relevant(field: str, dataset: str, architecture: str) -> bool:
     if field == "data.points":
         return dataset == "drawn"
     if points and field in ("data.image_size", "data.channels", "model.base_channels", "model.conditional",
-                            "training.augment",
+                            "model.clusters", "training.augment",
                             "training.augment_p", "training.augment_target"):
         return False
     if field in ("data.root", "data.download"):

@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from gan_core.clusters import clusters_from_noise
 from gan_core.config import ModelConfig
 from gan_core.point_models import POINT_DIM, PointDiscriminator, PointGenerator
 
@@ -132,6 +133,36 @@ class DCGANGenerator(nn.Module):
         return _through(self.net, features, labels)
 
 
+class SelfConditionedGenerator(nn.Module):
+    """A generator conditioned on k-means clusters (model.clusters) that still maps z alone to an image.
+
+    The cluster is read off z's first coordinate (clusters.clusters_from_noise), so seeds, grids, the
+    explorer and evaluation treat it as unconditional, and z ~ N(0, I) lands in each cluster at that
+    cluster's share of the data. A walk in z crosses from one cluster to the next in one step.
+    """
+
+    def __init__(self, inner: nn.Module, clusters: int) -> None:
+        super().__init__()
+        self.inner = inner  # a conditional MLP or DCGAN generator with `clusters` classes
+        self.clusters = clusters
+        self.num_classes = 0  # to callers it is unconditional: z in, image out
+        # Cumulative cluster shares (K,); uniform until the trainer sets the data's (saved with the weights).
+        self.register_buffer("cluster_edges", torch.arange(1, clusters + 1, dtype=torch.float32) / clusters)
+
+    def set_cluster_shares(self, shares: torch.Tensor) -> None:
+        """Store the data's cluster shares (K,) as cumulative edges."""
+        edges = torch.cumsum(shares.float(), dim=0) / shares.float().sum()
+        self.cluster_edges.copy_(edges.to(self.cluster_edges.device))
+
+    def clusters_for(self, z: torch.Tensor) -> torch.Tensor:
+        """The cluster each z (B, latent_dim) stands for, (B,) int64."""
+        return clusters_from_noise(z, self.cluster_edges)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, latent_dim) -> (B, C, H, W); labels (B,) override the clusters read off z (the trainer's own)."""
+        return self.inner(z, self.clusters_for(z) if labels is None else labels)
+
+
 class DCGANDiscriminator(nn.Module):
     """image -> k x [Conv stride 2, (norm), LeakyReLU(0.2)] -> Linear -> logit."""
 
@@ -216,8 +247,9 @@ def build_models(config: ModelConfig, image_shape: tuple[int, ...],
                  num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     """(generator, discriminator) for the configured architecture and an image shape (C, H, W), or the
     point MLPs for a 2D point set's shape (2,). model.conditional needs num_classes >= 2 (G then takes
-    (z, labels), D (images, labels)); unconditional models ignore num_classes."""
-    classes = num_classes if config.conditional else 0
+    (z, labels), D (images, labels)); unconditional models ignore num_classes. model.clusters = K > 0: D
+    takes (images, cluster labels), G is a SelfConditionedGenerator (z alone, or z and labels)."""
+    classes = num_classes if config.conditional else config.clusters
     if config.conditional and not (isinstance(num_classes, int) and 2 <= num_classes <= MAX_CLASSES):
         raise ValueError(f"model.conditional=True is invalid with {num_classes!r} classes: allowed a labelled "
                          f"data set of 2 to {MAX_CLASSES} classes")
@@ -236,6 +268,8 @@ def build_models(config: ModelConfig, image_shape: tuple[int, ...],
         discriminator = DCGANDiscriminator(image_shape, config.base_channels, config.discriminator_norm, classes)
     _init_weights(generator)
     _init_weights(discriminator)
+    if config.clusters:
+        generator = SelfConditionedGenerator(generator, config.clusters)
     return generator, discriminator
 
 

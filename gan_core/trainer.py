@@ -10,13 +10,14 @@ import torch
 from torch import nn
 
 from gan_core.augment import AUGMENT_OPS, AdaptiveProbability, diff_augment
+from gan_core.clusters import cluster_shares, effective_clusters, kmeans_labels
 from gan_core.columns import METRIC_NAMES
 from gan_core.config import RunConfig, live_values, with_live_changes
 from gan_core.distributed import SINGLE_PROCESS, DistributedInfo
 from gan_core.data import BatchIndexSampler, ImageDataset, load_dataset
 from gan_core.losses import discriminator_loss, generator_loss
 from gan_core.models import build_models, has_batch_norm
-from gan_core.penalties import r1_due, r1_penalty, r1_weight
+from gan_core.penalties import mode_seeking_penalty, pair_conditions, r1_due, r1_penalty, r1_weight
 
 __all__ = ["METRIC_NAMES", "STEP_UPDATES", "Trainer", "noise_seed", "resolve_device"]
 
@@ -68,6 +69,13 @@ class Trainer:
             # Fake labels are drawn in the data's class shares, so D sees real and fake classes alike.
             self.class_shares = torch.bincount(self.labels, minlength=self.num_classes).float()
             self.class_shares /= self.class_shares.sum()  # (K,)
+        # Self-conditioning: each real image's k-means cluster (N,) stands in for its label; same on every rank.
+        # A small set gets fewer clusters (20 images each); the models keep model.clusters slots, unused ones
+        # at share 0, so a checkpoint's shapes follow the config alone.
+        self.cluster_labels: torch.Tensor | None = None
+        if config.model.clusters:
+            clusters = effective_clusters(config.model.clusters, len(dataset))
+            self.cluster_labels = kmeans_labels(dataset.images, clusters, config.training.seed).to(self.device)
         self._build_initial_state()
         # Real and fake batches go through D in one pass unless BatchNorm would mix their statistics.
         self._joint_d_pass = not has_batch_norm(self.discriminator)
@@ -94,6 +102,8 @@ class Trainer:
             generator, discriminator = build_models(config.model, self.image_shape, self.num_classes)
         self.generator = generator.to(self.device)
         self.discriminator = discriminator.to(self.device)
+        if self.cluster_labels is not None:  # G draws clusters from z in the data's shares (before the EMA copy)
+            self.generator.set_cluster_shares(cluster_shares(self.cluster_labels, config.model.clusters))
         self.ema_generator: nn.Module | None = None
         if config.training.ema_decay > 0:
             self.ema_generator = copy.deepcopy(self.generator).eval().requires_grad_(False)
@@ -180,8 +190,11 @@ class Trainer:
             indices = self.sampler.next_indices()
             real = self.images.index_select(0, indices)  # (B, C, H, W)
             z = self.sample_noise(batch_size)
-            # Conditional: the reals' own labels (B,) and fake labels (B,) drawn after z from the noise RNG.
-            real_y, fake_y = self._labels(indices), self._labels(None, batch_size)
+            # Conditional: the reals' own labels (B,) and fake labels (B,) drawn after z from the noise RNG;
+            # self-conditioned: the reals' clusters and the clusters G reads off z.
+            real_y, fake_y = self._labels(indices), self._labels(None, batch_size, z)
+            if cfg.loss.mode_seeking > 0 and fake_y:  # MSGAN's pairs: the second half takes the first's condition
+                z, fake_y = pair_conditions(z, fake_y)
             with autocast:
                 if index == d_steps - 1:
                     fake = self._g_train(z, *fake_y)  # (B, C, H, W), graph kept for the G phase
@@ -219,8 +232,11 @@ class Trainer:
             # Augmented as D saw its fakes, so G's gradient flows back through the (differentiable) ops.
             fake_logits_after = self.discriminator(self._augment(fake, augment_p), *fake_y).float()  # (B,)
         g_loss = generator_loss(loss_name, fake_logits_after)
+        g_objective = g_loss  # what G descends; g_loss, the charted value, stays the GAN loss alone
+        if cfg.loss.mode_seeking > 0:
+            g_objective = g_loss + cfg.loss.mode_seeking * mode_seeking_penalty(fake.float(), z)
         self.optimizer_g.zero_grad(set_to_none=True)
-        g_loss.backward()
+        g_objective.backward()
         grad_norm_g = _grad_norm(self.generator)
         if update != "discriminator":
             self.optimizer_g.step()
@@ -252,9 +268,15 @@ class Trainer:
         """Training noise from this rank's generator: (count, latent_dim)."""
         return torch.randn(count, self.config.model.latent_dim, generator=self.noise_rng, device=self.device)
 
-    def _labels(self, indices: torch.Tensor | None, count: int = 0) -> tuple[torch.Tensor, ...]:
+    def _labels(self, indices: torch.Tensor | None, count: int = 0,
+                z: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
         """() for an unconditional run; else (labels,): the data's labels at indices, or `count` fake labels
-        drawn in the data's class shares from the noise RNG (so a resumed run draws the same ones)."""
+        drawn in the data's class shares from the noise RNG (so a resumed run draws the same ones). A
+        self-conditioned run gives the reals' clusters at indices, or the clusters G reads off z."""
+        if self.cluster_labels is not None:
+            if indices is not None:
+                return (self.cluster_labels.index_select(0, indices),)
+            return (self.generator.clusters_for(z),)
         if not self.num_classes:
             return ()
         if indices is not None:

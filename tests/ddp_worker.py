@@ -27,6 +27,9 @@ def main() -> None:
     if architecture == "dcgan":
         config = config.with_changes({"model.architecture": "dcgan", "model.base_channels": 4,
                                       "model.discriminator_norm": "batch"})
+    if architecture == "clusters":  # self-conditioned DCGAN: every rank must fit the same k-means clusters
+        config = config.with_changes({"model.architecture": "dcgan", "model.base_channels": 4,
+                                      "model.discriminator_norm": "spectral", "model.clusters": 8})
     trainer = Trainer(config, distributed=distributed)
     differences, d_fakes = [], []
     for _ in range(steps):
@@ -39,8 +42,10 @@ def main() -> None:
         d_fakes.append(row["d_fake"])
     all_fakes = [None] * distributed.world_size
     dist.all_gather_object(all_fakes, d_fakes)
+    clusters = [None] * distributed.world_size
+    dist.all_gather_object(clusters, None if trainer.cluster_labels is None else trainer.cluster_labels.tolist())
     if distributed.is_main:
-        torch.save({"differences": differences, "d_fake_by_rank": all_fakes,
+        torch.save({"differences": differences, "clusters_by_rank": clusters, "d_fake_by_rank": all_fakes,
                     "generator": trainer.generator.state_dict(),
                     "discriminator": trainer.discriminator.state_dict()}, out)
     trainer.release_distributed()  # DDP wrappers freed before the group is destroyed (see shutdown)

@@ -82,7 +82,9 @@ def test_config_refusals():
     config = preset("conditional")
     assert config.model.conditional and config.model.architecture == "dcgan"
     assert config.model.discriminator_norm == "spectral" and config.training.ema_decay > 0
-    assert config.with_changes({"model.conditional": False}).model == preset("default").model
+    # The default with its labels instead of its clusters.
+    assert config.with_changes({"model.conditional": False}).model == \
+        preset("default").with_changes({"model.clusters": 0}).model
 
 
 def test_unlabelled_data_is_refused_at_build():

@@ -49,6 +49,15 @@ def test_ranks_stay_identical_with_batch_norm_in_d(tmp_path):
     assert [(tmp_path / f"dcgan.rank{rank}.ddp_alive").read_text() for rank in (0, 1)] == ["0", "0"]
 
 
+def test_ranks_fit_the_same_clusters_and_stay_identical_when_self_conditioned(tmp_path):
+    out = tmp_path / "clusters.pt"
+    _torchrun(str(ROOT / "tests" / "ddp_worker.py"), str(out), "3", "clusters")
+    result = torch.load(out, weights_only=True)
+    assert max(result["differences"]) == 0.0
+    rank0, rank1 = result["clusters_by_rank"]
+    assert rank0 == rank1 and len(set(rank0)) == 8 and len(rank0) == 400
+
+
 def test_two_ranks_of_batch_b_equal_one_process_of_batch_2b(mlp_run):
     config = tiny_config(batch_size=16)
     single = Trainer(config)
