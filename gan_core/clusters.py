@@ -13,8 +13,8 @@ import math
 import torch
 
 FIT_IMAGES = 10_000  # k-means is fitted on at most this many images (a seeded subset), then assigns all
-ITERATIONS = 20  # Lloyd iterations; on mnist5k the assignments stop changing well before this
-CHUNK = 8192  # rows per distance block, so a large data set never holds an (N, K) float64 matrix at once
+ITERATIONS = 20  # Lloyd iterations; on mnist5k (50 clusters) 70 of 5,000 assignments still move after 20 (vs 200)
+CHUNK = 8192  # rows per distance block, so a large data set never holds its whole (N, K) distance matrix
 MIN_IMAGES_PER_CLUSTER = 20  # a small upload gets fewer clusters: N // 20, and one (plain GAN) under 40 images
 
 
