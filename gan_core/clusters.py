@@ -86,5 +86,6 @@ def clusters_from_noise(z: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
     edges = edges.float().contiguous()
     uniform = 0.5 * (1.0 + torch.erf(z[:, 0].float() / math.sqrt(2.0)))  # (B,)
     index = torch.searchsorted(edges, uniform.contiguous(), right=True)
-    last_used = int((edges < edges[-1]).sum())  # the first edge at the total: the last cluster with a share
-    return index.clamp_(0, last_used)
+    # The first edge at the total is the last cluster with a share; kept a tensor, so no host sync per step.
+    last_used = (edges < edges[-1]).sum()
+    return torch.minimum(index, last_used)
