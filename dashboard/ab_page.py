@@ -21,7 +21,8 @@ from dashboard.text import plain
 from gan_core.ab import AB_TAG, ABProgress, ABRunner, ab_configs, describe_value
 from gan_core.config import LOSS_NAMES, RunConfig, parse_value, resolve_field
 from gan_core.metrics import read_metrics
-from gan_core.run_files import RunPaths, sample_grids
+from gan_core.run_files import MAX_GRID_BYTES, RunPaths, sample_grids
+from gan_core.safe_io import UnreadableFile, read_bytes
 
 AB_FIELDS = ("loss.loss", "optimizer.lr_d", "optimizer.lr_g", "optimizer.d_steps_per_g_step",
              "loss.label_smoothing", "loss.r1_gamma", "model.hidden_dim", "model.latent_dim",
@@ -190,8 +191,8 @@ def render_side(runner: ABRunner, progress: ABProgress, side: int, label: str) -
         return
     step, path = grids[-1]
     try:
-        st.image(path.read_bytes(), caption=f"step {step}", output_format="PNG")
-    except OSError as error:
+        st.image(read_bytes(path, MAX_GRID_BYTES), caption=f"step {step}", output_format="PNG")
+    except (OSError, UnreadableFile) as error:
         st.caption(f"The grid of step {step} cannot be read: {plain(error)}")
 
 

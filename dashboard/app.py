@@ -27,6 +27,8 @@ from dashboard.guide import PLAYGROUND_GUIDE, STEP_COUNT_HELP, intro_done, rende
 from dashboard.panels import (cached_dataset, real_png, render_banners, render_downloads, render_live,  # noqa: E402
                               render_status, render_why_non_saturating, warm_engine)
 from dashboard.runs_page import render_runs  # noqa: E402
+from dashboard.upload import data_root  # noqa: E402
+from gan_core.image_import import clean_staging_folders  # noqa: E402
 from dashboard.sidebar import (field_label, live_changes, load_run_config_once, render_sidebar,  # noqa: E402
                                use_drawn_points)
 from gan_core.config import live_values  # noqa: E402
@@ -41,8 +43,15 @@ VIEWS = ("Training", "Latent explorer", "Runs", "A/B")
 def main() -> None:
     """The whole page: sidebar config, control bar, and the chosen view (only its live part refreshes)."""
     st.set_page_config(page_title="GAN Workbench", layout="wide")
-    refused = serving.refusal(st.get_option("server.address"), os.environ)
-    if refused:  # started on every interface (e.g. from another folder, without the config): serve nothing
+    address = st.get_option("server.address")
+    host = st.context.headers.get("host")  # the page's own request; None only without a browser (AppTest)
+    # Started on every interface (e.g. from another folder, without the config), or reached under a name that
+    # is not loopback (DNS rebinding; dashboard/server.py refuses those before, a bare app.py only here): only
+    # the refusal is drawn, so this session has no widget, callback or data to act on.
+    refused = serving.refusal(address, os.environ)
+    if refused is None and host is not None:
+        refused = serving.host_refusal(host, os.environ, address)
+    if refused:
         st.error(refused)
         st.stop()
     priority.lower_page_threads(priority.page_nice_from_env())  # once per process; training keeps its priority
@@ -170,7 +179,9 @@ def render_explorer_fragment(session: TrainingSession) -> None:
 @st.cache_resource
 def get_session() -> TrainingSession:
     """One TrainingSession per server process: a refresh or a second tab sees the same run."""
-    return TrainingSession(runs_root=os.environ.get("GAN_WORKBENCH_RUNS", "runs"))
+    runs_root = os.environ.get("GAN_WORKBENCH_RUNS", "runs")
+    clean_staging_folders(data_root(runs_root))  # once per server: what a killed import left behind
+    return TrainingSession(runs_root=runs_root)
 
 
 @st.cache_resource

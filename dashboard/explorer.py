@@ -21,11 +21,13 @@ from gan_core.point_models import PointGenerator
 from gan_core.latent import (gif_bytes, generate, great_circle_loop, image_grid, interpolate, png_bytes,
                              z_from_seed, zs_from_seeds)
 from gan_core.run_files import RunPaths
+from gan_core.safe_io import UnreadableFile, read_json, write_atomic
 from gan_core.session import Snapshot, TrainingSession
 
 EXPLORE_REQUEST_KEY = "explore.open"  # set by the Runs view: a checkpoint path to load on the next draw
 
 MAX_UPLOAD_MB = 200
+MAX_BOOKMARKS_BYTES = 64 << 10  # bookmarks.json: a list of seeds; more is not ours
 MIN_DISPLAY_WIDTH = 420  # pixels: small images are scaled up by a whole factor to at least this
 
 
@@ -168,7 +170,9 @@ def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> Choice:
         else:
             return None, 0, None, (), None
     except CheckpointError as error:
-        st.error(plain(error))
+        # Outside the runs root one message, whatever is there: the field must not tell what exists elsewhere.
+        outside = upload is None and not within_runs_root(path_text, session.runs_root)
+        st.error(plain(outside_message(path_text) if outside else error))
         return None, 0, None, (), None
     shown = "the upload" if path is None else Path(path).name
     st.caption(f"Loaded {plain(shown)} at step {step}: {plain(config.name)} ({config.model.architecture}, "
@@ -176,6 +180,20 @@ def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> Choice:
     owner = RunPaths(Path(path).parent.parent) if path else None  # a checkpoint inside a run's checkpoints/
     run_dir = str(owner.root) if owner is not None and Path(path).parent == owner.checkpoints else None
     return generator, config.model.latent_dim, run_dir, identity, config.data
+
+
+def within_runs_root(path: str, runs_root: str | Path) -> bool:
+    """Whether path, links and '..' resolved, lies inside the runs root (where the page says what is wrong)."""
+    try:
+        return Path(path).expanduser().resolve().is_relative_to(Path(runs_root).expanduser().resolve())
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def outside_message(path: str) -> str:
+    """The one refusal for a path outside the runs root, whatever is (or is not) there."""
+    return (f"{path!r}: not a checkpoint here. Type the path of a checkpoint inside the runs folder, or upload "
+            "the file below.")
 
 
 def file_identity(path: str) -> tuple:
@@ -234,22 +252,27 @@ def _render_bookmarks(seed: int, run_dir: str | None) -> None:
     path = RunPaths(Path(run_dir)).bookmarks
     bookmarks = load_bookmarks(path)
     if st.button(f"Bookmark seed {seed}", key="explore.bookmark"):
-        bookmarks = save_bookmark(path, seed)
+        try:
+            bookmarks = save_bookmark(path, seed)
+        except OSError as error:  # a read-only run folder, a folder named bookmarks.json
+            st.error(plain(f"The bookmark could not be saved in {path.name}: {error.strerror or error}"))
     if bookmarks:
         st.caption("Bookmarked seeds: " + ", ".join(str(b) for b in bookmarks))
 
 
 def load_bookmarks(path: Path) -> list[int]:
-    """Seeds in bookmarks.json, or [] when the file is missing or unreadable."""
+    """Seeds in bookmarks.json (a regular file of at most 64 KB, never a link or FIFO), or [] when the file
+    is missing or unreadable."""
     try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        values = read_json(path, MAX_BOOKMARKS_BYTES)
+    except (OSError, UnreadableFile):
         return []
-    return sorted({int(v) for v in values if isinstance(v, int)}) if isinstance(values, list) else []
+    return sorted({v for v in values if type(v) is int}) if isinstance(values, list) else []
 
 
 def save_bookmark(path: Path, seed: int) -> list[int]:
-    """Add a seed to bookmarks.json; returns the new sorted list."""
+    """Add a seed to bookmarks.json (replaced atomically: a link there is replaced, never written through);
+    returns the new sorted list."""
     bookmarks = sorted(set(load_bookmarks(path)) | {int(seed)})
-    path.write_text(json.dumps(bookmarks), encoding="utf-8")
+    write_atomic(path, json.dumps(bookmarks))
     return bookmarks

@@ -10,9 +10,10 @@ refresh; the message builders are the same pure functions the rerun path uses. d
 mounts these routes when it serves the page (`python -m dashboard`); a page served without them
 (`streamlit run dashboard/app.py`, AppTest) refreshes by reruns as before.
 
-Every request is untrusted: the Host header must name a loopback address (no DNS rebinding), the state is
-small JSON whose fields are type-checked, responses are read-only JSON about the one session this server
-runs, never a file named by the request, and carry no CORS header, so other sites cannot read them.
+Every request is untrusted: the Host header must name a loopback address or a name the user opted into
+(serving.host_allowed: no DNS rebinding), the state is small, shallow JSON whose fields are type-checked,
+responses are read-only JSON about the one session this server runs, never a file named by the request,
+and carry no CORS header, so other sites cannot read them.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ import streamlit as st
 
 from dashboard import live
 from dashboard.panels import health_lines, status_fields
-from dashboard.serving import ALLOW_REMOTE_ENV, is_loopback
+from dashboard.serving import ALLOW_REMOTE_ENV, host_allowed
 from gan_core.serial_torch import serial_torch_in_this_thread
 from gan_core.session import TrainingSession
 
 PREFIX = "/_gw/live"
 MAX_STATE_CHARS = 4096
+MAX_STATE_DEPTH = 4  # a state is an object holding at most a two-number list
 PARTS = ("status", "charts", "images")
 ALL = "all"  # several parts in one request (see answer)
 _lock = threading.Lock()
@@ -71,18 +73,22 @@ def url(part: str) -> str:
     return f"{PREFIX.lstrip('/')}/{part}"
 
 
-def _vetted(raw: str | None, fields: Mapping[str, type]) -> dict[str, Any]:
-    """The component's echoed state: JSON object, small, known fields of the right type only."""
+def _vetted(raw: str | None, fields: Mapping[str, type], parameter: str = "state") -> dict[str, Any]:
+    """The component's echoed state (in the query parameter named): JSON object, small, shallow, known fields
+    of the right type only."""
     if not raw:
         return {}
     if len(raw) > MAX_STATE_CHARS:
-        raise FeedError(400, f"state: at most {MAX_STATE_CHARS} characters")
+        raise FeedError(400, f"{parameter}: at most {MAX_STATE_CHARS} characters")
+    # json.loads recurses once per level: 2,000 nested brackets fit in 4 KB and end in a RecursionError.
+    if _nesting(raw) > MAX_STATE_DEPTH:
+        raise FeedError(400, f"{parameter}: a JSON object nested at most {MAX_STATE_DEPTH} levels deep")
     try:
         value = json.loads(raw)
     except ValueError:
-        raise FeedError(400, "state: must be a JSON object") from None
+        raise FeedError(400, f"{parameter}: must be a JSON object") from None
     if not isinstance(value, dict):
-        raise FeedError(400, "state: must be a JSON object")
+        raise FeedError(400, f"{parameter}: must be a JSON object")
     vetted = {}
     for name, kind in fields.items():
         item = value.get(name)
@@ -97,13 +103,30 @@ def _vetted(raw: str | None, fields: Mapping[str, type]) -> dict[str, Any]:
     return vetted
 
 
+def _nesting(text: str) -> int:
+    """How deep JSON text nests its arrays and objects (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def _pin(query: Mapping[str, str]) -> dict[str, Any] | None:
     """The saved-grid step the user pinned (?pin=STEP), as the image message builder takes it."""
     raw = query.get("pin")
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 12:
-        raise FeedError(400, "pin: a saved grid's step, a whole number")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # "²".isdigit() is True, and int() refuses it
+        raise FeedError(400, "pin: a saved grid's step, a whole number of at most 12 digits (0-9)")
     return {"pinned": True, "step": int(raw)}
 
 
@@ -117,17 +140,18 @@ def answer(part: str, query: Mapping[str, str], host: str | None,
     if part not in PARTS and part != ALL:
         raise FeedError(404, f"part: one of {', '.join(PARTS + (ALL,))}")
     serial_torch_in_this_thread()  # a worker thread lives on: it must not keep an OpenMP pool (a grid uses torch)
-    hostname = (host or "").rsplit(":", 1)[0] if not (host or "").endswith("]") else host
-    if not is_loopback(hostname) and (environ if environ is not None else os.environ).get(ALLOW_REMOTE_ENV) != "1":
-        raise FeedError(403, "host: the live feed answers only requests addressed to a loopback name")
+    # dashboard/server.py's HostGuard refuses these first; checked here too, so the feed never depends on it.
+    if not host_allowed(host, environ if environ is not None else os.environ, st.get_option("server.address")):
+        raise FeedError(403, "host: the live feed answers only requests addressed to a loopback name, or to a "
+                             f"name given with {ALLOW_REMOTE_ENV}=1 (docs/threat_model.md)")
     with _lock:
         session, real_png = _feed["session"], _feed["real_png"]
     if session is None:
         raise FeedError(503, "session: no page has been served yet; reload the page")
     if part != ALL:
-        return _answer_part(part, session, real_png, query.get("state"), query)
+        return _answer_part(part, session, real_png, query.get("state"), query, "state")
     wanted = _wanted_parts(query.get("parts"))
-    return {"parts": {name: _answer_part(name, session, real_png, query.get(name), query) for name in wanted}}
+    return {"parts": {name: _answer_part(name, session, real_png, query.get(name), query, name) for name in wanted}}
 
 
 def _wanted_parts(raw: str | None) -> list[str]:
@@ -139,15 +163,15 @@ def _wanted_parts(raw: str | None) -> list[str]:
 
 
 def _answer_part(part: str, session: TrainingSession, real_png, state: str | None,
-                 query: Mapping[str, str]) -> dict[str, Any]:
-    """One part's {"message", "state"}, given the state its component echoed back."""
+                 query: Mapping[str, str], parameter: str) -> dict[str, Any]:
+    """One part's {"message", "state"}, given the state its component echoed back in the query's `parameter`."""
     if part == "status":
         return {"message": status_message(session), "state": {}}
     if part == "charts":
-        sent = _vetted(state, _CHART_FIELDS)
+        sent = _vetted(state, _CHART_FIELDS, parameter)
         message, record = live.chart_message(session.snapshot(since=sent.get("cursor", 0)), sent)
     else:
-        sent = _vetted(state, _IMAGE_FIELDS)
+        sent = _vetted(state, _IMAGE_FIELDS, parameter)
         message, record = live.image_message(live_snapshot(session), sent, real_png, _pin(query))
     return {"message": message, "state": record}
 

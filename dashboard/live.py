@@ -21,6 +21,7 @@ import streamlit as st
 from PIL import Image
 
 from gan_core.runs import RunPaths, sample_grids
+from gan_core.safe_io import UnreadableFile, read_bytes
 from gan_core.session import Snapshot
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -162,10 +163,8 @@ def png_base64(image: np.ndarray) -> str:
 def read_saved_grid(path: Path) -> str | None:
     """A saved grid's bytes as base64, if it is a regular PNG file of sane size."""
     try:
-        if not path.is_file() or path.stat().st_size > MAX_GRID_FILE_BYTES:
-            return None
-        data = path.read_bytes()
-    except OSError:
+        data = read_bytes(path, MAX_GRID_FILE_BYTES)  # a regular file, never a link or FIFO
+    except (OSError, UnreadableFile):
         return None
     return base64.b64encode(data).decode("ascii") if data.startswith(b"\x89PNG") else None
 

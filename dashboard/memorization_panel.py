@@ -13,7 +13,7 @@ from torch import nn
 from dashboard.panels import cached_dataset
 from dashboard.text import plain
 from gan_core.config import DataConfig
-from gan_core.data import DataError
+from gan_core.data import DataError, data_from_file
 from gan_core.evaluate import EvaluationUnavailable, Evaluator
 from gan_core.latent import generate, image_grid, zs_from_seeds
 from gan_core.memorization import (RatioReport, held_out_count, nearest_training_images, run_distance_ratio,
@@ -54,6 +54,8 @@ def render_memorization(generator: nn.Module, latent_dim: int, data_config: Data
         if data_config is None or data_config.is_points:
             st.info(plain("The memorisation check needs an image data set: this generator's data is 2D points."))
             return
+        # The config may come from a checkpoint file or upload: the check reads data, it never downloads.
+        data_config = data_from_file(data_config)
         try:
             with st.spinner("Checking memorisation: the first check on a data set trains its evaluator "
                             "(about 20 s), later ones take a second..."):

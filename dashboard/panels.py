@@ -13,6 +13,7 @@ from gan_core.config import DataConfig, RunConfig
 from gan_core.data import load_dataset
 from gan_core.latent import image_grid
 from gan_core.run_files import RunPaths
+from gan_core.safe_io import MAX_METRICS_BYTES, UnreadableFile, read_bytes
 from gan_core.session import Snapshot, TrainingSession
 from gan_core.trainer import Trainer
 
@@ -133,8 +134,8 @@ def render_downloads(snapshot: Snapshot) -> None:
 
 def _read_csv(path: Path) -> bytes:
     try:
-        return path.read_bytes()
-    except OSError as error:
+        return read_bytes(path, MAX_METRICS_BYTES)  # a regular file, never a link or FIFO
+    except (OSError, UnreadableFile) as error:
         return f"error: {error}\n".encode()
 
 

@@ -13,7 +13,8 @@ from dashboard import charts, run_manage
 from dashboard.text import plain
 from gan_core.metrics import read_metrics
 from gan_core.run_admin import RunMeta, read_meta, run_config_timeline, timeline_differences
-from gan_core.run_files import RunPaths, read_events, sample_grids
+from gan_core.run_files import MAX_GRID_BYTES, RunPaths, read_events, sample_grids
+from gan_core.safe_io import UnreadableFile, read_bytes
 from gan_core.run_listing import RunSummary, list_runs, summarize_run
 from gan_core.session import ACTIVE, Snapshot, TrainingSession
 
@@ -194,8 +195,8 @@ def render_single(run: OpenRun) -> None:
         shown = right.select_slider("Saved grids", options=steps, value=steps[-1], key="runs.timeline") \
             if len(steps) > 1 else steps[0]
         try:
-            right.image(grids[shown].read_bytes(), caption=f"step {shown}", output_format="PNG")
-        except OSError as error:
+            right.image(read_bytes(grids[shown], MAX_GRID_BYTES), caption=f"step {shown}", output_format="PNG")
+        except (OSError, UnreadableFile) as error:
             right.caption(f"The grid of step {shown} cannot be read: {plain(error)}")
     render_timeline(run)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -86,10 +85,11 @@ def import_into(files: list[tuple[str, bytes]], root: Path, name: str, size: int
     if target.is_symlink() or not target.is_dir():
         raise ImportRefused(f"name={name!r}: {target} is not a plain folder: allowed to replace only a data set "
                             "folder")
-    incoming = Path(tempfile.mkdtemp(prefix=f".incoming-{name}-", dir=root))
+    image_import.clean_staging_folders(root)  # what a killed import or replace left behind
+    incoming = image_import.staging_folder(root, "incoming", name)
     try:
         report = image_import.import_upload(files, incoming, name, size, channels)
-        retired = Path(tempfile.mkdtemp(prefix=f".replaced-{name}-", dir=root))
+        retired = image_import.staging_folder(root, "replaced", name)
         target.rename(retired / name)
         (incoming / name).rename(target)
         shutil.rmtree(retired, ignore_errors=True)
@@ -249,6 +249,9 @@ def _import(root: Path, key: str, set_fields: SetFields) -> None:
         report = import_into([(file.name, file.getvalue()) for file in files], root, name, size, channels, replace)
     except ImportRefused as error:
         state[RESULT_KEY] = ("error", f"Nothing imported: {error}")
+        return
+    except OSError as error:  # a full disk, a read-only folder: the import left nothing behind; say which and where
+        state[RESULT_KEY] = ("error", f"Nothing imported: {error.strerror or error}: {error.filename or root}")
         return
     folder = report.folder.resolve()
     skipped = ", ".join(f"{count:,} {reason}" for reason, count in sorted(report.skipped.items()))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import math
+import os
 import signal
 import sys
 import time
@@ -96,15 +98,46 @@ def main(argv: list[str] | None = None) -> int:
         # Config, data and checkpoint errors are ValueErrors whose message names the problem.
         sys.stderr.write(f"error: {_one_line(error)}\n")
         return EXIT_USAGE
-    except OSError as error:  # a read-only folder, a full disk: the cause in one line, no traceback
-        where = f": {error.filename}" if error.filename else ""
-        sys.stderr.write(f"error: {error.strerror or error}{where}\n")
+    except (OSError, RuntimeError) as error:  # a read-only folder, a full disk: the cause in one line, no traceback
+        cause = write_error(error)
+        if cause is None:
+            raise
+        sys.stderr.write(f"error: {_describe(cause)}\n")
         return EXIT_USAGE
 
 
 def _one_line(error: BaseException) -> str:
     """An error's message on one line (a message from a file may hold newlines)."""
     return " ".join(str(error).split()) or type(error).__name__
+
+
+# What torch's zip writer says when a write under it failed (the OSError may be gone by then).
+_TORCH_WRITE_FAILURES = ("PytorchStreamWriter failed writing", "unexpected pos", "file write failed")
+
+
+def write_error(error: BaseException) -> OSError | None:
+    """The OSError behind a failed write, or None. torch.save on a full disk raises a RuntimeError of its own
+    while the OSError is being handled (its writer finds the file shorter than it wrote): that is a write error
+    too."""
+    if isinstance(error, OSError):
+        return error
+    if not isinstance(error, RuntimeError):
+        return None
+    cause: BaseException | None = error
+    for _ in range(8):  # the chain of causes is short; a loop in it must not hang
+        cause = cause.__cause__ or cause.__context__ if cause is not None else None
+        if isinstance(cause, OSError):
+            return cause
+    if any(text in str(error) for text in _TORCH_WRITE_FAILURES):
+        return OSError(errno.EIO, f"a file could not be written ({_one_line(error)[:160]})")
+    return None
+
+
+def _located(error: OSError, folder: str | os.PathLike | None) -> OSError:
+    """The error naming `folder` when it names no file itself (a failed write() or fsync() names none)."""
+    if error.filename or folder is None:
+        return error
+    return OSError(error.errno, error.strerror or _one_line(error), str(folder))
 
 
 def _config_from_args(args: argparse.Namespace):
@@ -159,6 +192,12 @@ def _train_loop(args: argparse.Namespace, config, distributed) -> int:
         setup_error = error
     # Every rank learns whether all could set up, so none waits forever in a collective.
     if _agree(int(setup_error is not None), distributed):
+        cause = write_error(setup_error) if setup_error is not None else None
+        if cause is not None and distributed.is_main:  # a full disk: say where, and end the run as failed
+            root = paths.root if paths is not None else Path(args.resume) if args.resume else None
+            setup_error = _located(cause, root or args.run_dir or args.runs_root)
+            if root is not None:
+                _record_failure(root, _describe(setup_error), held=paths is not None)
         if paths is not None:
             release_run_lock(paths.root)
         if setup_error is not None:
@@ -209,8 +248,11 @@ def _train_steps(args: argparse.Namespace, trainer, recorder, paths, distributed
             try:
                 finite = recorder.record(row) if recorder is not None else bool(
                     torch.isfinite(torch.tensor([row["d_loss"], row["g_loss"]])).all())
-            except OSError as error:  # a full disk, a folder made read-only: end every rank cleanly
-                failure, outcome = error, 3
+            except (OSError, RuntimeError) as error:  # a full disk, a folder made read-only: end every rank cleanly
+                cause = write_error(error)
+                if cause is None:
+                    raise
+                failure, outcome = _located(cause, paths.root), 3
                 continue
             if not finite:
                 outcome = max(outcome, 2)
@@ -224,9 +266,12 @@ def _train_steps(args: argparse.Namespace, trainer, recorder, paths, distributed
             reason = "nonfinite" if outcome == 2 else "stop" if stop["requested"] else "finish"
             try:
                 recorder.finish(reason)
-            except OSError as error:
+            except (OSError, RuntimeError) as error:
+                cause = write_error(error)
+                if cause is None:
+                    raise
                 if recorder.finished is None:  # the last grid or checkpoint failed; a failed close alone
-                    failure = error            # leaves the run's end written, as it always did
+                    failure = _located(cause, paths.root)  # leaves the run's end written, as it always did
             if outcome == 2:
                 sys.stderr.write(f"error: non-finite loss at step {trainer.step_count}; the last good "
                                  f"checkpoint is kept; resume with a lower learning rate\n")
@@ -249,8 +294,36 @@ def _train_steps(args: argparse.Namespace, trainer, recorder, paths, distributed
 
 
 def _describe(error: OSError) -> str:
-    """An OSError as `cause: file`, for a `failed` event."""
+    """An OSError as `cause: file`, for the error line and a `failed` event."""
     return f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
+
+
+def _record_failure(root: Path, message: str, held: bool) -> None:
+    """A `failed` event in a run directory whose setup could not write (a resume on a full disk), if the disk
+    takes it. held: this process owns the run already; else it takes the lock for the one line, and writes
+    nothing when another process owns the run or the folder is not a run of ours."""
+    from gan_core.recorder import EventLog
+    from gan_core.run_files import RunPaths
+    from gan_core.run_listing import last_logged_step
+    from gan_core.run_lock import acquire_run_lock, release_run_lock
+
+    paths = RunPaths(root)
+    if paths.events.is_symlink() or not paths.events.is_file():
+        return
+    try:
+        if not held:
+            acquire_run_lock(root)
+        try:
+            log = EventLog(paths.events)
+            try:
+                log.append("failed", last_logged_step(paths.metrics), message=message)
+            finally:
+                log.close()
+        finally:
+            if not held:
+                release_run_lock(root)
+    except (OSError, ValueError):  # the disk takes nothing more, or another process owns the run (RunLockedError)
+        pass
 
 
 def _agree(value: int, distributed) -> int:

@@ -29,9 +29,15 @@ def add_ab_parser(commands: Any) -> None:
 
 def _base_config(args: argparse.Namespace) -> RunConfig:
     """The preset or --config file with every --set applied; ValueError naming a bad field or value."""
+    from dataclasses import replace
+
+    from gan_core.data import data_from_file
     from gan_core.safe_io import read_json
 
-    config = RunConfig.from_dict(read_json(args.config)) if args.config else preset(args.preset)
+    config = preset(args.preset)
+    if args.config:  # a file's own data.download is off; the user's --set data.download=true below is obeyed
+        loaded = RunConfig.from_dict(read_json(args.config, follow_links=True))  # the user's own file, links theirs
+        config = replace(loaded, data=data_from_file(loaded.data))
     field = dotted_field(args.field)
     changes = {}
     for item in args.set:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any, Protocol, Sized
 
@@ -15,6 +14,7 @@ from torch import nn
 from gan_core.checkpoint_vetting import CheckpointError, check_finite, check_fits, vet_file, vet_state
 from gan_core.config import RunConfig
 from gan_core.models import build_models
+from gan_core.safe_io import atomic_writer
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_SCHEMA_VERSION", "CheckpointError", "atomic_save", "check_fits",
            "load_checkpoint", "load_generator", "restore", "save_checkpoint", "stamp"]
@@ -58,25 +58,12 @@ def restore(trainer: Restorable, state: dict[str, Any], source: str = "checkpoin
 
 
 def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write obj with torch.save atomically: temp file in the same folder, fsync, os.replace."""
+    """Write obj with torch.save atomically (safe_io.atomic_writer: temp file, fsync, os.replace; a link at
+    path is replaced, never written through)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(obj, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    # fsync the folder so the rename itself survives a power cut.
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    with atomic_writer(path) as file:
+        torch.save(obj, file)
     return path
 
 

@@ -7,7 +7,11 @@ and exit code 2.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
+
+MAX_SAMPLES = 100_000  # images in a --samples file, as --n allows
+MAX_SAMPLES_BYTES = 1 << 30  # of array data in a --samples file: read whole, then converted to float32
 
 
 def sample_command(args: argparse.Namespace) -> int:
@@ -15,7 +19,7 @@ def sample_command(args: argparse.Namespace) -> int:
     import numpy as np
 
     from gan_core.checkpoint import load_generator
-    from gan_core.data import load_dataset
+    from gan_core.data import data_from_file, load_dataset
     from gan_core.latent import generate, image_grid, save_png, zs_from_seeds
     from gan_core.point_plot import scatter_image
 
@@ -35,7 +39,7 @@ def sample_command(args: argparse.Namespace) -> int:
     if out.suffix == ".npy":
         np.save(out, images.numpy().astype(np.float32))  # (N, C, H, W) in [-1, 1]; 2D runs: (N, 2) points
     elif config.data.is_points:  # a scatter of the points over the run's data, as its samples/ grids
-        save_png(scatter_image(images, load_dataset(config.data).images), out)
+        save_png(scatter_image(images, load_dataset(data_from_file(config.data)).images), out)
     else:
         save_png(image_grid(images), out)
     print(f"wrote {args.n} samples to {out}")
@@ -94,13 +98,12 @@ def _class_labels(class_index: int | None, generator, count: int):
 def evaluate_command(args: argparse.Namespace) -> int:
     """`evaluate`: FID, coverage, precision/recall of a checkpoint's samples or a .npy (2D runs: toy metrics)."""
     import json
-    from dataclasses import replace
 
     import numpy as np
     import torch
 
     from gan_core.config import DataConfig
-    from gan_core.data import load_dataset
+    from gan_core.data import data_from_file, load_dataset
     from gan_core.evaluate import Evaluator
 
     requested = None  # the classes asked of a conditional checkpoint's generator
@@ -116,7 +119,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         if config.data.is_points:
             return _evaluate_points(generator, config, args)
         # The checkpoint's own config never downloads (nor creates data.root); only --download does.
-        data_config = replace(config.data, download=args.download)
+        data_config = data_from_file(config.data, args.download)
         if generator.num_classes:  # balanced classes from fixed seeds; scored per class below
             z, requested = conditional_inputs(args.n, generator.num_classes, config.model.latent_dim)
             images = generate(generator, z, labels=requested)
@@ -126,9 +129,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         path = Path(args.samples)
         if path.suffix != ".npy" or not path.is_file():
             raise ValueError(f"--samples={args.samples!r} is invalid: allowed an existing .npy file")
-        array = np.load(path, allow_pickle=False)  # never unpickle a file made elsewhere
-        if array.dtype.kind not in "fiu":
-            raise ValueError(f"--samples={args.samples!r} holds {array.dtype} values: allowed numbers")
+        array = load_samples_npy(path, f"--samples={args.samples!r}")
         data_config = DataConfig(name=args.dataset, download=args.download)
         images = torch.from_numpy(np.asarray(array, dtype=np.float32))
         if not bool(torch.isfinite(images).all()):
@@ -165,13 +166,13 @@ def _evaluate_points(generator, config, args: argparse.Namespace) -> int:
 
     import torch
 
-    from gan_core.data import load_dataset
+    from gan_core.data import data_from_file, load_dataset
     from gan_core.latent import generate
     from gan_core.toy_metrics import toy_quality
 
     if not 10 <= args.n <= 100000:
         raise ValueError(f"--n={args.n} is invalid: allowed an integer from 10 to 100000")
-    dataset = load_dataset(config.data)
+    dataset = load_dataset(data_from_file(config.data))  # points: nothing to download, but one rule for files
     noise = torch.randn(args.n, config.model.latent_dim, generator=torch.Generator().manual_seed(0))
     row = toy_quality(dataset.images, generate(generator, noise), dataset.modes, dataset.mode_std).row()
     print(f"2D data set {config.data.name}: {args.n} samples against {len(dataset)} points")
@@ -180,3 +181,39 @@ def _evaluate_points(generator, config, args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({"samples": row}, indent=2))
     return 0
+
+
+def load_samples_npy(path: Path, label: str):
+    """A .npy of N x C x H x W numbers, its header vetted (shape, dtype, against the file's real size) before
+    anything is allocated; never unpickled. ValueError naming the file (`label`) and what is allowed."""
+    import numpy as np
+    import numpy.lib.format as npy_format
+
+    with open(path, "rb") as file:
+        try:
+            version = npy_format.read_magic(file)
+            read_header = {(1, 0): npy_format.read_array_header_1_0,
+                           (2, 0): npy_format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f"format version {version}")
+            shape, _fortran_order, dtype = read_header(file)  # np.load handles either order
+        except (ValueError, SyntaxError, EOFError, OSError) as error:
+            first_line = (str(error).splitlines() or [type(error).__name__])[0][:200]
+            raise ValueError(f"{label} is not a .npy file that can be read safely ({first_line}): allowed an "
+                             "array saved by numpy.save") from None
+        data_offset = file.tell()
+        file_bytes = file.seek(0, 2)
+    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "fiu":
+        raise ValueError(f"{label} holds {dtype} values: allowed numbers (float, int or uint)")
+    if len(shape) != 4 or not 1 <= shape[0] <= MAX_SAMPLES or not all(1 <= side <= 256 for side in shape[1:]):
+        raise ValueError(f"{label} declares an array of shape {shape}: allowed N x C x H x W with N from 1 to "
+                         f"{MAX_SAMPLES:,} and sides of at most 256")
+    declared = math.prod(shape) * dtype.itemsize
+    described = " x ".join(map(str, shape))
+    if declared > MAX_SAMPLES_BYTES:
+        raise ValueError(f"{label} declares {described} {dtype} values ({declared:,} bytes): allowed at most "
+                         f"{MAX_SAMPLES_BYTES:,} bytes; score fewer samples")
+    if file_bytes - data_offset != declared:
+        raise ValueError(f"{label} declares {described} {dtype} values ({declared:,} bytes) but holds "
+                         f"{file_bytes - data_offset:,} bytes of data: truncated or not written by numpy.save")
+    return np.load(path, allow_pickle=False)  # the header is vetted: this allocates what the file holds

@@ -339,6 +339,12 @@ class RunConfig:
                    f"false when data.name is a 2D point set ({self.data.name}): points have no classes")
             _check(self.model.clusters == 0, "model.clusters", self.model.clusters,
                    f"0 when data.name is a 2D point set ({self.data.name}): clusters are of images")
+        if isinstance(self.model, ModelConfig) and isinstance(self.training, TrainingConfig) \
+                and (self.model.architecture == "dcgan" or self.model.discriminator_norm == "batch"):
+            # BatchNorm in training needs 2 values per channel: DCGAN's G always has it, D with norm batch.
+            _check(not _is_int(self.training.batch_size) or self.training.batch_size >= 2, "training.batch_size",
+                   self.training.batch_size, "an integer from 2 to 65536 when a network has BatchNorm "
+                   "(model.architecture dcgan, or model.discriminator_norm batch)")
         if isinstance(self.data, DataConfig) and isinstance(self.training, TrainingConfig) and self.data.is_points:
             _check(self.training.augment == "off", "training.augment", self.training.augment,
                    f"off when data.name is a 2D point set ({self.data.name}): the ops are for images")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,16 @@ _TORCHVISION_HELP = {
 
 class DataError(ValueError):
     """A data set could not be loaded; the message says why and what to do."""
+
+
+def data_from_file(config: DataConfig, allow_download: bool = False) -> DataConfig:
+    """The data config of a file (a checkpoint, an upload, a run's config.json): it downloads only when the
+    user asked (allow_download: a --download on the command line), whatever the file says.
+
+    Every path from a loaded file's config to load_dataset goes through here. With download off torchvision
+    only reads, so a file's data.root (or data.path) is never created either.
+    """
+    return config if config.download == allow_download else replace(config, download=allow_download)
 
 
 @dataclass(frozen=True)

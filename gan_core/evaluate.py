@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from torch import nn
 from gan_core.checkpoint import atomic_save
 from gan_core.config import DataConfig
 from gan_core.data import ImageDataset, load_dataset
+from gan_core.evaluator_cache import CacheError, read_cache, set_aside
 
 CODE_VERSION = 2  # bump when the classifier or its training changes: old caches are ignored
 FEATURE_DIM = 128
@@ -95,9 +97,12 @@ class Evaluator:
     _reference: dict[str, Any] | None = None
 
     @classmethod
-    def for_data(cls, config: DataConfig, cache_dir: Path | None = None,
-                 dataset: ImageDataset | None = None) -> "Evaluator":
-        """Load the cached evaluator for this data set, or train it (seeded) and cache it."""
+    def for_data(cls, config: DataConfig, cache_dir: Path | None = None, dataset: ImageDataset | None = None,
+                 on_notice: Callable[[str], None] | None = None) -> "Evaluator":
+        """Load the cached evaluator for this data set, or train it (seeded) and cache it.
+
+        A bad cache file is set aside and rebuilt; on_notice gets the one line that says so (default: stderr).
+        """
         dataset = dataset if dataset is not None else load_dataset(config)
         if dataset.labels is None:
             raise EvaluationUnavailable(
@@ -108,23 +113,24 @@ class Evaluator:
             raise EvaluationUnavailable(
                 f"data set {config.name} has {len(dataset)} images: quality scores need at least "
                 f"{MIN_EVALUATION_IMAGES} labelled images")
-        path = (cache_dir or default_cache_dir()) / _cache_key(config)
-        if path.exists():
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            classifier = FeatureClassifier(dataset.image_shape[0], int(state["num_classes"]))
-            classifier.load_state_dict(state["classifier"])
-            return cls(classifier.eval(), state["real_features"], int(state["num_classes"]),
-                       float(state["accuracy"]), trained_now=False, train_seconds=0.0,
-                       _reference=json.loads(state["reference"]))
+        notice = on_notice or _to_stderr
+        cached = cached_evaluator(config, dataset, cache_dir, notice)
+        if cached is not None:
+            return cached
+        path = cached_evaluator_path(config, cache_dir)
         started = time.perf_counter()
         classifier, accuracy, num_classes = _train_classifier(dataset)
         evaluator = cls(classifier, torch.empty(0), num_classes, accuracy, True, 0.0)
         evaluator.real_features = evaluator.features(dataset.images)
         reference = evaluator.reference(dataset.images)
         evaluator.train_seconds = time.perf_counter() - started
-        atomic_save({"classifier": classifier.state_dict(), "real_features": evaluator.real_features,
-                     "num_classes": num_classes, "accuracy": accuracy, "code_version": CODE_VERSION,
-                     "reference": json.dumps(reference)}, path)
+        try:
+            atomic_save({"classifier": classifier.state_dict(), "real_features": evaluator.real_features,
+                         "num_classes": num_classes, "accuracy": accuracy, "code_version": CODE_VERSION,
+                         "reference": json.dumps(reference)}, path)
+        except OSError as error:  # a full disk or a read-only cache folder: measured now, trained again next time
+            notice(f"the evaluator could not be cached in {path.parent} ({error.strerror or error}); it is "
+                   "trained again next time")
         return evaluator
 
     def _run(self, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
@@ -276,6 +282,30 @@ def mean_pairwise_distance(features: torch.Tensor) -> float:
 def cached_evaluator_path(config: DataConfig, cache_dir: Path | None = None) -> Path:
     """Where Evaluator.for_data keeps (or will keep) this data set's trained classifier."""
     return (cache_dir or default_cache_dir()) / _cache_key(config)
+
+
+def cached_evaluator(config: DataConfig, dataset: ImageDataset, cache_dir: Path | None = None,
+                     on_notice: Callable[[str], None] | None = None) -> Evaluator | None:
+    """This labelled data set's cached evaluator, vetted like a checkpoint (gan_core/evaluator_cache.py); None
+    when there is none, or when the file was bad: it is then set aside and on_notice (default: stderr) told."""
+    path = cached_evaluator_path(config, cache_dir)
+    if dataset.labels is None or len(dataset) < MIN_EVALUATION_IMAGES or not (path.exists() or path.is_symlink()):
+        return None
+    channels, num_classes = dataset.image_shape[0], int(dataset.labels.max()) + 1
+    classifier = FeatureClassifier(channels, num_classes)
+    try:
+        state = read_cache(path, len(dataset), FEATURE_DIM, num_classes, CODE_VERSION, classifier.state_dict())
+    except CacheError as error:
+        (on_notice or _to_stderr)(set_aside(path, str(error)))
+        return None
+    classifier.load_state_dict(state["classifier"])
+    return Evaluator(classifier.eval(), state["real_features"], num_classes, state["accuracy"], trained_now=False,
+                     train_seconds=0.0, _reference=json.loads(state["reference"]))
+
+
+def _to_stderr(line: str) -> None:
+    """The default notice: one line on stderr (the CLI's, or the server's log)."""
+    sys.stderr.write(f"note: {line}\n")
 
 
 def prepare_in_subprocess(config: DataConfig) -> subprocess.Popen:

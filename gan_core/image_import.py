@@ -18,6 +18,8 @@ import re
 import shutil
 import stat
 import tempfile
+import time
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -32,11 +34,16 @@ MAX_TOTAL_BYTES = 512 * 1024 * 1024  # all members, uncompressed (held in memory
 MAX_IMAGE_PIXELS = 16_000_000  # declared width x height of one image (4000 x 4000)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+MAX_CLASS_NAME_CHARS = 64  # a class folder's name (a label, in any script)
 SIZES = (8, 16, 28, 32, 64, 128)
 
 
 class ImportRefused(ValueError):
     """The upload breaks a rule; the message names the rule and its limit. Nothing was written."""
+
+
+class ImageSkipped(Exception):
+    """One image is skipped, not the upload; the message is the reason counted in ImportReport.skipped."""
 
 
 @dataclass
@@ -129,13 +136,26 @@ def _strip_common_top(paths: list[PurePosixPath]) -> list[PurePosixPath]:
     return paths
 
 
-def _class_of(path: PurePosixPath) -> str | None:
-    """The class folder of an image (its first folder), "" at the top, None if nested deeper than one."""
+def _class_of(path: PurePosixPath) -> str:
+    """The class folder of an image (its first folder, NFC-normalised), "" at the top; ImageSkipped naming
+    the reason when it is nested deeper than one folder or its folder's name cannot be a label."""
     if len(path.parts) == 1:
         return ""
-    if len(path.parts) == 2 and NAME_PATTERN.fullmatch(path.parts[0]):
-        return path.parts[0]
-    return None
+    if len(path.parts) > 2:
+        raise ImageSkipped("nested too deep")
+    return _class_name(path.parts[0])
+
+
+def _class_name(name: str) -> str:
+    """A class folder's name as a label: any script (a label is text: 猫, chien), but no control or format
+    characters (newlines, bidirectional overrides), no separators, not '.' or '..', at most 64 characters."""
+    name = unicodedata.normalize("NFC", name)
+    if any(unicodedata.category(char).startswith("C") for char in name):
+        raise ImageSkipped("in class folders with control characters")
+    if name in (".", "..") or "/" in name or "\\" in name or len(name) > MAX_CLASS_NAME_CHARS \
+            or len(name.encode("utf-8")) > 255:
+        raise ImageSkipped("in class folders with unusable names")
+    return name
 
 
 def _convert(content: bytes, size: int, channels: int):
@@ -174,7 +194,8 @@ def import_images(uploaded: Iterable[tuple[PurePosixPath, bytes]], data_root: Pa
             members.append((path, content))
     paths = _strip_common_top([path for path, _ in members])
     data_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".import-{name}-", dir=data_root))
+    clean_staging_folders(data_root)  # what a killed import left behind
+    staging = staging_folder(data_root, "import", name)
     report = ImportReport(folder=target)
     if system:
         report.skipped["system files"] = system
@@ -183,9 +204,10 @@ def import_images(uploaded: Iterable[tuple[PurePosixPath, bytes]], data_root: Pa
             if path.suffix.lower() not in IMAGE_SUFFIXES:
                 report.skipped["not images"] += 1
                 continue
-            label = _class_of(path)
-            if label is None:
-                report.skipped["nested too deep"] += 1
+            try:
+                label = _class_of(path)
+            except ImageSkipped as reason:
+                report.skipped[str(reason)] += 1
                 continue
             if report.images >= MAX_IMAGES:
                 raise ImportRefused(f"the upload has more than {MAX_IMAGES:,} images: allowed at most {MAX_IMAGES:,}")
@@ -223,3 +245,56 @@ def import_upload(files: Iterable[tuple[str, bytes]], data_root: Path, name: str
     members = [(PurePosixPath(PurePosixPath(filename.replace("\\", "/")).name or "unnamed"), content)
                for filename, content in files]
     return import_images(members, data_root, name, size, channels)
+
+
+# ---- staging folders: .import-<name>-p<pid>-<random> (and upload.py's .incoming-, .replaced-) ----------
+
+STAGING_KINDS = ("import", "incoming", "replaced")
+STAGING_GRACE_S = 60.0  # a staging folder without a pid in its name (an older version's) is a leftover after this
+_STAGING_NAME = re.compile(r"^\.(?P<kind>import|incoming|replaced)-(?P<name>[A-Za-z0-9][A-Za-z0-9_-]{0,63}?)"
+                           r"(?:-p(?P<pid>\d{1,10}))?-[a-z0-9_]+$")
+
+
+def staging_folder(parent: Path, kind: str, name: str) -> Path:
+    """A new hidden folder in parent for one import step, named after this process so that
+    clean_staging_folders leaves it alone while the process lives."""
+    if kind not in STAGING_KINDS:
+        raise ValueError(f"kind={kind!r} is invalid: allowed {', '.join(STAGING_KINDS)}")
+    return Path(tempfile.mkdtemp(prefix=f".{kind}-{check_name(name)}-p{os.getpid()}-", dir=parent))
+
+
+def clean_staging_folders(data_root: Path) -> list[Path]:
+    """Remove the staging folders a killed import left in data_root; returns them.
+
+    A folder goes when the process named in it is gone (a name without a pid: once STAGING_GRACE_S old), so
+    an import running now, in this process or another, is never broken. A `.replaced-` folder whose data
+    set has no successor (a kill between the two renames of a replace) is moved back into place instead.
+    """
+    from gan_core.run_lock import process_exists
+
+    try:
+        entries = list(os.scandir(data_root))
+    except OSError:
+        return []
+    removed = []
+    for entry in entries:
+        match = _STAGING_NAME.match(entry.name)
+        try:
+            if match is None or not entry.is_dir(follow_symlinks=False):
+                continue
+            if match["pid"]:
+                in_use = process_exists(int(match["pid"]))
+            else:
+                in_use = time.time() - entry.stat(follow_symlinks=False).st_mtime < STAGING_GRACE_S
+            if in_use:
+                continue
+            folder, target = Path(data_root) / entry.name, Path(data_root) / match["name"]
+            kept = folder / match["name"]
+            if match["kind"] == "replaced" and not (target.exists() or target.is_symlink()) \
+                    and kept.is_dir() and not kept.is_symlink():
+                kept.rename(target)  # the old data set back: the new one never arrived
+            shutil.rmtree(folder)
+            removed.append(folder)
+        except OSError:
+            continue  # another cleaner got there first, or the folder is not ours to remove
+    return removed

@@ -13,7 +13,7 @@ from typing import Iterable
 import pandas as pd
 
 from gan_core.columns import METRIC_NAMES
-from gan_core.safe_io import MAX_METRICS_BYTES, UnreadableFile, read_text
+from gan_core.safe_io import MAX_METRICS_BYTES, UnreadableFile, open_append, read_text, write_atomic
 
 FLUSH_INTERVAL_S = 0.5
 
@@ -24,12 +24,14 @@ class MetricsWriter:
     def __init__(self, path: str | os.PathLike, columns: Iterable[str] = METRIC_NAMES) -> None:
         self.path = Path(path)
         self.columns = tuple(columns)
-        if self.path.exists() and self.path.stat().st_size > 0:
+        try:
             migrate_header(self.path, self.columns)  # a run from an older version: rows keep their values
-        new_file = not self.path.exists() or self.path.stat().st_size == 0
-        self._file = open(self.path, "a", newline="", encoding="utf-8")
+        except FileNotFoundError:
+            pass
+        # Never through a link, into a FIFO or a file with another name elsewhere (safe_io.open_append).
+        self._file = open_append(self.path, newline="")
         self._last_flush = time.monotonic()
-        if new_file:
+        if os.fstat(self._file.fileno()).st_size == 0:
             self._file.write(",".join(self.columns) + "\n")
             self.flush()
 
@@ -113,33 +115,43 @@ def migrate_header(path: str | os.PathLike, columns: tuple[str, ...]) -> bool:
         if len(fields) == width:  # a malformed line is dropped, as read_metrics does
             by_name = dict(zip(old, fields))
             body.append(",".join(by_name.get(name, "") for name in columns) + "\n")
-    temp = path.with_suffix(".csv.tmp")
-    temp.write_text(",".join(columns) + "\n" + "".join(body), encoding="utf-8")
-    os.replace(temp, path)
+    write_atomic(path, ",".join(columns) + "\n" + "".join(body))
     return True
 
 
 def truncate_metrics(path: str | os.PathLike, last_step: int) -> int:
-    """Drop rows after last_step (and any partial line), rewriting the file atomically; returns rows kept."""
+    """Drop rows after last_step (and any partial line) from a per-step CSV (metrics.csv, quality.csv),
+    rewriting it atomically; returns the rows kept (0 for a missing file)."""
+    text = cut_table(path, last_step)
+    if text is None:
+        return 0
+    write_atomic(path, text)
+    return max(0, text.count("\n") - 1)
+
+
+def cut_table(path: str | os.PathLike, last_step: int) -> str | None:
+    """A per-step CSV's text without the rows after last_step, malformed rows and a partial last line; None
+    when the file is missing or empty. UnreadableFile for a link, a FIFO or a table without a step column."""
     path = Path(path)
     try:
         lines = _complete_text(path).splitlines(keepends=True)
     except FileNotFoundError:
-        return 0
+        return None
     if not lines:
-        return 0
+        return None
     header, kept = lines[0], []
     names = header.rstrip("\n").split(",")
+    if "step" not in names:
+        raise UnreadableFile(f"{path.name} has no step column: it is not a per-step table of ours")
     width, step_index = len(names), names.index("step")
     for line in lines[1:]:
         fields = line.rstrip("\n").split(",")
+        if len(fields) != width:
+            continue
         try:
             step = int(fields[step_index])
         except ValueError:
             continue
-        if len(fields) == width and step <= last_step:
+        if step <= last_step:
             kept.append(line)
-    temp = path.with_suffix(".csv.tmp")
-    temp.write_text(header + "".join(kept), encoding="utf-8")
-    os.replace(temp, path)
-    return len(kept)
+    return header + "".join(kept)

@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 
 from gan_core.columns import QUALITY_COLUMNS
-from gan_core.evaluate import (EvaluationUnavailable, Evaluator, cached_evaluator_path, conditional_inputs,
+from gan_core.evaluate import (EvaluationUnavailable, Evaluator, cached_evaluator, conditional_inputs,
                                prepare_in_subprocess)
 from gan_core.latent import generate, zs_from_seeds
 from gan_core.quality_record import MAX_COST_FRACTION, QualityRecord
 from gan_core.run_files import RunPaths
+from gan_core.safe_io import write_atomic
 from gan_core.trainer import Trainer
 
 __all__ = ["MAX_COST_FRACTION", "QUALITY_COLUMNS", "LiveEvaluation"]  # QUALITY_COLUMNS: its old home, kept
@@ -33,6 +34,7 @@ class LiveEvaluation(QualityRecord):
         self.evaluator: Evaluator | None = None
         self.reference: dict[str, Any] | None = None
         self.unavailable: str | None = None
+        self.notes: list[str] = []  # a bad evaluator cache set aside and rebuilt: one line each, for the run's events
         self._child = None  # the subprocess training the classifier, while it runs
 
     @property
@@ -73,8 +75,9 @@ class LiveEvaluation(QualityRecord):
             return True
         data = self.trainer.config.data
         if self._child is None:
-            if self.trainer.dataset.labels is None or cached_evaluator_path(data).exists():
-                return True  # prepare() reports the missing labels, or loads the cache in milliseconds
+            if self.trainer.dataset.labels is None \
+                    or cached_evaluator(data, self.trainer.dataset, on_notice=self.notes.append) is not None:
+                return True  # prepare() reports the missing labels, or loads the (vetted) cache in milliseconds
             self._child = prepare_in_subprocess(data)
             return False
         if self._child.poll() is None:
@@ -91,14 +94,20 @@ class LiveEvaluation(QualityRecord):
         if self.evaluator is None and not self.unavailable:
             data = self.trainer.dataset
             try:
-                self.evaluator = Evaluator.for_data(self.trainer.config.data, dataset=data)
+                self.evaluator = Evaluator.for_data(self.trainer.config.data, dataset=data,
+                                                    on_notice=self.notes.append)
             except EvaluationUnavailable as error:
                 self.unavailable = str(error)
                 return None
             self.reference = self.evaluator.reference(data.images)
             # The floor the dashboard draws under the FID curve, beside quality.csv.
-            self.reference_path.write_text(json.dumps({**self.reference, "accuracy": self.evaluator.accuracy}))
+            write_atomic(self.reference_path, json.dumps({**self.reference, "accuracy": self.evaluator.accuracy}))
         return self.reference
+
+    def take_notes(self) -> list[str]:
+        """The notes since the last call (a bad evaluator cache set aside and rebuilt), oldest first."""
+        notes, self.notes = self.notes, []
+        return notes
 
     def evaluate(self) -> dict[str, Any] | None:
         """Score the fixed-seed samples now; returns the quality row (None when unavailable)."""

@@ -55,9 +55,10 @@ class QualityRecord:
         return row
 
     def close(self) -> None:
-        """Close quality.csv."""
+        """Close quality.csv; a later evaluation opens it again (after a rewind cut it back)."""
         if self._writer is not None:
             self._writer.close()
+            self._writer = None
 
 
 def best_in(quality_path: Path, column: str) -> float:

@@ -19,16 +19,17 @@ import torch
 from gan_core.checkpoint import load_checkpoint, restore, save_checkpoint
 from gan_core.config import live_values
 from gan_core.health import HealthMonitor
-from gan_core.latent import save_png
-from gan_core.metrics import MetricsWriter, truncate_metrics
+from gan_core.latent import png_bytes
+from gan_core.metrics import MetricsWriter, cut_table
 from gan_core.point_plot import samples_image
 from gan_core.quality import LiveEvaluation
-from gan_core.run_files import RunPaths, list_checkpoints
+from gan_core.run_files import RunPaths, cut_events, list_checkpoints
 from gan_core.run_lock import release_run_lock
+from gan_core.safe_io import atomic_writer, open_append, write_atomic
 from gan_core.toy_evaluation import ToyLiveEvaluation
 from gan_core.trainer import Trainer
 
-__all__ = ["FINISH_REASONS", "EventLog", "RunRecorder"]
+__all__ = ["FINISH_REASONS", "EventLog", "RunRecorder", "cut_back"]
 
 # How a run ends, written as its last event: reached its target ("finish"), asked to stop ("stop"),
 # a non-finite loss ("nonfinite": no checkpoint from the bad weights), an error ("failed").
@@ -39,7 +40,7 @@ class EventLog:
     """Appends one JSON object per line to events.jsonl, flushed at once (events are rare)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        self._file = open(path, "a", encoding="utf-8")
+        self._file = open_append(path)  # never through a link, into a FIFO or a file that lives elsewhere too
 
     def append(self, kind: str, step: int, **fields: Any) -> dict[str, Any]:
         """Record an event of a kind (start, pause, resume, update, nonfinite, checkpoint, ...) at a step."""
@@ -66,7 +67,11 @@ class RunRecorder:
         self.paths = paths
         self.keep_checkpoints = keep_checkpoints
         self.metrics = MetricsWriter(paths.metrics)
-        self.events = EventLog(paths.events)
+        try:
+            self.events = EventLog(paths.events)
+        except BaseException:
+            self.metrics.close()
+            raise
         self.last_checkpoint_step = -1
         self.last_grid: tuple[int, Any] | None = None  # (step, uint8 grid) last written to samples/
         self.diverged = False  # a non-finite loss since the last good state: no checkpoint from these weights
@@ -126,6 +131,8 @@ class RunRecorder:
     def evaluate(self) -> dict[str, Any] | None:
         """One live evaluation: quality.csv row, best.pt when FID improves, health rules; events for each."""
         quality = self.quality.evaluate()
+        for note in self.quality.take_notes() if isinstance(self.quality, LiveEvaluation) else ():
+            self.log("quality_cache", message=note)  # a bad evaluator cache was set aside and rebuilt
         if quality is None:
             self.log("quality_unavailable", message=self.quality.unavailable)
             return None
@@ -148,7 +155,10 @@ class RunRecorder:
             ratio = spread(samples) / self._real_spread()
             for alert in self.health.observe_samples(self.trainer.step_count, ratio):
                 self.log("health", rule=alert.rule, message=alert.message, hint=alert.hint)
-        return save_png(grid, self.paths.sample_grid(self.trainer.step_count))
+        path = self.paths.sample_grid(self.trainer.step_count)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Replaces a link named like the grid, never writes through it; no fsync: a lost grid costs nothing.
+        return write_atomic(path, png_bytes(grid), durable=False)
 
     def _real_spread(self) -> float:
         """The mean pairwise distance of as many real images as a grid holds (a seeded choice), once."""
@@ -177,9 +187,12 @@ class RunRecorder:
     # ---- rewinding ----------------------------------------------------------------------
 
     def rewind(self, step: int) -> None:
-        """Cut metrics.csv back to `step` (the rows after it will be trained again) and append from there."""
+        """Cut metrics.csv and quality.csv back to `step` (those steps will be trained and evaluated again) and
+        append from there. events.jsonl keeps its events: the nonfinite and restore events are the history."""
         self.metrics.close()
-        truncate_metrics(self.paths.metrics, step)
+        if self.quality is not None:
+            self.quality.close()  # reopened at the next evaluation, on the cut file
+        cut_back(self.paths, step, events=False)
         self.metrics = MetricsWriter(self.paths.metrics)
 
     def restore_last_good(self, weights_lock: contextlib.AbstractContextManager[Any] | None = None) -> int:
@@ -254,12 +267,25 @@ def spread(images: torch.Tensor) -> float:
     return float(torch.pdist(images.detach().float().cpu().flatten(1)).mean())
 
 
+def cut_back(paths: RunPaths, step: int, events: bool = True) -> None:
+    """Cut the run's per-step files back to `step`: metrics.csv, quality.csv and (events) events.jsonl lose
+    what came after it. Every file is read and vetted (no link, no FIFO) before any is rewritten."""
+    parts = [(paths.metrics, cut_table(paths.metrics, step)), (paths.quality, cut_table(paths.quality, step))]
+    if events:
+        parts.append((paths.events, cut_events(paths.events, step)))
+    for path, text in parts:
+        if text is not None:
+            write_atomic(path, text)
+
+
 def _replace_with_link(source: Path, target: Path) -> None:
     """Atomically make target the same file as source (a hard link; a copy where links fail)."""
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temp.unlink(missing_ok=True)
     try:
-        os.link(source, temp)
+        os.link(source, temp)  # creates the name or fails: never follows a link
     except OSError:
-        shutil.copyfile(source, temp)
+        with open(source, "rb") as original, atomic_writer(target) as copy:
+            shutil.copyfileobj(original, copy)
+        return
     os.replace(temp, target)

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from gan_core.config import LIVE_FIELDS, live_field_path
 from gan_core.run_files import RunPaths, read_events
 from gan_core.run_listing import LIVE_WINDOW_S, config_with_defaults, flatten_config, summarize_run
 from gan_core.run_lock import run_owner
-from gan_core.safe_io import UnreadableFile, read_json
+from gan_core.safe_io import UnreadableFile, read_json, write_atomic
 
 META_NAME = RunPaths(Path()).meta.name  # run_meta.json, spelled in RunPaths
 MAX_META_BYTES = 64 << 10
@@ -81,16 +80,7 @@ def update_meta(runs_root: str | os.PathLike, run_dir: str | os.PathLike, displa
     meta = clean_meta(current.display_name if display_name is None else display_name,
                       current.tags if tags is None else tags, current.note if note is None else note)
     text = json.dumps({"display_name": meta.display_name, "tags": list(meta.tags), "note": meta.note}, indent=2)
-    fd, temp = tempfile.mkstemp(prefix=f".{META_NAME}.", suffix=".tmp", dir=root)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, RunPaths(root).meta)  # replaces a link named run_meta.json, never writes through it
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomic(RunPaths(root).meta, text + "\n")  # replaces a link named run_meta.json, never writes through it
     return meta
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,16 @@ MANUAL_CHECKPOINT = re.compile(r"^manual_(\d{1,18})\.pt$")
 SAMPLE_GRID = re.compile(r"^step_(\d{1,18})\.png$")
 BEST_CHECKPOINT = "best.pt"
 MAX_GRID_BYTES = 32 << 20  # our grids are a few hundred KB; a larger "grid" is not ours
-# Temp files of an atomic write interrupted by a kill: save_checkpoint's mkstemp names and the link's.
-_TEMP_FILE = re.compile(r"^\.(step_\d+\.pt|manual_\d+\.pt|latest\.pt|best\.pt)\..+\.tmp$")
+# Temp files of a write interrupted by a kill: safe_io.atomic_writer's .<name>.<random>.tmp (every file
+# below) and recorder's .latest.pt.<pid>.tmp; metrics.csv.tmp and quality.csv.tmp from older versions.
+_TEMP_FILE = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]+\.tmp$")
+_ROOT_FILES = ("config.json", "metrics.csv", "events.jsonl", "quality.csv", "quality_reference.json",
+               "bookmarks.json", "run_meta.json")
+PAGE_FILES = ("bookmarks.json", "run_meta.json")  # written by the page, which does not own the run
+_LEGACY_TEMP_FILES = ("metrics.csv.tmp", "quality.csv.tmp")
+_CHECKPOINT_FILE = re.compile(r"^(step_\d+|manual_\d+|latest|best)\.pt$")
+_GRID_FILE = re.compile(r"^step_\d+\.png$")
+PAGE_WRITE_GRACE_S = 60.0  # a page write takes milliseconds: an older temp file is a kill's leftover
 
 
 @dataclass(frozen=True)
@@ -111,8 +120,8 @@ class RunPaths:
 
 
 def numbered_files(folder: Path, pattern: re.Pattern[str], max_bytes: int | None = None) -> list[tuple[int, Path]]:
-    """(step, path) of the regular files in folder whose whole name matches pattern (and of at most
-    max_bytes, when given), by step."""
+    """(step, path) of the regular files (not links) in folder whose whole name matches pattern (and of at
+    most max_bytes, when given), by step."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -123,11 +132,11 @@ def numbered_files(folder: Path, pattern: re.Pattern[str], max_bytes: int | None
         if match is None:
             continue
         try:
-            info = entry.stat()
+            info = entry.stat(follow_symlinks=False)
         except OSError:
             continue
         if not stat.S_ISREG(info.st_mode) or (max_bytes is not None and info.st_size > max_bytes):
-            continue  # a folder or FIFO named like a step file, or a grid too large to be ours
+            continue  # a link, folder or FIFO named like a step file, or a grid too large to be ours
         found.append((int(match.group(1)), Path(folder) / entry.name))
     return sorted(found, key=lambda item: (item[0], item[1].name))
 
@@ -144,7 +153,7 @@ def checkpoint_files(paths: RunPaths) -> list[tuple[int, Path]]:
     """
     files = numbered_files(paths.checkpoints, AUTOMATIC_CHECKPOINT) + numbered_files(paths.checkpoints,
                                                                                      MANUAL_CHECKPOINT)
-    if paths.best.is_file():
+    if _is_plain_file(paths.best):
         try:
             steps = [e["step"] for e in read_events(paths.events) if e.get("kind") == "best"]
         except ValueError:
@@ -160,18 +169,52 @@ def sample_grids(paths: RunPaths) -> list[tuple[int, Path]]:
     return numbered_files(paths.samples, SAMPLE_GRID, MAX_GRID_BYTES)
 
 
-def clean_temp_files(paths: RunPaths) -> list[Path]:
-    """Remove temp files left by a kill during an atomic write (checkpoints, links); returns them."""
-    removed = []
-    for path in _scan(paths.checkpoints) + _scan(paths.root):
-        if _TEMP_FILE.match(path.name) or path.name == "metrics.csv.tmp":
+def temp_files(paths: RunPaths, samples: bool = True) -> list[Path]:
+    """The temp files a kill during a write may have left in the run (regular files named as ours write them)."""
+    found = []
+    for folder, names in ((paths.root, None), (paths.checkpoints, _CHECKPOINT_FILE), (paths.samples, _GRID_FILE)):
+        if folder == paths.samples and not samples:
+            continue
+        for path in _scan(folder):
+            match = _TEMP_FILE.match(path.name)
+            if names is None:
+                ours = path.name in _LEGACY_TEMP_FILES or (match is not None and match["name"] in _ROOT_FILES)
+            else:
+                ours = match is not None and names.match(match["name"]) is not None
             try:
-                if stat.S_ISREG(path.lstat().st_mode):
-                    path.unlink()
-                    removed.append(path)
+                if ours and stat.S_ISREG(path.lstat().st_mode):
+                    found.append(path)
             except OSError:
                 pass
+    return found
+
+
+def clean_temp_files(paths: RunPaths, min_age_s: float = 0.0, samples: bool = True) -> list[Path]:
+    """Remove temp files left by a kill during a write (temp_files) at least min_age_s old; returns them.
+
+    The page writes bookmarks.json and run_meta.json without owning the run, so their temp files are removed
+    only once PAGE_WRITE_GRACE_S old, whoever asks. samples: also look in samples/ (it may hold thousands).
+    """
+    removed = []
+    now = time.time()
+    for path in temp_files(paths, samples):
+        match = _TEMP_FILE.match(path.name)
+        page = match is not None and match["name"] in PAGE_FILES and path.parent == paths.root
+        try:
+            if now - path.lstat().st_mtime >= max(min_age_s, PAGE_WRITE_GRACE_S if page else 0.0):
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            pass
     return removed
+
+
+def _is_plain_file(path: Path) -> bool:
+    """A regular file, not a link to one."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def _scan(folder: Path) -> list[Path]:
@@ -200,3 +243,22 @@ def read_events(path: str | os.PathLike) -> list[dict[str, Any]]:
                 and isinstance(event.get("step", 0), int) and not isinstance(event.get("step", 0), bool):
             events.append(event)
     return events
+
+
+def cut_events(path: str | os.PathLike, last_step: int) -> str | None:
+    """events.jsonl's text without the events of steps after last_step, lines that do not parse and a partial
+    last line (a kill mid-write); None when the file is missing. A link or a FIFO is an UnreadableFile."""
+    try:
+        text = read_text(path, MAX_EVENTS_BYTES, strict=False)
+    except FileNotFoundError:
+        return None
+    kept = []
+    for line in text[: text.rfind("\n") + 1].splitlines(keepends=True):
+        try:
+            event = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        step = event.get("step", 0) if isinstance(event, dict) else None
+        if type(step) is int and step <= last_step:
+            kept.append(line)
+    return "".join(kept)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from gan_core.config import RunConfig
-from gan_core.run_files import RunPaths, read_events
-from gan_core.run_lock import run_owner
+from gan_core.run_files import PAGE_WRITE_GRACE_S, RunPaths, clean_temp_files, read_events
+from gan_core.run_lock import lock_state
 from gan_core.safe_io import MAX_METRICS_BYTES, UnreadableFile, open_regular, read_json
 
 DEFAULT_RUNS_ROOT = "runs"
@@ -63,9 +63,12 @@ def summarize_run(path: str | os.PathLike, now: float | None = None) -> RunSumma
         reason = str(error) if isinstance(error, UnreadableFile) else f"{type(error).__name__}: {error.strerror or error}"
         return RunSummary(path=paths.root, name=paths.root.name, steps=0, status="unreadable",
                           modified=modified, config={}, reason=reason)
+    owner, lock_problem = lock_state(paths.root)
+    if lock_problem is not None:  # a folder, a link or a crafted lock: not ours, so neither live nor ended
+        return RunSummary(path=paths.root, name=paths.root.name, steps=0, status="unreadable",
+                          modified=modified, config={}, reason=lock_problem)
     last = next((e.get("kind") for e in reversed(events) if e.get("kind") in _END_KINDS), None)
     now = time.time() if now is None else now
-    owner = run_owner(paths.root)
     if owner is not None:
         status = "live"
     elif last in ("finish", "stop"):
@@ -114,7 +117,10 @@ def last_logged_step(metrics_path: Path, strict: bool = False) -> int:
 
 
 def list_runs(runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT) -> list[RunSummary]:
-    """Run directories (those with a config.json) under runs_root, newest first; bad ones as 'unreadable'."""
+    """Run directories (those with a config.json) under runs_root, newest first; bad ones as 'unreadable'.
+
+    Temp files a kill left in runs no live process writes are removed once a minute old (clean_temp_files).
+    """
     root = Path(runs_root)
     try:
         entries = list(os.scandir(root))
@@ -127,9 +133,17 @@ def list_runs(runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT) -> list[RunSumma
                 continue
         except OSError:
             continue
-        summary = summarize_run(root / entry.name)
-        if summary is not None:
-            summaries.append(summary)
+        try:
+            summary = summarize_run(root / entry.name)
+        except (OSError, ValueError) as error:  # one folder's surprise never hides the others
+            summary = RunSummary(path=root / entry.name, name=entry.name, steps=0, status="unreadable",
+                                 modified=0.0, config={}, reason=f"{type(error).__name__}: {str(error)[:200]}")
+        if summary is None:
+            continue
+        if summary.status in ("finished", "failed", "stopped"):
+            # No live writer: a kill's leftover temp files go (a minute old, so no write in progress is hit).
+            clean_temp_files(RunPaths(summary.path), min_age_s=PAGE_WRITE_GRACE_S, samples=False)
+        summaries.append(summary)
     return sorted(summaries, key=lambda s: s.modified, reverse=True)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import atexit
 import json
+import math
 import os
 import socket
+import stat
 import threading
 import time
 from pathlib import Path
@@ -16,6 +18,9 @@ from gan_core.safe_io import UnreadableFile, read_text
 LOCK_NAME = "owner.lock"
 MAX_LOCK_BYTES = 4096  # a lock file is one small JSON object; anything larger is not ours
 FRESH_LOCK_S = 10.0  # an unreadable lock younger than this may be one being written right now
+MAX_PID = 2**31 - 1  # pid_t is a signed 32-bit int: 0, negative or larger pids belong to no process
+MAX_HOST_CHARS = 255  # POSIX HOST_NAME_MAX
+MAX_LOCK_TIME = 2**32  # seconds since 1970 (the year 2106): a later "time" is no clock's
 
 _held: dict[str, "RunLock"] = {}  # locks this process holds, by resolved run directory
 _held_guard = threading.Lock()
@@ -39,7 +44,7 @@ class RunLock:
             if _held.get(_key(self.root)) is not self:
                 return
             del _held[_key(self.root)]
-        if _read_owner(self.path) == self.owner:
+        if _read_owner(self.path) == self.owner:  # still ours, and still a plain file
             try:
                 self.path.unlink()
             except OSError:
@@ -56,6 +61,9 @@ def acquire_run_lock(root: str | os.PathLike) -> RunLock:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             current = _read_owner(path)
+            if isinstance(current, str):  # a folder, a link, fields no writer of ours writes: never removed
+                raise RunLockedError(f"run directory {str(root)!r}: {current}, not a lock GAN Workbench wrote; "
+                                     "remove it by hand once no process is training this run") from None
             if current is None and _age_s(path) < FRESH_LOCK_S:
                 raise RunLockedError(f"run directory {str(root)!r} is being taken by another process "
                                      f"(its lock {path} was just created)") from None
@@ -70,10 +78,14 @@ def acquire_run_lock(root: str | os.PathLike) -> RunLock:
                 except FileNotFoundError:
                     pass
             continue
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(json.dumps(owner))
-            file.flush()
-            os.fsync(file.fileno())
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(json.dumps(owner))
+                file.flush()
+                os.fsync(file.fileno())
+        except BaseException:  # a full disk: an empty lock left here would read as "being taken" to the next try
+            path.unlink(missing_ok=True)
+            raise
         lock = RunLock(root, owner)
         with _held_guard:
             _held[_key(root)] = lock
@@ -92,41 +104,87 @@ def release_run_lock(root: str | os.PathLike) -> None:
 
 def run_owner(root: str | os.PathLike) -> str | None:
     """'pid N on host H since T' when a live process owns root (so it must not be resumed); else None."""
+    return lock_state(root)[0]
+
+
+def lock_state(root: str | os.PathLike) -> tuple[str | None, str | None]:
+    """(owner, problem) of root's lock: owner 'pid N on host H since T' while a live process owns root;
+    problem, as plain text, when the lock is not one of ours (a folder, a link, a field out of range)."""
     owner = _read_owner(Path(root) / LOCK_NAME)
+    if isinstance(owner, str):
+        return None, owner
     if owner is None or _is_stale(owner):
-        return None
-    return describe_owner(owner)
+        return None, None
+    return describe_owner(owner), None
 
 
 def describe_owner(owner: dict[str, Any]) -> str:
-    """A lock's owner in words: pid, host and since when."""
-    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(owner["time"])) if owner.get("time") else "?"
-    return f"pid {owner['pid']} on host {owner['host'][:100]} since {since}"  # a file's text: kept short
+    """A lock's owner in words: pid, host and since when ('?' for a time that is not one)."""
+    try:
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(owner["time"])) if owner.get("time") else "?"
+    except (OverflowError, ValueError, OSError, TypeError):
+        since = "?"
+    return f"pid {owner['pid']} on host {str(owner['host'])[:100]} since {since}"  # a file's text: kept short
 
 
-def _read_owner(path: Path) -> dict[str, Any] | None:
-    """The lock's JSON if it is a small regular file holding {pid: int, host: str, ...}; None otherwise."""
+def _read_owner(path: Path) -> dict[str, Any] | str | None:
+    """The lock's vetted JSON {pid, host, time}; a str saying why it is not a lock of ours (a folder, a link,
+    a device, a field no writer of ours writes); None when there is none or it does not parse (a crash
+    between creating and writing it)."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"{LOCK_NAME} cannot be read ({error.strerror or error})"
+    if stat.S_ISDIR(info.st_mode):
+        return f"{LOCK_NAME} is a folder"
+    if stat.S_ISLNK(info.st_mode):
+        return f"{LOCK_NAME} is a symbolic link"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{LOCK_NAME} is not a regular file"
     try:
         owner = json.loads(read_text(path, MAX_LOCK_BYTES))
     except (OSError, UnreadableFile, ValueError, RecursionError):
         return None
-    if (not isinstance(owner, dict) or not isinstance(owner.get("pid"), int)
-            or not isinstance(owner.get("host"), str) or not isinstance(owner.get("time", 0), (int, float))):
-        return None
+    return _vet_owner(owner)
+
+
+def _vet_owner(owner: Any) -> dict[str, Any] | str:
+    """owner when each field is what acquire_run_lock writes; else a str naming the first bad field."""
+    if not isinstance(owner, dict):
+        return f"{LOCK_NAME} holds no lock object"
+    pid, host, stamp = owner.get("pid"), owner.get("host"), owner.get("time", 0)
+    if type(pid) is not int:  # a bool is an int to isinstance
+        return f"{LOCK_NAME}'s pid {str(pid)[:40]!r} is not a process id"
+    if not isinstance(host, str) or not 0 < len(host) <= MAX_HOST_CHARS:
+        return f"{LOCK_NAME}'s host {str(host)[:40]!r} is not a host name (1-{MAX_HOST_CHARS} characters)"
+    if type(stamp) not in (int, float) or not math.isfinite(stamp) or not 0 <= stamp <= MAX_LOCK_TIME:
+        return f"{LOCK_NAME}'s time {str(stamp)[:40]!r} is not a time (seconds since 1970, up to {MAX_LOCK_TIME})"
     return owner
 
 
 def _is_stale(owner: dict[str, Any]) -> bool:
-    """True when the owner ran on this host and its pid no longer exists (another host: never known)."""
+    """True when no process can hold the pid (0, negative, beyond pid_t), or the owner ran on this host and
+    its pid no longer exists (another host: never known)."""
+    if not 0 < owner["pid"] <= MAX_PID:
+        return True
     if owner["host"] != socket.gethostname():
         return False
+    return not process_exists(owner["pid"])
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process of this pid runs on this host (False for 0, negative or out-of-range pids)."""
+    if type(pid) is not int or not 0 < pid <= MAX_PID:
+        return False  # os.kill(0 or -1, 0) would signal a whole group and always succeed
     try:
-        os.kill(owner["pid"], 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except (PermissionError, OverflowError, ValueError):
-        return owner["pid"] <= 0
-    return False
+        return False
+    except OSError:
+        return True  # PermissionError: it exists, as another user's; anything else: cannot tell, assume so
+    return True
 
 
 def _age_s(path: Path) -> float:

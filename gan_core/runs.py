@@ -7,20 +7,22 @@ are run_files.RunPaths; listing is run_listing; ownership is run_lock.
 from __future__ import annotations
 
 import os
+import stat
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from gan_core.checkpoint import load_checkpoint, restore
 from gan_core.config import RunConfig
+from gan_core.data import data_from_file
 from gan_core.distributed import SINGLE_PROCESS, DistributedInfo
-from gan_core.metrics import truncate_metrics
-from gan_core.recorder import EventLog, RunRecorder
+from gan_core.recorder import EventLog, RunRecorder, cut_back
 from gan_core.run_files import (RunPaths, checkpoint_files, clean_temp_files, list_checkpoints, read_events,
                                 sample_grids)
 from gan_core.run_listing import (DEFAULT_RUNS_ROOT, LIVE_WINDOW_S, RunSummary, config_differences,
                                   last_logged_step, list_runs, summarize_run)
 from gan_core.run_lock import LOCK_NAME, RunLockedError, acquire_run_lock, release_run_lock, run_owner
-from gan_core.safe_io import read_json
+from gan_core.safe_io import read_json, write_atomic
 from gan_core.trainer import Trainer
 
 __all__ = ["DEFAULT_RUNS_ROOT", "LIVE_WINDOW_S", "EventLog", "RunLockedError", "RunPaths", "RunRecorder",
@@ -62,7 +64,7 @@ def create_run_dir(config: RunConfig, runs_root: str | os.PathLike = DEFAULT_RUN
         paths = RunPaths(root)
         paths.checkpoints.mkdir(parents=True, exist_ok=True)
         paths.samples.mkdir(parents=True, exist_ok=True)
-        paths.config.write_text(config.to_json() + "\n", encoding="utf-8")
+        write_atomic(paths.config, config.to_json() + "\n")
     except BaseException:
         release_run_lock(root)
         raise
@@ -71,15 +73,19 @@ def create_run_dir(config: RunConfig, runs_root: str | os.PathLike = DEFAULT_RUN
 
 def open_run_for_resume(run_dir: str | os.PathLike, distributed: DistributedInfo = SINGLE_PROCESS,
                         allow_download: bool = False) -> tuple[Trainer, RunPaths]:
-    """A Trainer restored from run_dir's latest.pt, with metrics.csv cut back to that step (by rank 0).
+    """A Trainer restored from run_dir's latest.pt, with metrics.csv, quality.csv and events.jsonl cut back to
+    that step (by rank 0).
 
     Rank 0 takes the run's lock first (RunLockedError while another process owns it) and removes
     temp files left by a kill. A run killed before its first checkpoint restarts from config.json at
     step 0. The file's data.download is ignored unless allow_download (the user asked for it).
+    A run whose checkpoints/ or samples/ is a link, or whose per-step files are links or FIFOs, is refused
+    (ValueError naming it) before anything is written.
     """
     paths = RunPaths(Path(run_dir))
     if not paths.root.is_dir():
         raise ValueError(f"run directory {str(paths.root)!r} does not exist")
+    _check_run_folders(paths)
     if distributed.is_main:
         acquire_run_lock(paths.root)  # before anything is cut or removed
     try:
@@ -92,13 +98,28 @@ def open_run_for_resume(run_dir: str | os.PathLike, distributed: DistributedInfo
             restore(trainer, state)
         else:
             trainer = Trainer(_no_download(_config_from_run(paths), allow_download), distributed=distributed)
-        # Rows logged after the checkpoint will be trained again; drop them so steps stay contiguous.
+        # Steps after the checkpoint will be trained (and evaluated) again: drop their rows and events so each
+        # step appears once; the start/resume events before the checkpoint stay.
         if distributed.is_main:
-            truncate_metrics(paths.metrics, trainer.step_count)
+            cut_back(paths, trainer.step_count)
     except BaseException:
         release_run_lock(paths.root)
         raise
     return trainer, paths
+
+
+def _check_run_folders(paths: RunPaths) -> None:
+    """checkpoints/ and samples/ are the run's own folders (or absent): a link is refused, never written into."""
+    for folder in (paths.checkpoints, paths.samples):
+        try:
+            mode = folder.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(mode):
+            raise ValueError(f"run directory {str(paths.root)!r}: {folder.name}/ is a link, not a folder of the "
+                             "run: refused, nothing is written through a link")
+        if not stat.S_ISDIR(mode):
+            raise ValueError(f"run directory {str(paths.root)!r}: {folder.name} is not a folder")
 
 
 def _config_from_run(paths: RunPaths) -> RunConfig:
@@ -115,6 +136,5 @@ def _config_from_run(paths: RunPaths) -> RunConfig:
 
 def _no_download(config: RunConfig, allow_download: bool) -> RunConfig:
     """A config read from a file never downloads by itself: only the user's own flag turns it on."""
-    if config.data.download and not allow_download:
-        return config.with_changes({"data.download": False})
-    return config
+    data = data_from_file(config.data, allow_download)
+    return config if data == config.data else replace(config, data=data)

@@ -439,6 +439,7 @@ class TrainingSession:
         """After a non-finite loss: the recorder restores the last good state; rows are cut back to its step."""
         step = self._recorder.restore_last_good(self._model_lock)
         del self._rows[step:]
+        self._quality = [row for row in self._quality if row.get("step", 0) <= step]  # quality.csv is cut too
         self._rows_generation += 1
         self._diverged, self._generator_copy = False, None
         self._take_events()

@@ -81,8 +81,9 @@ def streamlit_process(runs_root: Path, extra_env: dict[str, str] | None = None, 
         log.close()
 
 
-def launch_browser(playwright):
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+def launch_browser(playwright, extra_args: tuple[str, ...] = ()):
+    """Debian's Chromium, headless; extra_args e.g. ("--host-resolver-rules=MAP evil.example 127.0.0.1",)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + list(extra_args), headless=True)
 
 
 def status_step(page) -> int:

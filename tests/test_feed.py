@@ -112,7 +112,7 @@ def test_all_answers_the_named_parts_in_one_reply_each_with_its_own_state(sessio
         with pytest.raises(feed.FeedError, match="^parts:") as bad:
             feed.answer("all", {} if parts is None else {"parts": parts}, HOST)
         assert bad.value.status == 400
-    with pytest.raises(feed.FeedError, match="^state:"):
+    with pytest.raises(feed.FeedError, match="^charts:"):  # each part's state travels under its own name
         feed.answer("all", {"parts": "charts", "charts": "[1]"}, HOST)
 
 
@@ -122,7 +122,11 @@ def test_feed_refuses_other_hosts_bad_state_and_unknown_parts(session):
     assert refused.value.status == 403
     assert feed.answer("status", {}, "localhost:8501")["message"]["status"] == "idle"
     assert feed.answer("status", {}, "[::1]:8501")["message"]["status"] == "idle"
-    assert feed.answer("status", {}, "evil.example", environ={"GAN_WORKBENCH_ALLOW_REMOTE": "1"})
+    # The remote opt-in alone names no host (DNS rebinding still works on an exposed server); a named one is answered.
+    with pytest.raises(feed.FeedError, match="host"):
+        feed.answer("status", {}, "evil.example", environ={"GAN_WORKBENCH_ALLOW_REMOTE": "1"})
+    assert feed.answer("status", {}, "gpu-box:8501", environ={"GAN_WORKBENCH_ALLOW_REMOTE": "1",
+                                                              "GAN_WORKBENCH_ALLOWED_HOSTS": "gpu-box"})
     for query, field in (({"state": "[1, 2]"}, "state"), ({"state": "{"}, "state"),
                          ({"state": "{}" + " " * 5000}, "state"), ({"pin": "../x"}, "pin")):
         with pytest.raises(feed.FeedError, match=f"^{field}:") as bad:
@@ -166,3 +170,45 @@ def test_the_route_answers_json_over_http_without_caching_or_cors(session, tiny)
     assert body["message"]["n"] == 0 and body["state"]["cursor"] == [0, 0]
     status, _, body = asyncio.run(call("/_gw/live/status", "attacker.example"))
     assert status == 403 and body["error"].startswith("host:")
+
+
+@pytest.mark.parametrize("query, field", [
+    ({"pin": "²"}, "pin"), ({"pin": "١٢"}, "pin"), ({"pin": "12 "}, "pin"),
+    ({"state": "[" * 2000 + "]" * 2000}, "state"), ({"state": '{"run": ' + "[" * 1500 + "]" * 1500 + "}"}, "state")])
+def test_feed_refuses_odd_digits_and_deep_json_with_400_naming_the_parameter(session, query, field):
+    """"²".isdigit() is True, and json.loads recurses: both were a 500 with a traceback."""
+    with pytest.raises(feed.FeedError, match=f"^{field}:") as bad:
+        feed.answer("images", query, HOST)
+    assert bad.value.status == 400
+    all_field = "images" if field == "state" else field  # in one request for several parts: the part's name
+    with pytest.raises(feed.FeedError, match=f"^{all_field}:") as bad_all:
+        feed.answer("all", {"parts": "images", "images": query.get("state", "{}"), "pin": query.get("pin", "1")}, HOST)
+    assert bad_all.value.status == 400
+
+
+def test_the_route_answers_400_not_500_to_a_deep_state(session):
+    """Through the Starlette route, as ASGI calls it: a JSON error body, no traceback."""
+    (route,) = feed.routes()
+    path = "/_gw/live/charts"
+    query = ("state=" + "%5B" * 2000 + "%5D" * 2000).encode()
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "root_path": "",
+             "query_string": query, "headers": [(b"host", HOST.encode())], "scheme": "http",
+             "server": ("127.0.0.1", 8501), "client": ("127.0.0.1", 5000), "http_version": "1.1"}
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(route.handle(scope | {"path_params": route.matches(scope)[1]["path_params"]}, receive, send))
+    assert sent[0]["status"] == 400 and json.loads(sent[1]["body"])["error"].startswith("state:")
+
+
+def test_brackets_inside_a_state_string_are_not_nesting(session):
+    """The depth limit counts JSON structure only: a run name full of brackets is still a valid state."""
+    state = {"run": "[{" * 40 + "\\\"[", "seq": 3}
+    assert feed._nesting(json.dumps(state)) == 1
+    assert _fetch("charts", state)["message"]["n"] == 0
+    assert feed._nesting('{"a": [[{"b": "]]]"}]]}') == 4

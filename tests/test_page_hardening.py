@@ -88,7 +88,7 @@ def test_a_checkpoint_error_naming_a_hostile_key_is_plain_text(runs_root, tmp_pa
     run = train(runs_root / "ok")
     state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
     state["config"][HOSTILE] = 1  # an unknown config key: the refusal names it
-    crafted = tmp_path / "crafted.pt"
+    crafted = runs_root / "crafted.pt"  # inside the runs root: the page names the problem (outside: one message)
     torch.save(state, crafted)
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.radio(key="view").set_value("Latent explorer").run()
