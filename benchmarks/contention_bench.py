@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gan_core.run_files import RunPaths, read_events  # noqa: E402
+from gan_core.runs.paths import RunPaths, read_events  # noqa: E402
 
 # Each variant: the environment it adds to the CLI's. GAN_WORKBENCH_THREADS=off turns the engine's policy
 # off, so "spin" is the CLI as it was before the policy (libgomp's default spinning waits, all cores).

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gan_core.run_files import RunPaths, read_events  # noqa: E402
+from gan_core.runs.paths import RunPaths, read_events  # noqa: E402
 from tests.browser_support import launch_browser, status_step, status_word, streamlit_process, wait_until  # noqa: E402
 from tests.test_browser import wait_for_script_done  # noqa: E402
 
@@ -159,7 +159,7 @@ def refresh_cost(rows: int, repeats: int = 50) -> float:
     import streamlit as st  # noqa: F401  (the message builders live in a module that imports it)
 
     from dashboard import feed
-    from gan_core.session import TrainingSession
+    from gan_core.control.session import TrainingSession
 
     folder = Path(tempfile.mkdtemp())
     try:

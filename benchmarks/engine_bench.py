@@ -22,8 +22,8 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from gan_core.config import parse_value, preset  # noqa: E402
-from gan_core.data import load_dataset  # noqa: E402
-from gan_core.trainer import Trainer  # noqa: E402
+from gan_core.data.datasets import load_dataset  # noqa: E402
+from gan_core.engine.trainer import Trainer  # noqa: E402
 
 
 class SeedLoop:
@@ -124,7 +124,7 @@ def bench_session(rounds: int = 5, steps: int = 200) -> int:
     """TrainingSession vs a bare Trainer.step() loop (alternating), pause latency, snapshot cost."""
     import tempfile
 
-    from gan_core.session import TrainingSession
+    from gan_core.control.session import TrainingSession
 
     print(f"bench session: {rounds} alternating rounds of {steps} steps per preset, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}")
@@ -195,12 +195,13 @@ def _snapshot_cost(runs_root: str, rows: int = 100_000) -> None:
     The rows come from a run directory written here (metrics.csv of `rows` rows and a checkpoint at
     that step) and resumed paused, as a page would find a long run: 100k real steps would take minutes.
     """
-    from gan_core.checkpoint import save_checkpoint
+    from gan_core.runs.checkpoint import save_checkpoint
     from gan_core.columns import METRIC_NAMES
     from gan_core.config import ModelConfig, RunConfig, DataConfig, TrainingConfig
-    from gan_core.metrics import MetricsWriter
-    from gan_core.runs import create_run_dir, release_run_lock
-    from gan_core.session import TrainingSession
+    from gan_core.runs.metrics import MetricsWriter
+    from gan_core.record.opening import create_run_dir
+    from gan_core.runs.lock import release_run_lock
+    from gan_core.control.session import TrainingSession
 
     config = RunConfig(name="snap", data=DataConfig(limit=200),
                        model=ModelConfig(latent_dim=8, hidden_dim=8, depth=1),
@@ -232,8 +233,8 @@ def bench_quality(seconds: float = 120.0, samples: int = 2000, presets: tuple[st
     """Train each preset for a wall-clock budget in one run, score it, print a markdown table."""
     from pathlib import Path
 
-    from gan_core.evaluate import Evaluator, conditional_inputs
-    from gan_core.latent import generate, image_grid, save_png, zs_from_seeds
+    from gan_core.quality.evaluator import Evaluator, conditional_inputs
+    from gan_core.views.latent import generate, image_grid, save_png, zs_from_seeds
 
     dataset = load_dataset(preset("default").data)
     evaluator = Evaluator.for_data(preset("default").data, dataset=dataset)

@@ -18,8 +18,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gan_core.config import preset  # noqa: E402
-from gan_core.data import load_dataset  # noqa: E402
-from gan_core.trainer import Trainer  # noqa: E402
+from gan_core.data.datasets import load_dataset  # noqa: E402
+from gan_core.engine.trainer import Trainer  # noqa: E402
 
 
 def measure(name: str, device: str, batch_size: int, seconds: float, dataset, **switches) -> dict:

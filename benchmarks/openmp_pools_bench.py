@@ -5,7 +5,7 @@ thread run one 512x512 matmul (or not), then trains the preset on a second threa
 steps/s. Sides, in alternating rounds:
   import only   the main thread never runs a parallel region (the CLI's case: it trains on the main thread)
   main matmul   the main thread runs the matmul with its OpenMP threads: a second pool exists while training
-  main serial   the same matmul inside gan_core.serial_torch.serial_torch() (what the dashboard now does)
+  main serial   the same matmul inside gan_core.runtime.serial_torch.serial_torch() (what the dashboard now does)
 Usage: .venv/bin/python benchmarks/openmp_pools_bench.py [--seconds 20] [--rounds 3] [--preset default]
 """
 
@@ -22,13 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SIDE = r"""
 import sys, threading, time
 sys.path.insert(0, {root!r})
-from gan_core.threads import prepare_openmp
+from gan_core.runtime.threads import prepare_openmp
 prepare_openmp("cli")
 import torch
 from gan_core.config import preset
-from gan_core.data import load_dataset
-from gan_core.serial_torch import serial_torch
-from gan_core.trainer import Trainer
+from gan_core.data.datasets import load_dataset
+from gan_core.runtime.serial_torch import serial_torch
+from gan_core.engine.trainer import Trainer
 
 side, seconds, name = {side!r}, {seconds!r}, {preset!r}
 if side == "main matmul":

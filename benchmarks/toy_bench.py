@@ -29,10 +29,10 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from gan_core.config import preset  # noqa: E402
-from gan_core.latent import generate  # noqa: E402
-from gan_core.run_files import RunPaths, read_events  # noqa: E402
-from gan_core.toy_metrics import toy_quality  # noqa: E402
-from gan_core.trainer import Trainer  # noqa: E402
+from gan_core.views.latent import generate  # noqa: E402
+from gan_core.runs.paths import RunPaths, read_events  # noqa: E402
+from gan_core.quality.toy_metrics import toy_quality  # noqa: E402
+from gan_core.engine.trainer import Trainer  # noqa: E402
 
 
 def cli_rate(seconds: float, folder: Path) -> float:
@@ -50,8 +50,8 @@ BARE_LOOP = r"""
 import sys, time, torch, torch.nn.functional as F
 sys.path.insert(0, sys.argv[2])
 from gan_core.config import preset
-from gan_core.point_models import PointDiscriminator, PointGenerator
-from gan_core.toy_data import make_toy
+from gan_core.nets.point_models import PointDiscriminator, PointGenerator
+from gan_core.data.toys import make_toy
 torch.set_num_threads(1)
 config = preset("toy-ring"); model, batch = config.model, config.training.batch_size
 torch.manual_seed(0)

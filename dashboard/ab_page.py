@@ -1,6 +1,6 @@
 """The A/B view (#11 item 6): two runs that differ in one field, same data and seed, trained and shown side by side.
 
-The engine (gan_core/ab.py) trains the pair and keeps each run an ordinary run directory (tag "ab"); this page
+The engine (gan_core/control/ab.py) trains the pair and keeps each run an ordinary run directory (tag "ab"); this page
 is its form, its live view (two playground canvases for 2D points, two sample grids for images, overlaid
 curves and a table of the latest numbers) and the line that says where the runs are kept.
 """
@@ -18,11 +18,11 @@ from dashboard import charts, playground
 from dashboard.panels import cached_dataset
 from dashboard.sidebar import field_label, use_drawn_points
 from dashboard.text import plain
-from gan_core.ab import AB_TAG, ABProgress, ABRunner, ab_configs, describe_value
+from gan_core.control.ab import AB_TAG, ABProgress, ABRunner, ab_configs, describe_value
 from gan_core.config import LOSS_NAMES, RunConfig, parse_value, resolve_field
-from gan_core.metrics import read_metrics
-from gan_core.run_files import MAX_GRID_BYTES, RunPaths, sample_grids
-from gan_core.safe_io import UnreadableFile, read_bytes
+from gan_core.runs.metrics import read_metrics
+from gan_core.runs.paths import MAX_GRID_BYTES, RunPaths, sample_grids
+from gan_core.files import UnreadableFile, read_bytes
 
 AB_FIELDS = ("loss.loss", "optimizer.lr_d", "optimizer.lr_g", "optimizer.d_steps_per_g_step",
              "loss.label_smoothing", "loss.r1_gamma", "model.hidden_dim", "model.latent_dim",

@@ -11,15 +11,15 @@ import streamlit as st
 # `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gan_core.threads import prepare_openmp  # noqa: E402  (imports no torch)
+from gan_core.runtime.threads import prepare_openmp
 
 # Before torch loads: the engine's threading policy for a process shared with the page's server
-# (a bounded OpenMP spin; gan_core/threads.py has the figures). A user's own setting wins.
+# (a bounded OpenMP spin; gan_core/runtime/threads.py has the figures). A user's own setting wins.
 prepare_openmp("dashboard")
 
 from dashboard import feed, live, serving  # noqa: E402
-from gan_core import priority  # noqa: E402
-from gan_core.serial_torch import serial_torch_in_this_thread  # noqa: E402
+from gan_core.runtime import priority  # noqa: E402
+from gan_core.runtime.serial_torch import serial_torch_in_this_thread  # noqa: E402
 from dashboard.ab_page import render_ab  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
 from dashboard import playground  # noqa: E402
@@ -28,12 +28,12 @@ from dashboard.panels import (cached_dataset, real_png, render_banners, render_d
                               render_status, render_why_non_saturating, warm_engine)
 from dashboard.runs_page import render_runs  # noqa: E402
 from dashboard.upload import data_root  # noqa: E402
-from gan_core.image_import import clean_staging_folders  # noqa: E402
+from gan_core.data.image_import import clean_staging_folders  # noqa: E402
 from dashboard.sidebar import (field_label, live_changes, load_run_config_once, render_sidebar,  # noqa: E402
                                use_drawn_points)
 from gan_core.config import live_values  # noqa: E402
-from gan_core.ab import ABRunner  # noqa: E402
-from gan_core.session import ACTIVE, TrainingSession  # noqa: E402
+from gan_core.control.ab import ABRunner  # noqa: E402
+from gan_core.control.session import ACTIVE, TrainingSession  # noqa: E402
 
 LIVE_REFRESH_S = 1.0
 EXPLORER_REFRESH_S = 5.0
@@ -56,7 +56,7 @@ def main() -> None:
         st.stop()
     priority.lower_page_threads(priority.page_nice_from_env())  # once per process; training keeps its priority
     # This script run's thread (a new one per run) builds models, grids and explorer samples with torch on
-    # itself alone: an OpenMP pool of its own would slow the training thread's (gan_core/serial_torch.py).
+    # itself alone: an OpenMP pool of its own would slow the training thread's (gan_core/runtime/serial_torch.py).
     serial_torch_in_this_thread()
     session = get_session()
     feed.register(session, real_png)

@@ -15,14 +15,16 @@ from torch import nn
 
 from dashboard.memorization_panel import render_memorization
 from dashboard.text import plain
-from gan_core.checkpoint import CheckpointError, load_generator
+from gan_core.runs.vetting import CheckpointError
+from gan_core.runs.checkpoint import load_generator
 from gan_core.config import DataConfig
-from gan_core.point_models import PointGenerator
-from gan_core.latent import (gif_bytes, generate, great_circle_loop, image_grid, interpolate, png_bytes,
-                             z_from_seed, zs_from_seeds)
-from gan_core.run_files import RunPaths
-from gan_core.safe_io import UnreadableFile, read_json, write_atomic
-from gan_core.session import Snapshot, TrainingSession
+from gan_core.nets.point_models import PointGenerator
+from gan_core.views.latent import (gif_bytes, generate, great_circle_loop, image_grid, interpolate, png_bytes,
+    z_from_seed, zs_from_seeds)
+from gan_core.runs.paths import RunPaths
+from gan_core.files import UnreadableFile, read_json, write_atomic
+from gan_core.control.snapshot import Snapshot
+from gan_core.control.session import TrainingSession
 
 EXPLORE_REQUEST_KEY = "explore.open"  # set by the Runs view: a checkpoint path to load on the next draw
 

@@ -10,12 +10,13 @@ import streamlit as st
 from dashboard import charts, live
 from dashboard.text import plain
 from gan_core.config import DataConfig, RunConfig
-from gan_core.data import load_dataset
-from gan_core.latent import image_grid
-from gan_core.run_files import RunPaths
-from gan_core.safe_io import MAX_METRICS_BYTES, UnreadableFile, read_bytes
-from gan_core.session import Snapshot, TrainingSession
-from gan_core.trainer import Trainer
+from gan_core.data.datasets import load_dataset
+from gan_core.views.latent import image_grid
+from gan_core.runs.paths import RunPaths
+from gan_core.files import MAX_METRICS_BYTES, UnreadableFile, read_bytes
+from gan_core.control.snapshot import Snapshot
+from gan_core.control.session import TrainingSession
+from gan_core.engine.trainer import Trainer
 
 
 def format_duration(seconds: float) -> str:

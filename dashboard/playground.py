@@ -1,6 +1,6 @@
 """The 2D playground's view (#11): what the canvas shows, computed from copies of G and D, sent compactly.
 
-compute_views evaluates the engine's view functions (gan_core.toy_views) on model copies, off the training
+compute_views evaluates the engine's view functions (gan_core.views.toy_views) on model copies, off the training
 thread; playground_message turns them into one small message (surface as 64 x 64 bytes, points as float32)
 and sends the real points only when the run changes. Both are pure functions, tested without a browser.
 render_playground mounts the canvas component (dashboard/static/playground.js) in the Training view of a
@@ -19,8 +19,8 @@ import streamlit as st
 import torch
 from torch import nn
 
-from gan_core.point_plot import view_bounds  # noqa: F401  (the page imports it from here)
-from gan_core.toy_views import SURFACE_CELLS, decision_surface, generator_arrows, manifold_mesh
+from gan_core.views.point_plot import view_bounds
+from gan_core.views.toy_views import SURFACE_CELLS, decision_surface, generator_arrows, manifold_mesh
 
 STATIC = Path(__file__).resolve().parent / "static"
 FAKE_POINTS = 256

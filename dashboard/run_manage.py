@@ -13,11 +13,12 @@ from dashboard import live
 from dashboard.explorer import EXPLORE_REQUEST_KEY
 from dashboard.sidebar import request_config_load
 from dashboard.text import plain
-from gan_core.run_admin import RunMeta, checked_run_dir, delete_refusal, delete_run, parse_tags, update_meta
-from gan_core.run_files import RunPaths, checkpoint_files
-from gan_core.run_listing import RunSummary
-from gan_core.safe_io import UnreadableFile, read_bytes
-from gan_core.session import ACTIVE, Snapshot, TrainingSession
+from gan_core.runs.admin import RunMeta, checked_run_dir, delete_refusal, delete_run, parse_tags, update_meta
+from gan_core.runs.paths import RunPaths, checkpoint_files
+from gan_core.runs.listing import RunSummary
+from gan_core.files import UnreadableFile, read_bytes
+from gan_core.control.session import ACTIVE, TrainingSession
+from gan_core.control.snapshot import Snapshot
 
 MESSAGE_KEY = "runs.message"
 CONFIRM_KEY = "runs.confirm_delete"

@@ -9,9 +9,9 @@ import streamlit as st
 
 from dashboard.guide import FIELD_HELP, PRESET_HELP
 from dashboard.upload import render_upload
-from gan_core.config import (ARCHITECTURES, AUGMENT_MODES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS, LIVE_FIELDS,
-                             LOSS_NAMES, PRESET_NAMES, TOY_DATASET_NAMES, RunConfig, changed_dict, live_values, preset,
-                             resolve_field, toy_preset, validation_errors)
+from gan_core.config import (ARCHITECTURES, AUGMENT_MODES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS,
+    LIVE_FIELDS, LOSS_NAMES, PRESET_NAMES, TOY_DATASET_NAMES, RunConfig, changed_dict, live_values, preset,
+    resolve_field, toy_preset, validation_errors)
 
 # (dotted field, label, widget kind, options) in display order; kind: select, int, float, text, bool.
 FIELDS: list[tuple[str, str, str, Any]] = [

@@ -1,7 +1,7 @@
 """The sidebar's "Upload your images": a zip archive or image files from the browser become a `folder` data
 set in the runs root's data folder, shown as a preview grid with its counts before Start.
 
-The engine (gan_core/image_import.py) vets and converts the upload; this file draws the widgets, checks the
+The engine (gan_core/data/image_import.py) vets and converts the upload; this file draws the widgets, checks the
 upload's size before reading it, and points the sidebar's data fields at the result. Every name and message
 that comes from the upload is shown as plain text (dashboard/text.py)."""
 
@@ -19,8 +19,8 @@ import streamlit as st
 from dashboard.guide import UPLOAD_HELP
 from dashboard.panels import cached_dataset, real_grid
 from dashboard.text import plain
-from gan_core import image_import
-from gan_core.image_import import SIZES, ImportRefused, ImportReport, check_name
+from gan_core.data import image_import
+from gan_core.data.image_import import SIZES, ImportRefused, ImportReport, check_name
 
 PREVIEW_COUNT = 64
 PREVIEW_MIN_WIDTH = 256  # px: a grid of small images is enlarged by whole pixels, so it stays sharp
@@ -192,7 +192,7 @@ def folder_preview(folder: str, stamp: tuple[int, int]) -> tuple[np.ndarray | No
     import torch
     from PIL import Image, ImageOps
 
-    from gan_core.latent import image_grid
+    from gan_core.views.latent import image_grid
 
     root = Path(folder)
     files = sorted(p for p in root.rglob("*")

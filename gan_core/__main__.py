@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from gan_core.ab_cli import add_ab_parser, run_ab_cli
-from gan_core.checkpoint_cli import evaluate_command, interpolate_command, sample_command
+from gan_core.cli.ab import add_ab_parser, run_ab_cli
+from gan_core.cli.checkpoint_commands import evaluate_command, interpolate_command, sample_command
 from gan_core.config import PRESET_NAMES, DATASET_NAMES, parse_value, preset
-from gan_core.threads import ThreadPolicy
+from gan_core.runtime.threads import ThreadPolicy
 
 EXIT_USAGE = 2
 
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--round-seconds", type=float, default=20.0,
                        help="contention: seconds per run, quiet and beside a CPU-bound neighbour")
     bench.add_argument("--preset", default="default", choices=PRESET_NAMES, help="contention: the preset to train")
-    add_ab_parser(commands)  # the A/B runner's parser and handler live in gan_core/ab.py
+    add_ab_parser(commands)  # the A/B runner's parser and handler live in gan_core/control/ab.py
     return parser
 
 
@@ -154,7 +154,7 @@ def _config_from_args(args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from gan_core import distributed as dist_setup
+    from gan_core.engine import distributed as dist_setup
 
     if args.steps is not None and args.steps < 1:
         raise ValueError(f"--steps={args.steps} is invalid: allowed an integer >= 1")
@@ -176,8 +176,10 @@ def _train(args: argparse.Namespace) -> int:
 
 def _train_loop(args: argparse.Namespace, config, distributed) -> int:
     """The headless loop; under torchrun every rank trains and rank 0 alone writes (and owns) the run directory."""
-    from gan_core.runs import RunRecorder, create_run_dir, open_run_for_resume, release_run_lock
-    from gan_core.trainer import Trainer
+    from gan_core.record.recorder import RunRecorder
+    from gan_core.record.opening import create_run_dir, open_run_for_resume
+    from gan_core.runs.lock import release_run_lock
+    from gan_core.engine.trainer import Trainer
 
     trainer = paths = recorder = None
     setup_error: BaseException | None = None
@@ -213,7 +215,7 @@ def _train_steps(args: argparse.Namespace, trainer, recorder, paths, distributed
     """Train until the target, the deadline, a signal, a non-finite loss or a write error (all ranks agree)."""
     import torch
 
-    from gan_core.data import describe
+    from gan_core.data.datasets import describe
 
     quiet = args.quiet or not distributed.is_main
     if recorder is not None:
@@ -302,10 +304,10 @@ def _record_failure(root: Path, message: str, held: bool) -> None:
     """A `failed` event in a run directory whose setup could not write (a resume on a full disk), if the disk
     takes it. held: this process owns the run already; else it takes the lock for the one line, and writes
     nothing when another process owns the run or the folder is not a run of ours."""
-    from gan_core.recorder import EventLog
-    from gan_core.run_files import RunPaths
-    from gan_core.run_listing import last_logged_step
-    from gan_core.run_lock import acquire_run_lock, release_run_lock
+    from gan_core.record.recorder import EventLog
+    from gan_core.runs.paths import RunPaths
+    from gan_core.runs.listing import last_logged_step
+    from gan_core.runs.lock import acquire_run_lock, release_run_lock
 
     paths = RunPaths(root)
     if paths.events.is_symlink() or not paths.events.is_file():

@@ -14,5 +14,5 @@ METRIC_NAMES = ("step", "epoch", "time_s", "d_loss", "g_loss", "d_real", "d_fake
 QUALITY_COLUMNS = ("step", "fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity",
                    "conditional_accuracy", "eval_s")
 
-# One quality row per live evaluation of a 2D toy run (gan_core/toy_metrics.py; NaN where a set has no modes).
+# One quality row per live evaluation of a 2D toy run (gan_core/quality/toy_metrics.py; NaN where a set has no modes).
 TOY_QUALITY_COLUMNS = ("step", "modes_covered", "modes_total", "high_quality_share", "kl", "js", "eval_s")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 IMAGE_DATASET_NAMES = ("mnist5k", "digits", "mnist", "fashion-mnist", "cifar10", "folder")
-# 2D point sets for the playground (gan_core/toy_data.py); models for them map z -> (x, y).
+# 2D point sets for the playground (gan_core/data/toys.py); models for them map z -> (x, y).
 TOY_DATASET_NAMES = ("ring8", "grid25", "two-moons", "spiral", "gaussian", "drawn")
 DATASET_NAMES = IMAGE_DATASET_NAMES + TOY_DATASET_NAMES
 MAX_DRAWN_POINTS = 2000  # points a user places on the playground's canvas, kept in config.json
@@ -328,7 +328,7 @@ class RunConfig:
         for name, kind in _SECTIONS.items():
             _check(isinstance(getattr(self, name), kind), name, getattr(self, name), f"a {kind.__name__}")
         if isinstance(self.data, DataConfig) and isinstance(self.model, ModelConfig) and self.data.is_points:
-            # Point data trains the point MLPs (gan_core/point_models.py): linear output, no norms.
+            # Point data trains the point MLPs (gan_core/nets/point_models.py): linear output, no norms.
             _check(self.model.architecture == "mlp", "model.architecture", self.model.architecture,
                    f"mlp when data.name is a 2D point set ({self.data.name})")
             _check(self.model.discriminator_norm == "none", "model.discriminator_norm",

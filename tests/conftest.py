@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gan_core.config import DataConfig, ModelConfig, OptimizerConfig, RunConfig, TrainingConfig
-from gan_core.data import ImageDataset
+from gan_core.data.datasets import ImageDataset
 
 
 def tiny_config(**training) -> RunConfig:

@@ -11,8 +11,8 @@ import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gan_core.distributed import init_from_environment, shutdown  # noqa: E402
-from gan_core.trainer import Trainer  # noqa: E402
+from gan_core.engine.distributed import init_from_environment, shutdown  # noqa: E402
+from gan_core.engine.trainer import Trainer  # noqa: E402
 from tests.conftest import tiny_config  # noqa: E402
 
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-import gan_core.ab
-import gan_core.data
+import gan_core.control.ab
+import gan_core.data.datasets
 from gan_core.__main__ import main
-from gan_core.ab import AB_TAG, ABRunner, ab_configs
+from gan_core.control.ab import AB_TAG, ABRunner, ab_configs
 from gan_core.config import RunConfig, preset
-from gan_core.metrics import read_metrics
-from gan_core.run_admin import read_meta
-from gan_core.run_listing import config_differences as listing_differences
-from gan_core.run_lock import run_owner
-from gan_core.runs import RunPaths, read_events
-from gan_core.trainer import Trainer
+from gan_core.runs.metrics import read_metrics
+from gan_core.runs.admin import read_meta
+from gan_core.runs.listing import config_differences as listing_differences
+from gan_core.runs.lock import run_owner
+from gan_core.runs.paths import RunPaths, read_events
+from gan_core.engine.trainer import Trainer
 
 TINY_SETS = {"data.name": "digits", "model.hidden_dim": 16, "model.latent_dim": 8, "training.batch_size": 16,
              "training.device": "cpu", "training.eval_every": 0, "training.sample_every": 5,
@@ -93,8 +93,8 @@ def test_ab_configs_refuse_unknown_fields_equal_and_invalid_values(field, values
 
 def test_both_runs_train_to_the_target_on_the_same_data_and_seed(tmp_path, monkeypatch):
     loads = []
-    real_load = gan_core.data.load_dataset
-    monkeypatch.setattr(gan_core.data, "load_dataset", lambda config: loads.append(config) or real_load(config))
+    real_load = gan_core.data.datasets.load_dataset
+    monkeypatch.setattr(gan_core.data.datasets, "load_dataset", lambda config: loads.append(config) or real_load(config))
     runner = ABRunner()
     run_a, run_b = runner.start(tiny(), "loss.loss", "minimax", "non_saturating", steps=12, runs_root=tmp_path)
     assert runner.wait(120)
@@ -145,7 +145,7 @@ def test_a_failed_start_leaves_no_run_behind(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(gan_core.ab, "update_meta", refuse)
+    monkeypatch.setattr(gan_core.control.ab, "update_meta", refuse)
     runner = ABRunner()
     with pytest.raises(OSError, match="No space"):
         runner.start(tiny(), "loss.loss", "minimax", "hinge", steps=5, runs_root=tmp_path)

@@ -10,9 +10,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from gan_core.checkpoint import load_checkpoint
-from gan_core.metrics import read_metrics
-from gan_core.runs import RunPaths, read_events
+from gan_core.runs.checkpoint import load_checkpoint
+from gan_core.runs.metrics import read_metrics
+from gan_core.runs.paths import RunPaths, read_events
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)

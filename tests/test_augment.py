@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from gan_core.augment import AUGMENT_OPS, AdaptiveProbability, diff_augment
-from gan_core.penalties import r1_due, r1_penalty, r1_weight
+from gan_core.nets.augment import AUGMENT_OPS, AdaptiveProbability, diff_augment
+from gan_core.nets.penalties import r1_due, r1_penalty, r1_weight
 
 
 def _images(batch: int = 16, channels: int = 3, side: int = 16, seed: int = 0) -> torch.Tensor:
@@ -121,7 +121,7 @@ def _d_input_gradient(trainer) -> float:
 
 
 def test_r1_in_the_trainer_flattens_d_around_the_data(tiny):
-    from gan_core.trainer import Trainer
+    from gan_core.engine.trainer import Trainer
 
     plain, penalised = Trainer(tiny), Trainer(tiny.with_changes({"loss.r1_gamma": 10.0, "loss.r1_interval": 2}))
     assert torch.equal(plain.discriminator.net[1].weight, penalised.discriminator.net[1].weight)  # same start
@@ -131,7 +131,7 @@ def test_r1_in_the_trainer_flattens_d_around_the_data(tiny):
 
 
 def test_r1_runs_only_on_its_lazy_steps_with_the_scaled_weight(tiny, monkeypatch):
-    from gan_core import trainer as trainer_module
+    from gan_core.engine import trainer as trainer_module
 
     calls = []
 
@@ -148,8 +148,8 @@ def test_r1_runs_only_on_its_lazy_steps_with_the_scaled_weight(tiny, monkeypatch
 
 
 def test_r1_config_is_validated_and_refused_under_torchrun(tiny):
-    from gan_core.distributed import DistributedInfo
-    from gan_core.trainer import Trainer
+    from gan_core.engine.distributed import DistributedInfo
+    from gan_core.engine.trainer import Trainer
 
     with pytest.raises(ValueError, match="loss.r1_gamma=-1.0 is invalid: allowed a number from 0 to 1000"):
         tiny.with_changes({"loss.r1_gamma": -1.0})

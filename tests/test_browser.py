@@ -98,7 +98,7 @@ def _coloured_pixels(png: bytes) -> int:
 def _warm_evaluator() -> None:
     # Train the quality classifier into the test's cache first, so no run waits on it.
     from gan_core.config import DataConfig
-    from gan_core.evaluate import Evaluator
+    from gan_core.quality.evaluator import Evaluator
 
     Evaluator.for_data(DataConfig())
 
@@ -217,8 +217,8 @@ def make_long_run(runs_root: Path, steps: int = 100_000, cli_args: list[str] | N
 
     import torch
 
-    from gan_core.checkpoint import save_checkpoint
-    from gan_core.trainer import METRIC_NAMES
+    from gan_core.runs.checkpoint import save_checkpoint
+    from gan_core.columns import METRIC_NAMES
     from tests.test_cli import TINY
 
     run_dir = runs_root / "long-run"

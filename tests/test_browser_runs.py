@@ -134,8 +134,8 @@ def test_rename_delete_with_confirmation_and_open_checkpoints_in_the_explorer(tm
     import torch
     from playwright.sync_api import sync_playwright
 
-    from gan_core.checkpoint import save_checkpoint
-    from gan_core.run_lock import acquire_run_lock, release_run_lock
+    from gan_core.runs.checkpoint import save_checkpoint
+    from gan_core.runs.lock import acquire_run_lock, release_run_lock
 
     runs_root = tmp_path / "runs"
     explore = Path(shutil.copytree(templates["slow"], runs_root / "explore-me"))

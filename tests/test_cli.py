@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from gan_core.__main__ import main
-from gan_core.checkpoint import load_checkpoint
-from gan_core.metrics import read_metrics
-from gan_core.runs import RunPaths, read_events
+from gan_core.runs.checkpoint import load_checkpoint
+from gan_core.runs.metrics import read_metrics
+from gan_core.runs.paths import RunPaths, read_events
 
 TINY = ["--preset", "seed-mlp", "--set", "data.limit=400", "--set", "model.hidden_dim=16",
         "--set", "model.latent_dim=8", "--set", "training.batch_size=16", "--set", "device=cpu",

@@ -9,14 +9,14 @@ import pytest
 import torch
 
 from gan_core.__main__ import main
-from gan_core.checkpoint import load_checkpoint, load_generator, save_checkpoint
-from gan_core.clusters import cluster_shares, clusters_from_noise, kmeans_labels
+from gan_core.runs.checkpoint import load_checkpoint, load_generator, save_checkpoint
+from gan_core.nets.clusters import cluster_shares, clusters_from_noise, kmeans_labels
 from gan_core.config import DataConfig, ModelConfig, RunConfig, preset
-from gan_core.data import ImageDataset
-from gan_core.latent import generate, zs_from_seeds
-from gan_core.models import ConditionalBatchNorm, SelfConditionedGenerator, build_models
-from gan_core.penalties import mode_seeking_penalty, pair_conditions
-from gan_core.trainer import Trainer
+from gan_core.data.datasets import ImageDataset
+from gan_core.views.latent import generate, zs_from_seeds
+from gan_core.nets.models import ConditionalBatchNorm, SelfConditionedGenerator, build_models
+from gan_core.nets.penalties import mode_seeking_penalty, pair_conditions
+from gan_core.engine.trainer import Trainer
 from conftest import tiny_config
 
 

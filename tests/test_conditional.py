@@ -8,14 +8,15 @@ import pytest
 import torch
 
 from gan_core.__main__ import main
-from gan_core.checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
+from gan_core.runs.vetting import CheckpointError
+from gan_core.runs.checkpoint import load_checkpoint, load_generator, save_checkpoint
 from gan_core.config import DataConfig, ModelConfig, RunConfig, preset
-from gan_core.data import ImageDataset
-from gan_core.evaluate import Evaluator, conditional_inputs
-from gan_core.latent import generate, zs_from_seeds
-from gan_core.models import ConditionalBatchNorm, build_models
-from gan_core.point_plot import samples_image
-from gan_core.trainer import Trainer
+from gan_core.data.datasets import ImageDataset
+from gan_core.quality.evaluator import Evaluator, conditional_inputs
+from gan_core.views.latent import generate, zs_from_seeds
+from gan_core.nets.models import ConditionalBatchNorm, build_models
+from gan_core.views.point_plot import samples_image
+from gan_core.engine.trainer import Trainer
 from conftest import tiny_config
 
 SHAPES = {"mlp": (1, 28, 28), "dcgan": (1, 28, 28)}
@@ -205,8 +206,8 @@ def test_brief_training_makes_the_requested_class(tmp_path):
 
 
 def test_live_evaluation_logs_conditional_accuracy(tmp_path):
-    from gan_core.metrics import read_metrics
-    from gan_core.quality import LiveEvaluation
+    from gan_core.runs.metrics import read_metrics
+    from gan_core.record.live_quality import LiveEvaluation
 
     trainer = Trainer(conditional_tiny())
     trainer.step()
@@ -238,7 +239,7 @@ def test_cli_evaluate_reports_conditional_scores(tmp_path, capsys):
 
 
 def test_conditional_is_refused_under_torchrun():
-    from gan_core.distributed import DistributedInfo
+    from gan_core.engine.distributed import DistributedInfo
 
     with pytest.raises(ValueError, match="model.conditional=True is invalid under torchrun"):
         Trainer(conditional_tiny(), distributed=DistributedInfo(rank=0, world_size=2))

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from gan_core.config import DataConfig
-from gan_core.data import BatchIndexSampler, DataError, load_dataset
+from gan_core.data.datasets import BatchIndexSampler, DataError, load_dataset
 
 
 def test_mnist5k_is_5000_real_digits_in_range():

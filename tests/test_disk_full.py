@@ -13,9 +13,11 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from gan_core import runs as runs_module
+from gan_core.record import opening as runs_module
 from gan_core.__main__ import main as cli
-from gan_core.runs import RunPaths, read_events, run_owner, summarize_run
+from gan_core.runs.paths import RunPaths, read_events
+from gan_core.runs.lock import run_owner
+from gan_core.runs.listing import summarize_run
 from tests.test_upload_page import shapes_zip, unescaped
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -118,7 +120,7 @@ def test_resuming_when_the_lock_cannot_be_written_leaves_no_lock(tmp_path, capsy
     run = tmp_path / "r"
     assert cli([*TINY_TRAIN, "--steps", "7", "--run-dir", str(run)]) == 0
     capsys.readouterr()
-    import gan_core.run_lock as run_lock_module
+    import gan_core.runs.lock as run_lock_module
 
     real_fsync = run_lock_module.os.fsync
 

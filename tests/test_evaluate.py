@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 from gan_core.__main__ import main as cli
 from gan_core.config import DataConfig
-from gan_core.data import load_dataset
-from gan_core.evaluate import EvaluationUnavailable, Evaluator, coverage, fid
+from gan_core.data.datasets import load_dataset
+from gan_core.quality.evaluator import EvaluationUnavailable, Evaluator, coverage, fid
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -96,7 +96,7 @@ def test_a_folder_whose_images_change_gets_a_new_cached_classifier(tmp_path):
     from PIL import Image
 
     from gan_core.config import DataConfig
-    from gan_core.evaluate import cached_evaluator_path
+    from gan_core.quality.evaluator import cached_evaluator_path
 
     folder = tmp_path / "images" / "a"
     folder.mkdir(parents=True)

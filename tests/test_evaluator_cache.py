@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_core import evaluator_cache
+from gan_core.quality import evaluator_cache
 from gan_core.__main__ import main as cli
-from gan_core.checkpoint import save_checkpoint
+from gan_core.runs.checkpoint import save_checkpoint
 from gan_core.config import preset
-from gan_core.evaluate import Evaluator, cached_evaluator_path
-from gan_core.runs import RunPaths, read_events
-from gan_core.trainer import Trainer
+from gan_core.quality.evaluator import Evaluator, cached_evaluator_path
+from gan_core.runs.paths import RunPaths, read_events
+from gan_core.engine.trainer import Trainer
 
 pytestmark = pytest.mark.timeout(300)
 DATA = preset("seed-mlp").with_changes({"data.limit": 200}).data
@@ -104,7 +104,7 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def loads(monkeypatch) -> list[str]:
-    """The names of the files torch.load opens (the cache is read through gan_core.evaluator_cache)."""
+    """The names of the files torch.load opens (the cache is read through gan_core.quality.evaluator_cache)."""
     opened: list[str] = []
     real = torch.load
 
@@ -185,8 +185,8 @@ def test_the_pages_background_evaluation_sets_a_bad_cache_aside_and_trains_it_in
                                                                                           tmp_path):
     import time
 
-    from gan_core.recorder import RunRecorder
-    from gan_core.runs import create_run_dir
+    from gan_core.record.recorder import RunRecorder
+    from gan_core.record.opening import create_run_dir
 
     path = _plant("wrong shapes", good_cache, cache_dir, tmp_path)
     config = preset("seed-mlp").with_changes({"data.limit": 200, "model.hidden_dim": 16, "training.device": "cpu",

@@ -40,7 +40,7 @@ def test_the_grid_and_the_class_strip_draw_the_requested_classes():
 
     from dashboard.explorer import cached_class_strip, cached_grid
     from gan_core.config import ModelConfig
-    from gan_core.models import build_models
+    from gan_core.nets.models import build_models
 
     torch.manual_seed(0)
     generator, _ = build_models(ModelConfig(latent_dim=8, hidden_dim=16, depth=1, conditional=True), (1, 8, 8), 4)

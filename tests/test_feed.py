@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dashboard import feed
-from gan_core.session import TrainingSession
+from gan_core.control.session import TrainingSession
 
 WAIT = 60.0
 HOST = "127.0.0.1:8501"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_core.trainer import Trainer
+from gan_core.engine.trainer import Trainer
 from tests.test_trainer import LOSS_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent

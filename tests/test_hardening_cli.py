@@ -12,12 +12,16 @@ import pytest
 from PIL import Image
 
 from gan_core.__main__ import main as cli
-from gan_core.checkpoint import save_checkpoint
+from gan_core.runs.checkpoint import save_checkpoint
 from gan_core.config import DataConfig
-from gan_core.data import load_dataset
-from gan_core.metrics import MetricsWriter
-from gan_core.runs import RunPaths, RunRecorder, create_run_dir, read_events, run_owner, summarize_run
-from gan_core.trainer import Trainer
+from gan_core.data.datasets import load_dataset
+from gan_core.runs.metrics import MetricsWriter
+from gan_core.runs.paths import RunPaths, read_events
+from gan_core.record.recorder import RunRecorder
+from gan_core.record.opening import create_run_dir
+from gan_core.runs.lock import run_owner
+from gan_core.runs.listing import summarize_run
+from gan_core.engine.trainer import Trainer
 
 pytestmark = pytest.mark.timeout(120)
 TINY_TRAIN = ["train", "--preset", "seed-mlp", "--set", "data.limit=200", "--set", "device=cpu",
@@ -123,7 +127,7 @@ def test_a_read_only_run_dir_is_one_line_and_releases_the_lock(tiny, tmp_path, c
     def refuse(self, path):
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
-    monkeypatch.setattr("gan_core.runs.EventLog.__init__", refuse)
+    monkeypatch.setattr("gan_core.record.recorder.EventLog.__init__", refuse)
     assert cli(["train", "--resume", str(tmp_path / "r"), "--steps", "8", "--quiet"]) == 2
     assert _error_line(capsys) == f"error: Permission denied: {tmp_path / 'r' / 'events.jsonl'}"
     assert run_owner(tmp_path / "r") is None
@@ -185,7 +189,7 @@ def test_a_tiny_labelled_set_makes_live_evaluation_unavailable_not_fatal(tmp_pat
 
 
 def test_a_scoring_error_makes_live_evaluation_unavailable_not_fatal(tmp_path, tiny, monkeypatch):
-    from gan_core.evaluate import Evaluator
+    from gan_core.quality.evaluator import Evaluator
 
     def broken(self, images):
         raise RuntimeError("selected index k out of range")

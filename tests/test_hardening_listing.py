@@ -6,11 +6,14 @@ import os
 
 import pytest
 
-from gan_core.metrics import read_metrics
-from gan_core.runs import RunPaths, RunRecorder, create_run_dir, list_runs, read_events, release_run_lock, \
-    summarize_run
-from gan_core.safe_io import UnreadableFile
-from gan_core.trainer import Trainer
+from gan_core.runs.metrics import read_metrics
+from gan_core.runs.paths import RunPaths, read_events
+from gan_core.record.recorder import RunRecorder
+from gan_core.record.opening import create_run_dir
+from gan_core.runs.listing import list_runs, summarize_run
+from gan_core.runs.lock import release_run_lock
+from gan_core.files import UnreadableFile
+from gan_core.engine.trainer import Trainer
 
 pytestmark = pytest.mark.timeout(60)  # a FIFO read blocks forever: the timeout turns that into a failure
 
@@ -91,7 +94,7 @@ def test_a_summary_of_a_folder_without_config_is_none_and_a_stray_file_is_ignore
 
 
 def test_resume_of_a_run_with_an_unreadable_metrics_file_is_a_clear_error(tiny, tmp_path):
-    from gan_core.session import TrainingSession
+    from gan_core.control.session import TrainingSession
 
     paths = _good_run(tiny, tmp_path / "r")
     paths.metrics.unlink()

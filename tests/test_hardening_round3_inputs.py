@@ -20,12 +20,13 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from gan_core.__main__ import main as cli
-from gan_core.checkpoint import save_checkpoint
+from gan_core.runs.checkpoint import save_checkpoint
 from gan_core.config import DataConfig, RunConfig, preset, validation_errors
-from gan_core.data import data_from_file
-from gan_core.image_import import import_upload
-from gan_core.runs import create_run_dir, run_owner
-from gan_core.trainer import Trainer
+from gan_core.data.datasets import data_from_file
+from gan_core.data.image_import import import_upload
+from gan_core.record.opening import create_run_dir
+from gan_core.runs.lock import run_owner
+from gan_core.engine.trainer import Trainer
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
@@ -130,8 +131,8 @@ def test_resume_of_a_checkpoint_downloads_only_with_the_users_flag(tmp_path, cap
 
 
 def test_the_pages_resume_never_downloads(tmp_path, tiny, hostile_state, downloads):
-    from gan_core.data import DataError
-    from gan_core.session import TrainingSession
+    from gan_core.data.datasets import DataError
+    from gan_core.control.session import TrainingSession
 
     paths = create_run_dir(tiny, run_dir=tmp_path / "runs" / "r", lock=False)
     save_checkpoint(hostile_state, paths.latest)

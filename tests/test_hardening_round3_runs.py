@@ -15,13 +15,16 @@ from pathlib import Path
 import pytest
 
 from gan_core.config import toy_preset
-from gan_core.metrics import read_metrics
-from gan_core.quality_record import QualityRecord
-from gan_core.recorder import RunRecorder
-from gan_core.run_files import RunPaths
-from gan_core.runs import create_run_dir, list_runs, open_run_for_resume, read_events, release_run_lock
-from gan_core import safe_io
-from gan_core.trainer import Trainer
+from gan_core.runs.metrics import read_metrics
+from gan_core.record.quality_record import QualityRecord
+from gan_core.record.recorder import RunRecorder
+from gan_core.runs.paths import RunPaths
+from gan_core.record.opening import create_run_dir, open_run_for_resume
+from gan_core.runs.listing import list_runs
+from gan_core.runs.paths import read_events
+from gan_core.runs.lock import release_run_lock
+from gan_core import files as safe_io
+from gan_core.engine.trainer import Trainer
 
 pytestmark = pytest.mark.timeout(120)  # a FIFO opened for reading or appending blocks forever without O_NONBLOCK
 
@@ -163,7 +166,7 @@ def test_resume_refuses_a_run_whose_subfolder_is_a_link(tmp_path, folder):
 
 
 def test_the_quality_reference_is_replaced_not_written_through(tmp_path, monkeypatch):
-    from gan_core import quality
+    from gan_core.record import live_quality as quality
 
     class FakeEvaluator:
         accuracy = 0.9
@@ -185,9 +188,9 @@ def test_the_quality_reference_is_replaced_not_written_through(tmp_path, monkeyp
     assert json.loads(paths.quality_reference.read_text())["accuracy"] == 0.9
 
 
-RUN_WRITERS = ("gan_core/runs.py", "gan_core/recorder.py", "gan_core/metrics.py", "gan_core/quality.py",
-               "gan_core/quality_record.py", "gan_core/toy_evaluation.py", "gan_core/run_admin.py",
-               "gan_core/run_files.py", "gan_core/run_listing.py", "gan_core/checkpoint.py", "dashboard/explorer.py")
+RUN_WRITERS = ("gan_core/record/opening.py", "gan_core/record/recorder.py", "gan_core/runs/metrics.py", "gan_core/record/live_quality.py",
+               "gan_core/record/quality_record.py", "gan_core/record/toy_quality.py", "gan_core/runs/admin.py",
+               "gan_core/runs/paths.py", "gan_core/runs/listing.py", "gan_core/runs/checkpoint.py", "dashboard/explorer.py")
 
 
 def test_modules_that_write_run_files_write_only_through_safe_io():
@@ -294,7 +297,7 @@ def test_a_rewind_after_a_non_finite_loss_cuts_quality_back(tmp_path, every_eval
 
 
 def test_the_session_forgets_quality_rows_past_a_restore(tmp_path, every_evaluation, monkeypatch):
-    from gan_core.session import TrainingSession
+    from gan_core.control.session import TrainingSession
 
     session = TrainingSession(runs_root=tmp_path / "runs")
     try:
@@ -364,7 +367,7 @@ def _dead_pid():
 
 
 def test_an_import_removes_staging_folders_left_by_killed_imports(tmp_path):
-    from gan_core.image_import import clean_staging_folders, staging_folder
+    from gan_core.data.image_import import clean_staging_folders, staging_folder
 
     data = tmp_path / "data"
     data.mkdir()
@@ -386,7 +389,7 @@ def test_an_import_removes_staging_folders_left_by_killed_imports(tmp_path):
 
 
 def test_a_killed_replace_puts_the_old_data_set_back(tmp_path):
-    from gan_core.image_import import clean_staging_folders
+    from gan_core.data.image_import import clean_staging_folders
 
     data = tmp_path / "data"
     retired = data / f".replaced-shapes-p{_dead_pid()}-abcd1234"
@@ -401,7 +404,7 @@ def test_the_next_import_cleans_up_after_a_killed_one(tmp_path):
 
     from PIL import Image
 
-    from gan_core.image_import import import_upload
+    from gan_core.data.image_import import import_upload
 
     data = tmp_path / "data"
     dead = data / f".import-shapes-p{_dead_pid()}-abcd1234"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from gan_core.checkpoint import load_checkpoint
-from gan_core.health import HealthMonitor
-from gan_core.runs import RunRecorder, create_run_dir, read_events
-from gan_core.trainer import Trainer
+from gan_core.runs.checkpoint import load_checkpoint
+from gan_core.quality.health import HealthMonitor
+from gan_core.record.recorder import RunRecorder
+from gan_core.record.opening import create_run_dir
+from gan_core.runs.paths import read_events
+from gan_core.engine.trainer import Trainer
 
 
 def _rows(d_fakes):

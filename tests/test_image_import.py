@@ -11,10 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core import image_import
+from gan_core.data import image_import
 from gan_core.config import DataConfig
-from gan_core.data import load_dataset
-from gan_core.image_import import ImportRefused, import_upload
+from gan_core.data.datasets import load_dataset
+from gan_core.data.image_import import ImportRefused, import_upload
 
 
 def _png(width: int = 20, height: int = 12, value: int = 200, mode: str = "RGB") -> bytes:

@@ -11,8 +11,8 @@ import pytest
 from dashboard import live
 from dashboard.panels import status_line
 from dashboard.text import plain
-from gan_core.run_files import RunPaths, sample_grids
-from gan_core.session import TrainingSession
+from gan_core.runs.paths import RunPaths, sample_grids
+from gan_core.control.session import TrainingSession
 
 WAIT = 60.0
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gan_core.losses import discriminator_loss, generator_loss
+from gan_core.nets.losses import discriminator_loss, generator_loss
 
 REAL = torch.tensor([0.0, 2.0])
 FAKE = torch.tensor([-1.0, 3.0])

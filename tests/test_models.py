@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from gan_core.config import ModelConfig
-from gan_core.models import build_models, has_batch_norm
+from gan_core.nets.models import build_models, has_batch_norm
 
 
 @pytest.mark.parametrize("architecture", ["mlp", "dcgan"])

@@ -1,4 +1,4 @@
-"""The page's threads are lowered and training threads keep the process's starting priority (gan_core/priority.py)."""
+"""The page's threads are lowered and training threads keep the process's starting priority (gan_core/runtime/priority.py)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from gan_core import priority
+from gan_core.runtime import priority
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # Runs in a fresh process: lowering is once per process and cannot be undone without privileges.
 CHILD = r"""
 import json, os, threading, time
-from gan_core import priority
+from gan_core.runtime import priority
 
 def nice_of(tid):
     return os.getpriority(os.PRIO_PROCESS, tid)

@@ -4,11 +4,13 @@ rewinding to the last good state; Trainer.initial_state_dict; checkpoints stampe
 import pytest
 import torch
 
-from gan_core.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
-from gan_core.metrics import read_metrics
-from gan_core.recorder import RunRecorder
-from gan_core.runs import create_run_dir, read_events, run_owner
-from gan_core.trainer import Trainer
+from gan_core.runs.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from gan_core.runs.metrics import read_metrics
+from gan_core.record.recorder import RunRecorder
+from gan_core.record.opening import create_run_dir
+from gan_core.runs.paths import read_events
+from gan_core.runs.lock import run_owner
+from gan_core.engine.trainer import Trainer
 
 
 def _recorder(config, tmp_path, steps=0):

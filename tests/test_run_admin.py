@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from gan_core.config import RunConfig
-from gan_core.run_admin import (META_NAME, MAX_META_BYTES, RunMeta, config_timeline, delete_refusal, delete_run,
-                                describe_timeline, parse_tags, read_meta, run_config_timeline, timeline_differences,
-                                update_meta)
-from gan_core.run_lock import acquire_run_lock, release_run_lock
+from gan_core.runs.admin import (META_NAME, MAX_META_BYTES, RunMeta, config_timeline, delete_refusal, delete_run,
+    describe_timeline, parse_tags, read_meta, run_config_timeline, timeline_differences, update_meta)
+from gan_core.runs.lock import acquire_run_lock, release_run_lock
 
 
 def make_run(root: Path, name: str, events: list[dict] | None = None, **changes) -> Path:

@@ -16,8 +16,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gan_core.__main__ import main as cli
-from gan_core.run_files import RunPaths
-from gan_core.run_listing import config_differences
+from gan_core.runs.paths import RunPaths
+from gan_core.runs.listing import config_differences
 from tests.test_cli import TINY
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -174,7 +174,7 @@ def test_the_chosen_checkpoint_holds_while_a_live_run_adds_and_prunes_files(copy
 def test_a_replaced_latest_pt_is_reloaded_in_the_explorer(copy_run):
     import torch
 
-    from gan_core.checkpoint import save_checkpoint
+    from gan_core.runs.checkpoint import save_checkpoint
 
     run = copy_run("slow", "20260101-000000-slow")
     at = _runs_view(run.name)
@@ -223,7 +223,7 @@ def test_delete_asks_first_then_removes_the_run(copy_run, runs_root):
 
 
 def test_a_run_owned_by_a_live_process_cannot_be_deleted(copy_run):
-    from gan_core.run_lock import acquire_run_lock, release_run_lock
+    from gan_core.runs.lock import acquire_run_lock, release_run_lock
 
     run = copy_run("slow", "20260101-000000-owned")
     acquire_run_lock(run)  # this test process: alive, so the run is live

@@ -1,4 +1,4 @@
-"""Helper threads keep no OpenMP pool of their own (gan_core/serial_torch.py); the training thread keeps its own."""
+"""Helper threads keep no OpenMP pool of their own (gan_core/runtime/serial_torch.py); the training thread keeps its own."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.browser_support import ROOT
 PROBE = r"""
 import json, os, threading
 import torch
-from gan_core.serial_torch import serial_torch, serial_torch_in_this_thread
+from gan_core.runtime.serial_torch import serial_torch, serial_torch_in_this_thread
 
 def tasks():
     return len(os.listdir("/proc/self/task"))  # every native thread of this process, OpenMP workers included

@@ -6,10 +6,10 @@ import time
 import pytest
 import torch
 
-from gan_core.checkpoint import load_checkpoint
-from gan_core.runs import RunPaths, read_events
-from gan_core.session import TrainingSession
-from gan_core.trainer import Trainer
+from gan_core.runs.checkpoint import load_checkpoint
+from gan_core.runs.paths import RunPaths, read_events
+from gan_core.control.session import TrainingSession
+from gan_core.engine.trainer import Trainer
 
 pytestmark = pytest.mark.timeout(120)  # a hang fails instead of blocking CI
 
@@ -232,7 +232,7 @@ def test_stress_eight_threads(session, tiny):
     steps = [r[0] for r in snap.rows]
     assert steps == list(range(1, snap.step + 1))  # no lost or duplicated rows
     paths = RunPaths(snap.run_dir)
-    from gan_core.metrics import read_metrics
+    from gan_core.runs.metrics import read_metrics
 
     assert read_metrics(paths.metrics)["step"].tolist() == steps
     assert load_checkpoint(paths.latest)["step"] == snap.step

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED = ("dashboard", "gan_core", "benchmarks", "tests")  # every folder that might reach into a session
-SESSION_FILE = Path("gan_core") / "session.py"
+SESSION_FILE = Path("gan_core") / "control" / "session.py"
 
 
 def python_files(root: Path, folder: str) -> list[Path]:
@@ -20,7 +20,7 @@ def python_files(root: Path, folder: str) -> list[Path]:
 
 
 def module_name(root: Path, path: Path) -> str:
-    """gan_core/run_files.py -> gan_core.run_files; gan_core/__init__.py -> gan_core."""
+    """gan_core/runs/paths.py -> gan_core.runs.paths; gan_core/__init__.py -> gan_core."""
     parts = list(path.relative_to(root).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
@@ -134,14 +134,14 @@ def test_importing_every_engine_module_loads_no_streamlit():
 
 def test_metrics_and_checkpoint_modules_never_reach_the_trainer():
     graph = import_graph(ROOT, "gan_core")
-    for name in ("gan_core.columns", "gan_core.metrics", "gan_core.checkpoint", "gan_core.checkpoint_vetting"):
-        assert "gan_core.trainer" not in reachable(graph, name) | {name}, name
+    for name in ("gan_core.columns", "gan_core.runs.metrics", "gan_core.runs.checkpoint", "gan_core.runs.vetting"):
+        assert "gan_core.engine.trainer" not in reachable(graph, name) | {name}, name
 
 
 def test_the_trainer_never_reaches_checkpoints_metrics_or_runs():
-    below = reachable(import_graph(ROOT, "gan_core"), "gan_core.trainer")
-    assert not below & {"gan_core.checkpoint", "gan_core.checkpoint_vetting", "gan_core.metrics",
-                        "gan_core.runs", "gan_core.recorder", "gan_core.session"}, below
+    below = reachable(import_graph(ROOT, "gan_core"), "gan_core.engine.trainer")
+    assert not below & {"gan_core.runs.checkpoint", "gan_core.runs.vetting", "gan_core.runs.metrics",
+                        "gan_core.record.opening", "gan_core.record.recorder", "gan_core.control.session"}, below
 
 
 def test_the_engine_has_no_import_cycles():
@@ -165,7 +165,8 @@ def test_the_scans_catch_planted_violations(tmp_path):
     (tmp_path / "gan_core").mkdir()
     (tmp_path / "tests").mkdir()
     (tmp_path / "gan_core" / "__init__.py").write_text("")
-    (tmp_path / "gan_core" / "session.py").write_text(
+    (tmp_path / "gan_core" / "control").mkdir()
+    (tmp_path / "gan_core" / "control" / "session.py").write_text(
         "class TrainingSession:\n    def __init__(self):\n        self._rows = []\n\n    def _log(self):\n"
         "        pass\n")
     (tmp_path / "gan_core" / "trainer.py").write_text("from gan_core import columns\n")

@@ -10,8 +10,8 @@ import time
 import pytest
 import torch
 
-from gan_core import threads
-from gan_core.threads import ThreadPolicy, prepare_openmp
+from gan_core.runtime import threads
+from gan_core.runtime.threads import ThreadPolicy, prepare_openmp
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -105,7 +105,7 @@ def test_prepare_openmp_bounds_the_spin_for_the_dashboard_only(monkeypatch):
 @pytest.mark.skipif(not os.path.exists("/proc/stat") or len(os.sched_getaffinity(0)) != 2,
                     reason="reads Linux /proc on a 2-core machine like CI's")
 def test_cli_training_beside_a_busy_neighbour_drops_to_one_thread_and_logs_it(tmp_path):
-    from gan_core.run_files import read_events
+    from gan_core.runs.paths import read_events
 
     neighbour = subprocess.Popen([sys.executable, "-c", "while True:\n    pass\n"])
     try:

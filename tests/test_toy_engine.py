@@ -10,19 +10,19 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core.checkpoint import load_checkpoint, load_generator, save_checkpoint
+from gan_core.runs.checkpoint import load_checkpoint, load_generator, save_checkpoint
 from gan_core.config import DataConfig, RunConfig, preset, toy_preset, validation_errors
-from gan_core.data import load_dataset
-from gan_core.health import HealthMonitor
-from gan_core.metrics import read_metrics
-from gan_core.point_models import PointDiscriminator, PointGenerator
-from gan_core.point_plot import FAKE_RGB, samples_image
-from gan_core.recorder import RunRecorder
-from gan_core.run_files import read_events
-from gan_core.runs import create_run_dir
-from gan_core.session import TrainingSession
-from gan_core.toy_data import TOY_NAMES
-from gan_core.trainer import Trainer
+from gan_core.data.datasets import load_dataset
+from gan_core.quality.health import HealthMonitor
+from gan_core.runs.metrics import read_metrics
+from gan_core.nets.point_models import PointDiscriminator, PointGenerator
+from gan_core.views.point_plot import FAKE_RGB, samples_image
+from gan_core.record.recorder import RunRecorder
+from gan_core.runs.paths import read_events
+from gan_core.record.opening import create_run_dir
+from gan_core.control.session import TrainingSession
+from gan_core.data.toys import TOY_NAMES
+from gan_core.engine.trainer import Trainer
 
 RING = [[2.0, 0.0], [-2.0, 0.0]]
 

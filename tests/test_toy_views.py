@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from gan_core.toy_views import decision_surface, generator_arrows, grid_points, manifold_mesh
+from gan_core.views.toy_views import decision_surface, generator_arrows, grid_points, manifold_mesh
 
 W = torch.tensor([1.5, -0.5])
 B = 0.25
@@ -75,7 +75,7 @@ def test_every_loss_gives_finite_arrows(loss):
 
 
 def test_point_models_map_latents_to_points_and_points_to_logits():
-    from gan_core.point_models import PointDiscriminator, PointGenerator
+    from gan_core.nets.point_models import PointDiscriminator, PointGenerator
 
     torch.manual_seed(0)
     generator, discriminator = PointGenerator(2, hidden_dim=16, depth=3), PointDiscriminator(16, 1)

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from gan_core.toy_data import TOY_NAMES, grid_modes, make_toy, ring_modes
-from gan_core.toy_metrics import divergences, mode_coverage, toy_quality
+from gan_core.data.toys import TOY_NAMES, grid_modes, make_toy, ring_modes
+from gan_core.quality.toy_metrics import divergences, mode_coverage, toy_quality
 
 DRAWN = [[0.0, 0.0], [1.0, 1.0], [-2.0, 3.0]]
 

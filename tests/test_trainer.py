@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from gan_core.trainer import METRIC_NAMES, Trainer
+from gan_core.columns import METRIC_NAMES
+from gan_core.engine.trainer import Trainer
 
 LOSS_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake", "d_fake_after", "grad_norm_d", "grad_norm_g")
 

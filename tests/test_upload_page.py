@@ -12,7 +12,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from gan_core import image_import
+from gan_core.data import image_import
 from tests.test_image_import import _zip as make_zip
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
