@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from gan_core.config import parse_value, preset  # noqa: E402
+from gan_core.config.fields import parse_value  # noqa: E402
+from gan_core.config.presets import preset  # noqa: E402
 from gan_core.data.datasets import load_dataset  # noqa: E402
 from gan_core.engine.trainer import Trainer  # noqa: E402
 
@@ -195,13 +196,13 @@ def _snapshot_cost(runs_root: str, rows: int = 100_000) -> None:
     The rows come from a run directory written here (metrics.csv of `rows` rows and a checkpoint at
     that step) and resumed paused, as a page would find a long run: 100k real steps would take minutes.
     """
-    from gan_core.runs.checkpoint import save_checkpoint
     from gan_core.columns import METRIC_NAMES
-    from gan_core.config import ModelConfig, RunConfig, DataConfig, TrainingConfig
-    from gan_core.runs.metrics import MetricsWriter
-    from gan_core.record.opening import create_run_dir
-    from gan_core.runs.lock import release_run_lock
+    from gan_core.config.schema import DataConfig, ModelConfig, RunConfig, TrainingConfig
     from gan_core.control.session import TrainingSession
+    from gan_core.record.opening import create_run_dir
+    from gan_core.runs.checkpoint import save_checkpoint
+    from gan_core.runs.lock import release_run_lock
+    from gan_core.runs.metrics import MetricsWriter
 
     config = RunConfig(name="snap", data=DataConfig(limit=200),
                        model=ModelConfig(latent_dim=8, hidden_dim=8, depth=1),

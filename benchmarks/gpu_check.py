@@ -17,7 +17,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gan_core.config import preset  # noqa: E402
+from gan_core.config.presets import preset  # noqa: E402
 from gan_core.data.datasets import load_dataset  # noqa: E402
 from gan_core.engine.trainer import Trainer  # noqa: E402
 

@@ -25,7 +25,7 @@ sys.path.insert(0, {root!r})
 from gan_core.runtime.threads import prepare_openmp
 prepare_openmp("cli")
 import torch
-from gan_core.config import preset
+from gan_core.config.presets import preset
 from gan_core.data.datasets import load_dataset
 from gan_core.runtime.serial_torch import serial_torch
 from gan_core.engine.trainer import Trainer

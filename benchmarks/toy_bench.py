@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from gan_core.config import preset  # noqa: E402
-from gan_core.views.latent import generate  # noqa: E402
-from gan_core.runs.paths import RunPaths, read_events  # noqa: E402
-from gan_core.quality.toy_metrics import toy_quality  # noqa: E402
+from gan_core.config.presets import preset  # noqa: E402
 from gan_core.engine.trainer import Trainer  # noqa: E402
+from gan_core.quality.toy_metrics import toy_quality  # noqa: E402
+from gan_core.runs.paths import RunPaths, read_events  # noqa: E402
+from gan_core.views.latent import generate  # noqa: E402
 
 
 def cli_rate(seconds: float, folder: Path) -> float:
@@ -49,7 +49,7 @@ def cli_rate(seconds: float, folder: Path) -> float:
 BARE_LOOP = r"""
 import sys, time, torch, torch.nn.functional as F
 sys.path.insert(0, sys.argv[2])
-from gan_core.config import preset
+from gan_core.config.presets import preset
 from gan_core.nets.point_models import PointDiscriminator, PointGenerator
 from gan_core.data.toys import make_toy
 torch.set_num_threads(1)

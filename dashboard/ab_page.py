@@ -18,11 +18,12 @@ from dashboard import charts, playground
 from dashboard.panels import cached_dataset
 from dashboard.sidebar import field_label, use_drawn_points
 from dashboard.text import plain
+from gan_core.config.fields import parse_value
+from gan_core.config.schema import LOSS_NAMES, RunConfig, resolve_field
 from gan_core.control.ab import AB_TAG, ABProgress, ABRunner, ab_configs, describe_value
-from gan_core.config import LOSS_NAMES, RunConfig, parse_value, resolve_field
+from gan_core.files import UnreadableFile, read_bytes
 from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import MAX_GRID_BYTES, RunPaths, sample_grids
-from gan_core.files import UnreadableFile, read_bytes
 
 AB_FIELDS = ("loss.loss", "optimizer.lr_d", "optimizer.lr_g", "optimizer.d_steps_per_g_step",
              "loss.label_smoothing", "loss.r1_gamma", "model.hidden_dim", "model.latent_dim",

@@ -11,29 +11,28 @@ import streamlit as st
 # `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gan_core.runtime.threads import prepare_openmp
+from gan_core.runtime.threads import prepare_openmp  # noqa: E402  (imports no torch)
 
 # Before torch loads: the engine's threading policy for a process shared with the page's server
 # (a bounded OpenMP spin; gan_core/runtime/threads.py has the figures). A user's own setting wins.
 prepare_openmp("dashboard")
 
-from dashboard import feed, live, serving  # noqa: E402
-from gan_core.runtime import priority  # noqa: E402
-from gan_core.runtime.serial_torch import serial_torch_in_this_thread  # noqa: E402
+from dashboard import feed, live, playground, serving  # noqa: E402
 from dashboard.ab_page import render_ab  # noqa: E402
 from dashboard.explorer import render_explorer  # noqa: E402
-from dashboard import playground  # noqa: E402
 from dashboard.guide import PLAYGROUND_GUIDE, STEP_COUNT_HELP, intro_done, render_intro  # noqa: E402
 from dashboard.panels import (cached_dataset, real_png, render_banners, render_downloads, render_live,  # noqa: E402
                               render_status, render_why_non_saturating, warm_engine)
 from dashboard.runs_page import render_runs  # noqa: E402
-from dashboard.upload import data_root  # noqa: E402
-from gan_core.data.image_import import clean_staging_folders  # noqa: E402
 from dashboard.sidebar import (field_label, live_changes, load_run_config_once, render_sidebar,  # noqa: E402
                                use_drawn_points)
-from gan_core.config import live_values  # noqa: E402
+from dashboard.upload import data_root  # noqa: E402
+from gan_core.config.fields import live_values  # noqa: E402
 from gan_core.control.ab import ABRunner  # noqa: E402
 from gan_core.control.session import ACTIVE, TrainingSession  # noqa: E402
+from gan_core.data.image_import import clean_staging_folders  # noqa: E402
+from gan_core.runtime import priority  # noqa: E402
+from gan_core.runtime.serial_torch import serial_torch_in_this_thread  # noqa: E402
 
 LIVE_REFRESH_S = 1.0
 EXPLORER_REFRESH_S = 5.0
@@ -274,13 +273,13 @@ def render_apply(session: TrainingSession, config, snapshot) -> None:
         return
     changes = live_changes(config, snapshot.config)
     if changes:
-        label = ", ".join(f"{name}={value}" for name, value in changes.items())
+        label = ", ".join(f"{field_label(path)} = {value}" for path, value in changes.items())
         st.button(f"Apply {label}", key="btn.apply", on_click=_call, args=(_apply_and_wait, session, changes))
 
 
 def _apply_and_wait(session: TrainingSession, changes: dict) -> None:
     """Queue the changes, then wait up to 5 s for the training thread to apply them (before its next step)."""
-    session.update(**changes)
+    session.update(changes)
     cursor = {"since": session.snapshot().cursor}  # later looks copy only the rows since
 
     def applied(s: TrainingSession) -> bool:

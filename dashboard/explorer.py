@@ -15,16 +15,15 @@ from torch import nn
 
 from dashboard.memorization_panel import render_memorization
 from dashboard.text import plain
-from gan_core.runs.vetting import CheckpointError
-from gan_core.runs.checkpoint import load_generator
-from gan_core.config import DataConfig
-from gan_core.nets.point_models import PointGenerator
-from gan_core.views.latent import (gif_bytes, generate, great_circle_loop, image_grid, interpolate, png_bytes,
-    z_from_seed, zs_from_seeds)
-from gan_core.runs.paths import RunPaths
-from gan_core.files import UnreadableFile, read_json, write_atomic
-from gan_core.control.snapshot import Snapshot
+from gan_core.config.schema import DataConfig
 from gan_core.control.session import TrainingSession
+from gan_core.control.snapshot import Snapshot
+from gan_core.files import UnreadableFile, read_json, write_atomic
+from gan_core.runs.checkpoint import load_generator
+from gan_core.runs.paths import RunPaths
+from gan_core.runs.vetting import CheckpointError
+from gan_core.views.latent import (generate, gif_bytes, great_circle_loop, image_grid, interpolate, png_bytes,
+                                   z_from_seed, zs_from_seeds)
 
 EXPLORE_REQUEST_KEY = "explore.open"  # set by the Runs view: a checkpoint path to load on the next draw
 
@@ -50,7 +49,7 @@ def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
     generator, latent_dim, source_dir, identity, data_config = _choose_generator(session, snapshot)
     if generator is None:
         return
-    if isinstance(generator, PointGenerator):
+    if data_config is not None and data_config.is_points:
         st.info("This generator draws 2D points, not images: its samples, D's surface and G's mesh are in the "
                 "Training view's playground (open the run from the Runs view to see its last state).")
         return

@@ -28,8 +28,8 @@ import streamlit as st
 from dashboard import live
 from dashboard.panels import health_lines, status_fields
 from dashboard.serving import ALLOW_REMOTE_ENV, host_allowed
-from gan_core.runtime.serial_torch import serial_torch_in_this_thread
 from gan_core.control.session import TrainingSession
+from gan_core.runtime.serial_torch import serial_torch_in_this_thread
 
 PREFIX = "/_gw/live"
 MAX_STATE_CHARS = 4096

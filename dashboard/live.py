@@ -20,9 +20,9 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from gan_core.runs.paths import RunPaths, sample_grids
-from gan_core.files import UnreadableFile, read_bytes
 from gan_core.control.snapshot import Snapshot
+from gan_core.files import UnreadableFile, read_bytes
+from gan_core.runs.paths import RunPaths, sample_grids
 
 STATIC = Path(__file__).resolve().parent / "static"
 CHART_COLUMNS = ("step", "wall_time", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",

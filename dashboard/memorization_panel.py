@@ -12,12 +12,12 @@ from torch import nn
 
 from dashboard.panels import cached_dataset
 from dashboard.text import plain
-from gan_core.config import DataConfig
+from gan_core.config.schema import DataConfig
 from gan_core.data.datasets import DataError, data_from_file
 from gan_core.quality.evaluator import EvaluationUnavailable, Evaluator
+from gan_core.quality.memorization import (RatioReport, held_out_count, nearest_training_images, run_distance_ratio,
+                                           training_features)
 from gan_core.views.latent import generate, image_grid, zs_from_seeds
-from gan_core.quality.memorization import (RatioReport, held_out_count, nearest_training_images,
-    run_distance_ratio, training_features)
 
 NEIGHBOURS = 5
 NEIGHBOUR_WIDTH = 64  # pixels: each neighbour's whole-factor upscale before the browser fits it to its column

@@ -9,14 +9,14 @@ import streamlit as st
 
 from dashboard import charts, live
 from dashboard.text import plain
-from gan_core.config import DataConfig, RunConfig
-from gan_core.data.datasets import load_dataset
-from gan_core.views.latent import image_grid
-from gan_core.runs.paths import RunPaths
-from gan_core.files import MAX_METRICS_BYTES, UnreadableFile, read_bytes
-from gan_core.control.snapshot import Snapshot
+from gan_core.config.schema import DataConfig, RunConfig
 from gan_core.control.session import TrainingSession
-from gan_core.engine.trainer import Trainer
+from gan_core.control.snapshot import Snapshot
+from gan_core.control.warmup import warm_up
+from gan_core.data.datasets import load_dataset
+from gan_core.files import MAX_METRICS_BYTES, UnreadableFile, read_bytes
+from gan_core.runs.paths import RunPaths
+from gan_core.views.latent import image_grid
 
 
 def format_duration(seconds: float) -> str:
@@ -152,12 +152,10 @@ def cached_dataset(data_config: DataConfig):
     return load_dataset(data_config)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def warm_engine(config: RunConfig) -> bool:
-    """Build this config's models once and drop them: torch's one-off start-up costs (~1.5 s on this
-    CPU) are paid while the user reads the page, not after Start."""
-    Trainer(config, cached_dataset(config.data))
-    return True
+def warm_engine(config: RunConfig) -> None:
+    """Load this config's data set (cached) and warm the engine up for it in the background (control/warmup.py):
+    Start then begins at once. Data errors raise here, so the page can say why Start is off."""
+    warm_up(config, cached_dataset(config.data))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

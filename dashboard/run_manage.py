@@ -13,12 +13,12 @@ from dashboard import live
 from dashboard.explorer import EXPLORE_REQUEST_KEY
 from dashboard.sidebar import request_config_load
 from dashboard.text import plain
-from gan_core.runs.admin import RunMeta, checked_run_dir, delete_refusal, delete_run, parse_tags, update_meta
-from gan_core.runs.paths import RunPaths, checkpoint_files
-from gan_core.runs.listing import RunSummary
-from gan_core.files import UnreadableFile, read_bytes
 from gan_core.control.session import ACTIVE, TrainingSession
 from gan_core.control.snapshot import Snapshot
+from gan_core.files import UnreadableFile, read_bytes
+from gan_core.runs.admin import RunMeta, checked_run_dir, delete_refusal, delete_run, parse_tags, update_meta
+from gan_core.runs.listing import RunSummary
+from gan_core.runs.paths import RunPaths, checkpoint_files
 
 MESSAGE_KEY = "runs.message"
 CONFIRM_KEY = "runs.confirm_delete"

@@ -11,13 +11,13 @@ import streamlit as st
 
 from dashboard import charts, run_manage
 from dashboard.text import plain
-from gan_core.runs.metrics import read_metrics
-from gan_core.runs.admin import RunMeta, read_meta, run_config_timeline, timeline_differences
-from gan_core.runs.paths import MAX_GRID_BYTES, RunPaths, read_events, sample_grids
-from gan_core.files import UnreadableFile, read_bytes
-from gan_core.runs.listing import RunSummary, list_runs, summarize_run
 from gan_core.control.session import ACTIVE, TrainingSession
 from gan_core.control.snapshot import Snapshot
+from gan_core.files import UnreadableFile, read_bytes
+from gan_core.runs.admin import RunMeta, read_meta, run_config_timeline, timeline_differences
+from gan_core.runs.listing import RunSummary, list_runs, summarize_run
+from gan_core.runs.metrics import read_metrics
+from gan_core.runs.paths import MAX_GRID_BYTES, RunPaths, read_events, sample_grids
 
 FOLLOW_REFRESH_S = 2.0
 METRICS = {  # overlay choices: metrics.csv columns, then quality.csv columns

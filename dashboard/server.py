@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gan_core.runtime.threads import prepare_openmp
+from gan_core.runtime.threads import prepare_openmp  # noqa: E402  (imports no torch)
 
 prepare_openmp("dashboard")  # before torch loads, as app.py does: the server's process trains too
 

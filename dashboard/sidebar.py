@@ -9,9 +9,10 @@ import streamlit as st
 
 from dashboard.guide import FIELD_HELP, PRESET_HELP
 from dashboard.upload import render_upload
-from gan_core.config import (ARCHITECTURES, AUGMENT_MODES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS,
-    LIVE_FIELDS, LOSS_NAMES, PRESET_NAMES, TOY_DATASET_NAMES, RunConfig, changed_dict, live_values, preset,
-    resolve_field, toy_preset, validation_errors)
+from gan_core.config.fields import LIVE_FIELDS, live_values, validation_errors
+from gan_core.config.presets import PRESET_NAMES, preset, toy_preset
+from gan_core.config.schema import (ARCHITECTURES, AUGMENT_MODES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS,
+                                    LOSS_NAMES, TOY_DATASET_NAMES, RunConfig, changed_dict, resolve_field)
 
 # (dotted field, label, widget kind, options) in display order; kind: select, int, float, text, bool.
 FIELDS: list[tuple[str, str, str, Any]] = [
@@ -145,7 +146,7 @@ def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]
             continue
         if widget_key(field) not in st.session_state:
             st.session_state[widget_key(field)] = stored[field]
-        disabled = active and field.split(".")[1] not in LIVE_FIELDS
+        disabled = active and field not in LIVE_FIELDS
         values[field] = stored[field] = _widget(sidebar, field, label, kind, options, disabled)
         slots[field] = sidebar.empty()  # the field's error message goes right below it
         if field == "data.path":  # the folder data set: upload one, and see the chosen upload's images
@@ -229,4 +230,4 @@ def live_changes(values_config: RunConfig | None, running_config: RunConfig | No
     if values_config is None or running_config is None:
         return {}
     new, running = live_values(values_config), live_values(running_config)
-    return {name: value for name, value in new.items() if value != running[name]}
+    return {path: value for path, value in new.items() if value != running[path]}

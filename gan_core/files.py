@@ -176,3 +176,38 @@ def _nesting(text: str) -> int:
         elif char in "]}":
             depth -= 1
     return deepest
+
+
+# What torch's zip writer says when a write under it failed (the OSError may be gone by then).
+_TORCH_WRITE_FAILURES = ("PytorchStreamWriter failed writing", "unexpected pos", "file write failed")
+
+
+def write_error(error: BaseException) -> OSError | None:
+    """The OSError behind a failed write, or None. torch.save on a full disk raises a RuntimeError of its own
+    while the OSError is being handled (its writer finds the file shorter than it wrote): that is a write error
+    too."""
+    if isinstance(error, OSError):
+        return error
+    if not isinstance(error, RuntimeError):
+        return None
+    cause: BaseException | None = error
+    for _ in range(8):  # the chain of causes is short; a loop in it must not hang
+        cause = cause.__cause__ or cause.__context__ if cause is not None else None
+        if isinstance(cause, OSError):
+            return cause
+    if any(text in str(error) for text in _TORCH_WRITE_FAILURES):
+        message = " ".join(str(error).split())[:160]
+        return OSError(errno.EIO, f"a file could not be written ({message})")
+    return None
+
+
+def located(error: OSError, folder: str | os.PathLike | None) -> OSError:
+    """The error naming `folder` when it names no file itself (a failed write() or fsync() names none)."""
+    if error.filename or folder is None:
+        return error
+    return OSError(error.errno, error.strerror or " ".join(str(error).split()), str(folder))
+
+
+def describe_write_error(error: OSError) -> str:
+    """An OSError as `cause: file`, for the error line and a `failed` event."""
+    return f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")

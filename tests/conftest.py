@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gan_core.config import DataConfig, ModelConfig, OptimizerConfig, RunConfig, TrainingConfig
+from gan_core.config.schema import DataConfig, ModelConfig, OptimizerConfig, RunConfig, TrainingConfig
 from gan_core.data.datasets import ImageDataset
 
 

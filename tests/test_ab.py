@@ -11,15 +11,16 @@ import pytest
 
 import gan_core.control.ab
 import gan_core.data.datasets
-from gan_core.__main__ import main
+from gan_core.cli.main import main
+from gan_core.config.presets import preset
+from gan_core.config.schema import RunConfig
 from gan_core.control.ab import AB_TAG, ABRunner, ab_configs
-from gan_core.config import RunConfig, preset
-from gan_core.runs.metrics import read_metrics
+from gan_core.engine.trainer import Trainer
 from gan_core.runs.admin import read_meta
 from gan_core.runs.listing import config_differences as listing_differences
 from gan_core.runs.lock import run_owner
+from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import RunPaths, read_events
-from gan_core.engine.trainer import Trainer
 
 TINY_SETS = {"data.name": "digits", "model.hidden_dim": 16, "model.latent_dim": 8, "training.batch_size": 16,
              "training.device": "cpu", "training.eval_every": 0, "training.sample_every": 5,

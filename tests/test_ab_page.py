@@ -13,10 +13,11 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ab_page import AB_FIELDS, parse_ab_values, summary_table, suggested_values
+from dashboard.ab_page import AB_FIELDS, parse_ab_values, suggested_values, summary_table
+from gan_core.config.presets import preset
+from gan_core.config.schema import RunConfig
 from gan_core.control.ab import ABProgress, ABRunner, describe_value
 from gan_core.runs.checkpoint import load_checkpoint
-from gan_core.config import RunConfig, preset
 from gan_core.runs.paths import RunPaths
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")

@@ -116,7 +116,7 @@ def test_apply_changes_a_live_field(app):
     app.button(key="btn.apply").click().run()
     app.button(key="btn.step").click().run()
     updates = [e for e in read_events(RunPaths(_run_dir(app)).events) if e["kind"] == "update"]
-    assert updates and updates[0]["changes"] == {"lr_g": 1e-3}
+    assert updates and updates[0]["changes"] == {"optimizer.lr_g": 1e-3}
 
 
 def test_a_new_tab_during_a_run_shows_its_live_settings_and_no_apply(app):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gan_core.runs.checkpoint import load_checkpoint, save_checkpoint
 from gan_core.columns import METRIC_NAMES
-from gan_core.config import toy_preset
-from gan_core.runs.metrics import MetricsWriter, read_metrics
+from gan_core.config.presets import toy_preset
 from gan_core.engine.trainer import Trainer
+from gan_core.runs.checkpoint import load_checkpoint, save_checkpoint
+from gan_core.runs.metrics import MetricsWriter, read_metrics
 
 
 def test_fixed_augmentation_changes_what_d_sees_but_not_the_batches_or_noise(tiny):

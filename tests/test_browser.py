@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import (launch_browser, require_chromium, status_step, status_word,
-                                   streamlit_server, wait_until)
+from tests.browser_support import (launch_browser, require_chromium, status_step, status_word, streamlit_server,
+                                   wait_until)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 VIEWPORT = {"width": 1366, "height": 768}  # a laptop's
@@ -97,7 +97,7 @@ def _coloured_pixels(png: bytes) -> int:
 
 def _warm_evaluator() -> None:
     # Train the quality classifier into the test's cache first, so no run waits on it.
-    from gan_core.config import DataConfig
+    from gan_core.config.schema import DataConfig
     from gan_core.quality.evaluator import Evaluator
 
     Evaluator.for_data(DataConfig())
@@ -217,8 +217,8 @@ def make_long_run(runs_root: Path, steps: int = 100_000, cli_args: list[str] | N
 
     import torch
 
-    from gan_core.runs.checkpoint import save_checkpoint
     from gan_core.columns import METRIC_NAMES
+    from gan_core.runs.checkpoint import save_checkpoint
     from tests.test_cli import TINY
 
     run_dir = runs_root / "long-run"

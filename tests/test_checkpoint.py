@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from gan_core.runs.vetting import CheckpointError
-from gan_core.runs.checkpoint import load_checkpoint, load_generator, restore, save_checkpoint
 from gan_core.engine.trainer import Trainer
+from gan_core.runs.checkpoint import load_checkpoint, load_generator, restore, save_checkpoint
+from gan_core.runs.vetting import CheckpointError
 from tests.test_trainer import LOSS_COLUMNS
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_core.__main__ import main
+from gan_core.cli.main import main
 from gan_core.runs.checkpoint import load_checkpoint
 from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import RunPaths, read_events

@@ -7,17 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_config
 
-from gan_core.__main__ import main
-from gan_core.runs.checkpoint import load_checkpoint, load_generator, save_checkpoint
-from gan_core.nets.clusters import cluster_shares, clusters_from_noise, kmeans_labels
-from gan_core.config import DataConfig, ModelConfig, RunConfig, preset
+from gan_core.cli.main import main
+from gan_core.config.presets import preset
+from gan_core.config.schema import DataConfig, ModelConfig, RunConfig
 from gan_core.data.datasets import ImageDataset
-from gan_core.views.latent import generate, zs_from_seeds
+from gan_core.engine.trainer import Trainer
+from gan_core.nets.clusters import cluster_shares, clusters_from_noise, kmeans_labels
 from gan_core.nets.models import ConditionalBatchNorm, SelfConditionedGenerator, build_models
 from gan_core.nets.penalties import mode_seeking_penalty, pair_conditions
-from gan_core.engine.trainer import Trainer
-from conftest import tiny_config
+from gan_core.runs.checkpoint import load_checkpoint, load_generator, save_checkpoint
+from gan_core.views.latent import generate, zs_from_seeds
 
 
 def clustered_tiny(**changes) -> RunConfig:
@@ -97,9 +98,9 @@ def test_training_conditions_d_on_the_reals_clusters_and_the_fakes_clusters():
     shares = cluster_shares(trainer.cluster_labels, 10)
     assert torch.allclose(trainer.generator.cluster_edges, torch.cumsum(shares, 0))
     indices = torch.tensor([0, 5, 9])
-    assert torch.equal(trainer._labels(indices)[0], trainer.cluster_labels[indices])
+    assert torch.equal(trainer.conditioning.real_labels(indices)[0], trainer.cluster_labels[indices])
     z = trainer.sample_noise(16)
-    assert torch.equal(trainer._labels(None, 16, z)[0], trainer.generator.clusters_for(z))
+    assert torch.equal(trainer.conditioning.fake_labels(z)[0], trainer.generator.clusters_for(z))
     row = trainer.step()
     assert row["step"] == 1 and torch.isfinite(torch.tensor(row["d_loss"]))
     assert trainer.sample_fixed().shape == (16, 1, 8, 8)  # the grid stays square: no class rows

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from gan_core.config import preset
+from gan_core.config.presets import preset
+from gan_core.engine.trainer import Trainer
 from gan_core.quality.health import HealthMonitor
 from gan_core.record.live_quality import LiveEvaluation
+from gan_core.record.opening import create_run_dir
 from gan_core.record.recorder import RunRecorder
 from gan_core.runs.paths import read_events
-from gan_core.record.opening import create_run_dir
-from gan_core.engine.trainer import Trainer
 
 
 def test_low_diversity_fires_after_the_warmup_on_two_low_grids_and_rearms():

@@ -6,18 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from gan_core.__main__ import main
-from gan_core.runs.vetting import CheckpointError
-from gan_core.runs.checkpoint import load_checkpoint, load_generator, save_checkpoint
-from gan_core.config import DataConfig, ModelConfig, RunConfig, preset
-from gan_core.data.datasets import ImageDataset
-from gan_core.quality.evaluator import Evaluator, conditional_inputs
-from gan_core.views.latent import generate, zs_from_seeds
-from gan_core.nets.models import ConditionalBatchNorm, build_models
-from gan_core.views.point_plot import samples_image
-from gan_core.engine.trainer import Trainer
 from conftest import tiny_config
+
+from gan_core.cli.main import main
+from gan_core.config.presets import preset
+from gan_core.config.schema import DataConfig, ModelConfig, RunConfig
+from gan_core.data.datasets import ImageDataset
+from gan_core.engine.trainer import Trainer
+from gan_core.nets.models import ConditionalBatchNorm, build_models
+from gan_core.quality.evaluator import Evaluator, conditional_inputs
+from gan_core.runs.checkpoint import load_checkpoint, load_generator, save_checkpoint
+from gan_core.runs.vetting import CheckpointError
+from gan_core.views.latent import generate, zs_from_seeds
+from gan_core.views.point_plot import samples_image
 
 SHAPES = {"mlp": (1, 28, 28), "dcgan": (1, 28, 28)}
 
@@ -100,12 +101,12 @@ def test_fake_labels_follow_the_class_shares(toy_dataset):
     labels = torch.tensor([0] * 32 + [1] * 16 + [2] * 8 + [3] * 8)
     dataset = ImageDataset(images=toy_dataset.images, labels=labels, name="folder")
     trainer = Trainer(conditional_tiny(), dataset=dataset)
-    (drawn,) = trainer._labels(None, 40000)
+    (drawn,) = trainer.conditioning.fake_labels(trainer.sample_noise(40000))
     shares = torch.bincount(drawn, minlength=4).double() / drawn.numel()
     assert torch.allclose(shares, torch.tensor([0.5, 0.25, 0.125, 0.125], dtype=torch.float64), atol=0.01)
     # Real labels are the batch's own.
     indices = torch.tensor([0, 40, 50, 63])
-    assert trainer._labels(indices)[0].tolist() == [0, 1, 2, 3]
+    assert trainer.conditioning.real_labels(indices)[0].tolist() == [0, 1, 2, 3]
 
 
 def test_fixed_grid_has_one_row_per_class_sharing_grid_size():
@@ -206,8 +207,8 @@ def test_brief_training_makes_the_requested_class(tmp_path):
 
 
 def test_live_evaluation_logs_conditional_accuracy(tmp_path):
-    from gan_core.runs.metrics import read_metrics
     from gan_core.record.live_quality import LiveEvaluation
+    from gan_core.runs.metrics import read_metrics
 
     trainer = Trainer(conditional_tiny())
     trainer.step()

@@ -2,7 +2,9 @@ import json
 
 import pytest
 
-from gan_core.config import PRESET_NAMES, RunConfig, parse_value, preset, validation_errors
+from gan_core.config.fields import parse_value, validation_errors
+from gan_core.config.presets import PRESET_NAMES, preset
+from gan_core.config.schema import RunConfig
 
 # (dotted field, bad value) for every field of every section.
 BAD_VALUES = [

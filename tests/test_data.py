@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core.config import DataConfig
+from gan_core.config.schema import DataConfig
 from gan_core.data.datasets import BatchIndexSampler, DataError, load_dataset
 
 

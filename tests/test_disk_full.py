@@ -13,11 +13,11 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from gan_core.cli.main import main as cli
 from gan_core.record import opening as runs_module
-from gan_core.__main__ import main as cli
-from gan_core.runs.paths import RunPaths, read_events
-from gan_core.runs.lock import run_owner
 from gan_core.runs.listing import summarize_run
+from gan_core.runs.lock import run_owner
+from gan_core.runs.paths import RunPaths, read_events
 from tests.test_upload_page import shapes_zip, unescaped
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")

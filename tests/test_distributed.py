@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from gan_core.engine.trainer import Trainer, noise_seed
+from gan_core.runs.lock import run_owner
 from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import RunPaths, read_events
-from gan_core.runs.lock import run_owner
-from gan_core.engine.trainer import Trainer, noise_seed
 from tests.conftest import tiny_config
 
 pytestmark = pytest.mark.timeout(300)

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gan_core.__main__ import main as cli
-from gan_core.config import DataConfig
+from gan_core.cli.main import main as cli
+from gan_core.config.schema import DataConfig
 from gan_core.data.datasets import load_dataset
 from gan_core.quality.evaluator import EvaluationUnavailable, Evaluator, coverage, fid
 
@@ -95,7 +95,7 @@ def test_cli_scores_samples_made_elsewhere(evaluator, mnist, tmp_path, monkeypat
 def test_a_folder_whose_images_change_gets_a_new_cached_classifier(tmp_path):
     from PIL import Image
 
-    from gan_core.config import DataConfig
+    from gan_core.config.schema import DataConfig
     from gan_core.quality.evaluator import cached_evaluator_path
 
     folder = tmp_path / "images" / "a"

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_core.quality import evaluator_cache
-from gan_core.__main__ import main as cli
-from gan_core.runs.checkpoint import save_checkpoint
-from gan_core.config import preset
-from gan_core.quality.evaluator import Evaluator, cached_evaluator_path
-from gan_core.runs.paths import RunPaths, read_events
+from gan_core.cli.main import main as cli
+from gan_core.config.presets import preset
 from gan_core.engine.trainer import Trainer
+from gan_core.quality import evaluator_cache
+from gan_core.quality.evaluator import Evaluator, cached_evaluator_path
+from gan_core.runs.checkpoint import save_checkpoint
+from gan_core.runs.paths import RunPaths, read_events
 
 pytestmark = pytest.mark.timeout(300)
 DATA = preset("seed-mlp").with_changes({"data.limit": 200}).data
@@ -185,8 +185,8 @@ def test_the_pages_background_evaluation_sets_a_bad_cache_aside_and_trains_it_in
                                                                                           tmp_path):
     import time
 
-    from gan_core.record.recorder import RunRecorder
     from gan_core.record.opening import create_run_dir
+    from gan_core.record.recorder import RunRecorder
 
     path = _plant("wrong shapes", good_cache, cache_dir, tmp_path)
     config = preset("seed-mlp").with_changes({"data.limit": 200, "model.hidden_dim": 16, "training.device": "cpu",

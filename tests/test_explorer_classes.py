@@ -39,7 +39,7 @@ def test_the_grid_and_the_class_strip_draw_the_requested_classes():
     import torch
 
     from dashboard.explorer import cached_class_strip, cached_grid
-    from gan_core.config import ModelConfig
+    from gan_core.config.schema import ModelConfig
     from gan_core.nets.models import build_models
 
     torch.manual_seed(0)

@@ -9,12 +9,12 @@ import zipfile
 import pytest
 import torch
 
-from gan_core.runs import vetting as checkpoint_vetting
-from gan_core.runs.vetting import CheckpointError
-from gan_core.runs.checkpoint import load_checkpoint, load_generator, save_checkpoint
-from gan_core.record.recorder import RunRecorder
-from gan_core.record.opening import create_run_dir, open_run_for_resume
 from gan_core.engine.trainer import Trainer
+from gan_core.record.opening import create_run_dir, open_run_for_resume
+from gan_core.record.recorder import RunRecorder
+from gan_core.runs import vetting as checkpoint_vetting
+from gan_core.runs.checkpoint import load_checkpoint, load_generator, save_checkpoint
+from gan_core.runs.vetting import CheckpointError
 
 
 @pytest.fixture(scope="module")

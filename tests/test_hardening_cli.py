@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_core.__main__ import main as cli
-from gan_core.runs.checkpoint import save_checkpoint
-from gan_core.config import DataConfig
+from gan_core.cli.main import main as cli
+from gan_core.config.schema import DataConfig
 from gan_core.data.datasets import load_dataset
+from gan_core.engine.trainer import Trainer
+from gan_core.record.opening import create_run_dir
+from gan_core.record.recorder import RunRecorder
+from gan_core.runs.checkpoint import save_checkpoint
+from gan_core.runs.listing import summarize_run
+from gan_core.runs.lock import run_owner
 from gan_core.runs.metrics import MetricsWriter
 from gan_core.runs.paths import RunPaths, read_events
-from gan_core.record.recorder import RunRecorder
-from gan_core.record.opening import create_run_dir
-from gan_core.runs.lock import run_owner
-from gan_core.runs.listing import summarize_run
-from gan_core.engine.trainer import Trainer
 
 pytestmark = pytest.mark.timeout(120)
 TINY_TRAIN = ["train", "--preset", "seed-mlp", "--set", "data.limit=200", "--set", "device=cpu",

@@ -6,14 +6,14 @@ import os
 
 import pytest
 
-from gan_core.runs.metrics import read_metrics
-from gan_core.runs.paths import RunPaths, read_events
-from gan_core.record.recorder import RunRecorder
+from gan_core.engine.trainer import Trainer
+from gan_core.files import UnreadableFile
 from gan_core.record.opening import create_run_dir
+from gan_core.record.recorder import RunRecorder
 from gan_core.runs.listing import list_runs, summarize_run
 from gan_core.runs.lock import release_run_lock
-from gan_core.files import UnreadableFile
-from gan_core.engine.trainer import Trainer
+from gan_core.runs.metrics import read_metrics
+from gan_core.runs.paths import RunPaths, read_events
 
 pytestmark = pytest.mark.timeout(60)  # a FIFO read blocks forever: the timeout turns that into a failure
 

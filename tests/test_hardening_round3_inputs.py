@@ -15,18 +15,20 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from torchvision import datasets
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+from torchvision import datasets
 
-from gan_core.__main__ import main as cli
-from gan_core.runs.checkpoint import save_checkpoint
-from gan_core.config import DataConfig, RunConfig, preset, validation_errors
+from gan_core.cli.main import main as cli
+from gan_core.config.fields import validation_errors
+from gan_core.config.presets import preset
+from gan_core.config.schema import DataConfig, RunConfig
 from gan_core.data.datasets import data_from_file
 from gan_core.data.image_import import import_upload
-from gan_core.record.opening import create_run_dir
-from gan_core.runs.lock import run_owner
 from gan_core.engine.trainer import Trainer
+from gan_core.record.opening import create_run_dir
+from gan_core.runs.checkpoint import save_checkpoint
+from gan_core.runs.lock import run_owner
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
@@ -131,8 +133,8 @@ def test_resume_of_a_checkpoint_downloads_only_with_the_users_flag(tmp_path, cap
 
 
 def test_the_pages_resume_never_downloads(tmp_path, tiny, hostile_state, downloads):
-    from gan_core.data.datasets import DataError
     from gan_core.control.session import TrainingSession
+    from gan_core.data.datasets import DataError
 
     paths = create_run_dir(tiny, run_dir=tmp_path / "runs" / "r", lock=False)
     save_checkpoint(hostile_state, paths.latest)

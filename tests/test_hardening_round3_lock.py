@@ -9,13 +9,13 @@ import socket
 
 import pytest
 
-from gan_core.__main__ import main as cli
-from gan_core.runs.admin import delete_refusal, delete_run
-from gan_core.record.recorder import RunRecorder
+from gan_core.cli.main import main as cli
+from gan_core.engine.trainer import Trainer
 from gan_core.record.opening import create_run_dir, open_run_for_resume
+from gan_core.record.recorder import RunRecorder
+from gan_core.runs.admin import delete_refusal, delete_run
 from gan_core.runs.listing import list_runs, summarize_run
 from gan_core.runs.lock import release_run_lock, run_owner
-from gan_core.engine.trainer import Trainer
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -14,17 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from gan_core.config import toy_preset
-from gan_core.runs.metrics import read_metrics
+from gan_core import files as safe_io
+from gan_core.config.presets import toy_preset
+from gan_core.engine.trainer import Trainer
+from gan_core.record.opening import create_run_dir, open_run_for_resume
 from gan_core.record.quality_record import QualityRecord
 from gan_core.record.recorder import RunRecorder
-from gan_core.runs.paths import RunPaths
-from gan_core.record.opening import create_run_dir, open_run_for_resume
 from gan_core.runs.listing import list_runs
-from gan_core.runs.paths import read_events
 from gan_core.runs.lock import release_run_lock
-from gan_core import files as safe_io
-from gan_core.engine.trainer import Trainer
+from gan_core.runs.metrics import read_metrics
+from gan_core.runs.paths import read_events
 
 pytestmark = pytest.mark.timeout(120)  # a FIFO opened for reading or appending blocks forever without O_NONBLOCK
 

@@ -11,15 +11,15 @@ import threading
 
 import pytest
 
-from gan_core.__main__ import main as cli
-from gan_core.record.live_quality import LiveEvaluation
-from gan_core.runs.paths import RunPaths, checkpoint_files, list_checkpoints, read_events, sample_grids
-from gan_core.record.recorder import RunRecorder
-from gan_core.record.opening import create_run_dir, open_run_for_resume
-from gan_core.runs.listing import list_runs, summarize_run
-from gan_core.runs.lock import release_run_lock, run_owner
+from gan_core.cli.main import main as cli
 from gan_core.control.session import TrainingSession
 from gan_core.engine.trainer import Trainer
+from gan_core.record.live_quality import LiveEvaluation
+from gan_core.record.opening import create_run_dir, open_run_for_resume
+from gan_core.record.recorder import RunRecorder
+from gan_core.runs.listing import list_runs, summarize_run
+from gan_core.runs.lock import release_run_lock, run_owner
+from gan_core.runs.paths import RunPaths, checkpoint_files, list_checkpoints, read_events, sample_grids
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from gan_core.runs.checkpoint import load_checkpoint
-from gan_core.quality.health import HealthMonitor
-from gan_core.record.recorder import RunRecorder
-from gan_core.record.opening import create_run_dir
-from gan_core.runs.paths import read_events
 from gan_core.engine.trainer import Trainer
+from gan_core.quality.health import HealthMonitor
+from gan_core.record.opening import create_run_dir
+from gan_core.record.recorder import RunRecorder
+from gan_core.runs.checkpoint import load_checkpoint
+from gan_core.runs.paths import read_events
 
 
 def _rows(d_fakes):

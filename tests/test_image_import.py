@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
+from gan_core.config.schema import DataConfig
 from gan_core.data import image_import
-from gan_core.config import DataConfig
 from gan_core.data.datasets import load_dataset
 from gan_core.data.image_import import ImportRefused, import_upload
 

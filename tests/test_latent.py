@@ -2,9 +2,9 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core.views.latent import (generate, gif_bytes, great_circle_loop, image_grid, interpolate, lerp,
-    path_through, save_gif, save_strip, slerp, z_from_seed, zs_from_seeds)
 from gan_core.nets.models import MLPGenerator
+from gan_core.views.latent import (generate, gif_bytes, great_circle_loop, image_grid, interpolate, lerp,
+                                   path_through, save_gif, save_strip, slerp, z_from_seed, zs_from_seeds)
 
 
 def test_slerp_endpoints_are_exact():

@@ -11,8 +11,8 @@ import pytest
 from dashboard import live
 from dashboard.panels import status_line
 from dashboard.text import plain
-from gan_core.runs.paths import RunPaths, sample_grids
 from gan_core.control.session import TrainingSession
+from gan_core.runs.paths import RunPaths, sample_grids
 
 WAIT = 60.0
 
@@ -45,12 +45,12 @@ def test_chart_messages_carry_only_the_rows_events_and_quality_not_sent_before(s
     assert first["events"] == [] and first["events_start"] == 0  # start/checkpoint are not chart markers
 
     _step_and_wait(session, 2)
-    session.update(lr_g=1e-3)
+    session.update({"optimizer.lr_g": 1e-3})
     _step_and_wait(session, 1)
     second, sent = live.chart_message(session.snapshot(since=sent["cursor"]), sent)
     assert (second["start"], second["n"], _steps(second)) == (3, 3, [4, 5, 6])
     assert second["events_start"] == 0 and [e["kind"] for e in second["events"]] == ["update"]
-    assert "lr_g=0.001" in second["events"][0]["detail"]
+    assert "optimizer.lr_g=0.001" in second["events"][0]["detail"]
 
     third, sent = live.chart_message(session.snapshot(since=sent["cursor"]), sent)
     assert (third["start"], third["n"], third["cols"], third["events"]) == (6, 0, {}, [])
@@ -74,7 +74,7 @@ def test_a_lost_tab_state_or_a_new_run_resends_from_the_start(session, tiny):
 
 
 def test_quality_rows_travel_once_and_non_finite_values_as_null(session, tiny):
-    snapshot = session.snapshot()
+    snapshot = session.snapshot(since=0)
     rows = ({"step": 5.0, "fid": 12.5, "precision": 0.5, "recall": math.nan, "classes_covered": 9.0},
             {"step": 10.0, "fid": 11.0, "precision": 0.6, "recall": 0.4, "classes_covered": 10.0})
     import dataclasses
@@ -125,7 +125,7 @@ def test_status_line_shows_wall_rates_and_what_the_thread_is_busy_with(session, 
 
     session.start(tiny, paused=True)
     assert session.wait_for(lambda s: s.status == "paused", WAIT)
-    paused = session.snapshot()
+    paused = session.snapshot(since=0)
     assert "steps/s" not in status_line(paused) and paused.steps_per_s is None
     running = dataclasses.replace(paused, status="running", steps_per_s=20.0, images_per_s=320.0,
                                   elapsed_s=100.0, train_s=60.0, activity="writing a checkpoint")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gan_core.config import DataConfig
+from gan_core.config.schema import DataConfig
 from gan_core.data.datasets import load_dataset
 from gan_core.quality.evaluator import Evaluator
 from gan_core.quality.memorization import (distance_ratio, held_out_count, held_out_split, nearest_training,
-    nearest_training_images, run_distance_ratio, training_features)
+                                           nearest_training_images, run_distance_ratio, training_features)
 
 
 def _features(n: int, seed: int) -> torch.Tensor:

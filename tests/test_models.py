@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gan_core.config import ModelConfig
+from gan_core.config.schema import ModelConfig
 from gan_core.nets.models import build_models, has_batch_norm
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from dashboard.playground import compute_views, fixed_noise, playground_message, view_bounds
-from gan_core.nets.point_models import PointDiscriminator, PointGenerator
 from gan_core.data.toys import make_toy
+from gan_core.nets.point_models import PointDiscriminator, PointGenerator
 
 
 def _views(run: str = "runs/a", latent: int = 2):

@@ -4,13 +4,14 @@ rewinding to the last good state; Trainer.initial_state_dict; checkpoints stampe
 import pytest
 import torch
 
-from gan_core.runs.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
-from gan_core.runs.metrics import read_metrics
-from gan_core.record.recorder import RunRecorder
-from gan_core.record.opening import create_run_dir
-from gan_core.runs.paths import read_events
-from gan_core.runs.lock import run_owner
 from gan_core.engine.trainer import Trainer
+from gan_core.record.opening import create_run_dir
+from gan_core.record.recorder import RunRecorder
+from gan_core.runs.checkpoint import load_checkpoint, save_checkpoint
+from gan_core.runs.lock import run_owner
+from gan_core.runs.metrics import read_metrics
+from gan_core.runs.paths import read_events
+from gan_core.runs.schema import CHECKPOINT_FORMAT
 
 
 def _recorder(config, tmp_path, steps=0):
@@ -72,7 +73,7 @@ def test_finish_nonfinite_logs_the_event_once(tiny, tmp_path):
 
 def test_restore_last_good_goes_back_to_latest_and_cuts_metrics(tiny, tmp_path):
     trainer, recorder = _recorder(tiny, tmp_path, steps=12)  # latest.pt at step 10
-    trainer.update_hyperparameters(lr_g=1e-3)  # a live change made while diverged is kept
+    trainer.update_hyperparameters({"optimizer.lr_g": 1e-3})  # a live change made while diverged is kept
     recorder.record(_nan_row(trainer))
     assert recorder.restore_last_good() == 10
     assert trainer.step_count == 10 and trainer.optimizer_g.param_groups[0]["lr"] == 1e-3

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gan_core.config import RunConfig
-from gan_core.runs.admin import (META_NAME, MAX_META_BYTES, RunMeta, config_timeline, delete_refusal, delete_run,
-    describe_timeline, parse_tags, read_meta, run_config_timeline, timeline_differences, update_meta)
+from gan_core.config.schema import RunConfig
+from gan_core.runs.admin import (MAX_META_BYTES, META_NAME, RunMeta, config_timeline, delete_refusal, delete_run,
+                                 describe_timeline, parse_tags, read_meta, run_config_timeline, timeline_differences,
+                                 update_meta)
 from gan_core.runs.lock import acquire_run_lock, release_run_lock
 
 

@@ -3,13 +3,13 @@ import json
 import pandas as pd
 import pytest
 
-from gan_core.runs.metrics import MetricsWriter, read_metrics, truncate_metrics
-from gan_core.runs.paths import RunPaths, list_checkpoints, read_events
-from gan_core.record.recorder import RunRecorder
-from gan_core.record.opening import create_run_dir, open_run_for_resume
-from gan_core.runs.listing import list_runs
 from gan_core.columns import METRIC_NAMES
 from gan_core.engine.trainer import Trainer
+from gan_core.record.opening import create_run_dir, open_run_for_resume
+from gan_core.record.recorder import RunRecorder
+from gan_core.runs.listing import list_runs
+from gan_core.runs.metrics import MetricsWriter, read_metrics, truncate_metrics
+from gan_core.runs.paths import RunPaths, list_checkpoints, read_events
 
 
 def test_create_run_dir_layout(tiny, tmp_path):

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gan_core.__main__ import main as cli
-from gan_core.runs.paths import RunPaths
+from gan_core.cli.main import main as cli
 from gan_core.runs.listing import config_differences
+from gan_core.runs.paths import RunPaths
 from tests.test_cli import TINY
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")

@@ -6,10 +6,10 @@ import time
 import pytest
 import torch
 
-from gan_core.runs.checkpoint import load_checkpoint
-from gan_core.runs.paths import RunPaths, read_events
 from gan_core.control.session import TrainingSession
 from gan_core.engine.trainer import Trainer
+from gan_core.runs.checkpoint import load_checkpoint
+from gan_core.runs.paths import RunPaths, read_events
 
 pytestmark = pytest.mark.timeout(120)  # a hang fails instead of blocking CI
 
@@ -63,7 +63,7 @@ def test_step_n_while_paused_advances_exactly_n(session, tiny):
     session.step(3)
     _wait(session, lambda s: _step(s) == 3 and s.snapshot().steps_pending == 0, "3 steps")
     time.sleep(0.3)
-    snap = session.snapshot()
+    snap = session.snapshot(since=0)
     assert snap.step == 3 and snap.status == "paused" and [r[0] for r in snap.rows] == [1, 2, 3]
 
 
@@ -82,18 +82,18 @@ def test_stop_is_idempotent_and_leaves_a_loadable_checkpoint(session, tiny):
 def test_update_changes_the_learning_rate_at_the_next_step(session, tiny):
     run_dir = session.start(tiny, paused=True)
     _wait(session, lambda s: s.status == "paused", "paused")
-    session.update(lr_g=1e-3, loss="least_squares")
+    session.update({"optimizer.lr_g": 1e-3, "loss.loss": "least_squares"})
     session.step(1)
     _wait(session, lambda s: _step(s) == 1, "1 step")
     columns = session.snapshot().columns
-    row = session.snapshot().rows[0]
+    row = session.snapshot(since=0).rows[0]
     assert row[columns.index("lr_g")] == 1e-3
     update = [e for e in read_events(RunPaths(run_dir).events) if e["kind"] == "update"][0]
-    assert update["step"] == 0 and update["changes"] == {"lr_g": 1e-3, "loss": "least_squares"}
+    assert update["step"] == 0 and update["changes"] == {"optimizer.lr_g": 1e-3, "loss.loss": "least_squares"}
     with pytest.raises(ValueError, match="batch_size"):
-        session.update(batch_size=4)
+        session.update({"training.batch_size": 4})
     with pytest.raises(ValueError, match="optimizer.lr_g"):
-        session.update(lr_g=5.0)
+        session.update({"optimizer.lr_g": 5.0})
 
 
 def test_non_finite_loss_pauses_keeps_checkpoint_and_resumes_from_it(session, tiny, monkeypatch):
@@ -115,22 +115,22 @@ def test_non_finite_loss_pauses_keeps_checkpoint_and_resumes_from_it(session, ti
     monkeypatch.setattr(Trainer, "step", poisoned)
     session.step(1)
     _wait(session, lambda s: s.snapshot().diverged, "non-finite loss")
-    snap = session.snapshot()
+    snap = session.snapshot(since=0)
     nonfinite = [e for e in snap.events if e["kind"] == "nonfinite"]
     assert snap.status == "paused" and nonfinite[0]["message"] == f"non-finite loss at step {snap.step}"
     assert torch.equal(load_checkpoint(paths.latest)["generator"]["net.0.weight"], good["generator"]["net.0.weight"])
     monkeypatch.setattr(Trainer, "step", real_step)
-    session.update(lr_g=1e-4)
+    session.update({"optimizer.lr_g": 1e-4})
     session.resume()
     _wait(session, lambda s: not s.snapshot().diverged and _step(s) > good["step"] + 2, "restored run")
     assert not any(torch.isnan(p).any() for p in session.generator().parameters())
-    snap = session.snapshot()
+    snap = session.snapshot(since=0)
     assert snap.rows[-1][snap.columns.index("lr_g")] == 1e-4  # the optimizer's own rate, logged each step
     g_loss = snap.columns.index("g_loss")
     assert all(math.isfinite(row[g_loss]) for row in snap.rows[good["step"]:])  # G's weights are finite again
     session.stop()
     _wait(session, lambda s: s.status == "finished", "finished")
-    steps = [r[0] for r in session.snapshot().rows]
+    steps = [r[0] for r in session.snapshot(since=0).rows]
     assert steps == list(range(1, len(steps) + 1))
 
 
@@ -144,7 +144,7 @@ def test_exception_in_the_step_sets_failed_with_its_message(session, tiny, monke
     monkeypatch.setattr(Trainer, "step", broken)
     session.step(1)
     _wait(session, lambda s: s.status == "failed", "failed")
-    snap = session.snapshot()
+    snap = session.snapshot(since=0)
     assert snap.error == "RuntimeError: out of memory on purpose"
     assert snap.events[-1]["kind"] == "failed"
     session.start(tiny, paused=True)  # a failed run does not block the next one
@@ -170,7 +170,7 @@ def test_snapshot_since_returns_only_new_rows(session, tiny):
     _wait(session, lambda s: s.status == "paused", "paused")
     session.step(4)
     _wait(session, lambda s: _step(s) == 4, "4 steps")
-    first = session.snapshot()
+    first = session.snapshot(since=0)
     session.step(2)
     _wait(session, lambda s: _step(s) == 6, "6 steps")
     second = session.snapshot(since=first.cursor)
@@ -185,7 +185,7 @@ def test_resume_run_continues_from_latest(session, tiny, tmp_path):
     _wait(session, lambda s: s.status == "finished", "finished")
     stopped_at = session.snapshot().step
     session.resume_run(run_dir, paused=True)
-    snap = session.snapshot()
+    snap = session.snapshot(since=0)
     assert snap.step == stopped_at and len(snap.rows) == stopped_at and snap.status == "paused"
 
 
@@ -207,7 +207,8 @@ def test_stress_eight_threads(session, tiny):
                 elif action == "step":
                     session.step(rng.randint(1, 3))
                 elif action == "update":
-                    session.update(lr_d=rng.choice([1e-4, 2e-4]), d_steps_per_g_step=rng.randint(1, 2))
+                    session.update({"optimizer.lr_d": rng.choice([1e-4, 2e-4]),
+                                    "optimizer.d_steps_per_g_step": rng.randint(1, 2)})
                 elif action == "generator":
                     session.generator()
                 else:
@@ -228,7 +229,7 @@ def test_stress_eight_threads(session, tiny):
     session.resume()
     session.stop()
     _wait(session, lambda s: s.status == "finished", "finished")
-    snap = session.snapshot()
+    snap = session.snapshot(since=0)
     steps = [r[0] for r in snap.rows]
     assert steps == list(range(1, snap.step + 1))  # no lost or duplicated rows
     paths = RunPaths(snap.run_dir)

@@ -10,19 +10,20 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core.runs.checkpoint import load_checkpoint, load_generator, save_checkpoint
-from gan_core.config import DataConfig, RunConfig, preset, toy_preset, validation_errors
-from gan_core.data.datasets import load_dataset
-from gan_core.quality.health import HealthMonitor
-from gan_core.runs.metrics import read_metrics
-from gan_core.nets.point_models import PointDiscriminator, PointGenerator
-from gan_core.views.point_plot import FAKE_RGB, samples_image
-from gan_core.record.recorder import RunRecorder
-from gan_core.runs.paths import read_events
-from gan_core.record.opening import create_run_dir
+from gan_core.config.fields import validation_errors
+from gan_core.config.presets import preset, toy_preset
+from gan_core.config.schema import TOY_DATASET_NAMES, DataConfig, RunConfig
 from gan_core.control.session import TrainingSession
-from gan_core.data.toys import TOY_NAMES
+from gan_core.data.datasets import load_dataset
 from gan_core.engine.trainer import Trainer
+from gan_core.nets.point_models import PointDiscriminator, PointGenerator
+from gan_core.quality.health import HealthMonitor
+from gan_core.record.opening import create_run_dir
+from gan_core.record.recorder import RunRecorder
+from gan_core.runs.checkpoint import load_checkpoint, load_generator, save_checkpoint
+from gan_core.runs.metrics import read_metrics
+from gan_core.runs.paths import read_events
+from gan_core.views.point_plot import FAKE_RGB, samples_image
 
 RING = [[2.0, 0.0], [-2.0, 0.0]]
 
@@ -43,7 +44,7 @@ def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return all(torch.equal(x, y) for x, y in zip(a, b))
 
 
-@pytest.mark.parametrize("name", TOY_NAMES)
+@pytest.mark.parametrize("name", TOY_DATASET_NAMES)
 def test_every_toy_loads_as_points_with_its_modes(name):
     points = [[1.0, 1.0], [-1.0, 2.0], [0.5, -3.0]] if name == "drawn" else ()
     config = DataConfig(name=name, limit=300, points=points)
@@ -190,7 +191,7 @@ def test_quality_caption_speaks_of_modes_for_toys_and_of_fid_for_images():
 
 
 def test_cli_samples_scatters_refuses_strips_and_evaluates_a_2d_checkpoint(tmp_path, capsys):
-    from gan_core.__main__ import main as cli
+    from gan_core.cli.main import main as cli
 
     run = tmp_path / "toy"
     args = ["--preset", "toy-ring", "--set", "data.limit=512", "--set", "model.hidden_dim=16", "--set",

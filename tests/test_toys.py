@@ -7,13 +7,14 @@ import math
 import pytest
 import torch
 
-from gan_core.data.toys import TOY_NAMES, grid_modes, make_toy, ring_modes
+from gan_core.config.schema import TOY_DATASET_NAMES
+from gan_core.data.toys import grid_modes, make_toy, ring_modes
 from gan_core.quality.toy_metrics import divergences, mode_coverage, toy_quality
 
 DRAWN = [[0.0, 0.0], [1.0, 1.0], [-2.0, 3.0]]
 
 
-@pytest.mark.parametrize("name", TOY_NAMES)
+@pytest.mark.parametrize("name", TOY_DATASET_NAMES)
 def test_every_toy_has_shape_and_is_seeded(name):
     a = make_toy(name, 500, seed=3, drawn=DRAWN)
     b = make_toy(name, 500, seed=3, drawn=DRAWN)

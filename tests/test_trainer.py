@@ -47,15 +47,15 @@ def test_several_d_steps_per_g_step_consume_more_batches(tiny):
 
 def test_live_hyperparameter_update(tiny):
     trainer = Trainer(tiny)
-    old = trainer.update_hyperparameters(lr_g=1e-3, beta1=0.5, loss="hinge")
-    assert old == {"lr_g": 2e-4, "beta1": 0.9, "loss": "non_saturating"}
+    old = trainer.update_hyperparameters({"optimizer.lr_g": 1e-3, "optimizer.beta1": 0.5, "loss.loss": "hinge"})
+    assert old == {"optimizer.lr_g": 2e-4, "optimizer.beta1": 0.9, "loss.loss": "non_saturating"}
     assert trainer.optimizer_g.param_groups[0]["lr"] == 1e-3
     assert trainer.optimizer_d.param_groups[0]["betas"] == (0.5, 0.999)
     assert trainer.step()["lr_g"] == 1e-3 and trainer.config.loss.loss == "hinge"
     with pytest.raises(ValueError, match="batch_size"):
-        trainer.update_hyperparameters(batch_size=3)
+        trainer.update_hyperparameters({"training.batch_size": 3})
     with pytest.raises(ValueError, match="optimizer.lr_d"):
-        trainer.update_hyperparameters(lr_d=-1.0)
+        trainer.update_hyperparameters({"optimizer.lr_d": -1.0})
 
 
 def test_ema_generator_lags_the_generator(tiny):

@@ -8,9 +8,12 @@ import sys
 import threading
 from typing import Any
 
+from gan_core.config.fields import parse_value
+from gan_core.config.presets import PRESET_NAMES, preset
+from gan_core.config.schema import RunConfig
 from gan_core.control.ab import LABELS, ABProgress, ABRunner, describe_value, dotted_field
-from gan_core.config import PRESET_NAMES, RunConfig, parse_value, preset
 from gan_core.runs.listing import DEFAULT_RUNS_ROOT
+
 
 def add_ab_parser(commands: Any) -> None:
     """Register the `ab` subcommand on the CLI's subparsers."""

@@ -1,6 +1,6 @@
 """The commands that read a checkpoint: sample, interpolate and evaluate (python -m gan_core ...).
 
-Bad input raises ValueError naming the option and what is allowed; gan_core.__main__ turns it into one line
+Bad input raises ValueError naming the option and what is allowed; gan_core/cli/main.py turns it into one line
 and exit code 2.
 """
 
@@ -9,6 +9,40 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import Any
+
+from gan_core.config.schema import DATASET_NAMES
+
+
+def add_checkpoint_parsers(commands: Any) -> None:
+    """Register the sample, interpolate and evaluate subcommands."""
+    sample = commands.add_parser("sample", help="generate images from a checkpoint")
+    sample.add_argument("--checkpoint", required=True)
+    sample.add_argument("--n", type=int, default=64)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy (N x C x H x W in [-1, 1])")
+    sample.add_argument("--class", dest="class_index", type=int, help="a conditional checkpoint's class to draw")
+
+    interp = commands.add_parser("interpolate", help="a lerp/slerp strip between two seeds' latents")
+    interp.add_argument("--checkpoint", required=True)
+    interp.add_argument("--from-seed", type=int, required=True)
+    interp.add_argument("--to-seed", type=int, required=True)
+    interp.add_argument("--steps", type=int, default=10)
+    interp.add_argument("--method", choices=("lerp", "slerp"), default="slerp")
+    interp.add_argument("--out", required=True, help="FILE.png")
+    interp.add_argument("--class", dest="class_index", type=int, help="a conditional checkpoint's class to draw")
+
+    evaluate = commands.add_parser("evaluate", help="score samples: FID, class coverage, precision/recall")
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", help="generate from this checkpoint")
+    source.add_argument("--samples", help="score a FILE.npy of N x C x H x W floats in [-1, 1] made elsewhere")
+    evaluate.add_argument("--n", type=int, default=2000, help="samples to generate from the checkpoint")
+    evaluate.add_argument("--dataset", choices=DATASET_NAMES, default="mnist5k",
+                          help="real data to compare --samples with (a checkpoint uses its own)")
+    evaluate.add_argument("--json", help="also write the scores to this file")
+    evaluate.add_argument("--download", action="store_true",
+                          help="let the data set download (a checkpoint's own config never does)")
+
 
 MAX_SAMPLES = 100_000  # images in a --samples file, as --n allows
 MAX_SAMPLES_BYTES = 1 << 30  # of array data in a --samples file: read whole, then converted to float32
@@ -18,8 +52,8 @@ def sample_command(args: argparse.Namespace) -> int:
     """`sample`: a grid (.png) or an array (.npy) of samples from a checkpoint; 2D runs give points."""
     import numpy as np
 
-    from gan_core.runs.checkpoint import load_generator
     from gan_core.data.datasets import data_from_file, load_dataset
+    from gan_core.runs.checkpoint import load_generator
     from gan_core.views.latent import generate, image_grid, save_png, zs_from_seeds
     from gan_core.views.point_plot import scatter_image
 
@@ -102,7 +136,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from gan_core.config import DataConfig
+    from gan_core.config.schema import DataConfig
     from gan_core.data.datasets import data_from_file, load_dataset
     from gan_core.quality.evaluator import Evaluator
 
@@ -167,8 +201,8 @@ def _evaluate_points(generator, config, args: argparse.Namespace) -> int:
     import torch
 
     from gan_core.data.datasets import data_from_file, load_dataset
-    from gan_core.views.latent import generate
     from gan_core.quality.toy_metrics import toy_quality
+    from gan_core.views.latent import generate
 
     if not 10 <= args.n <= 100000:
         raise ValueError(f"--n={args.n} is invalid: allowed an integer from 10 to 100000")

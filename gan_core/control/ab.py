@@ -10,29 +10,26 @@ hands a page eval-mode copies of one side's G and D, taken between steps under `
 
 from __future__ import annotations
 
-import atexit
-import copy
 import dataclasses
 import shutil
-import threading
-import weakref
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from gan_core.config import RunConfig, resolve_field
-from gan_core.runtime.priority import start_thread
+from gan_core.config.schema import RunConfig, resolve_field
+from gan_core.control.controller import Controller, ModelCopies
+from gan_core.control.loop import Callbacks, LoopRun, Work, raise_write_error, run_loop
+from gan_core.control.mirror import RunMirror
+from gan_core.control.snapshot import Snapshot, mirror_snapshot
 from gan_core.runs.admin import update_meta
 from gan_core.runs.listing import DEFAULT_RUNS_ROOT
+from gan_core.views.point_plot import samples_image
 
 if TYPE_CHECKING:
-    from torch import nn
-
-    from gan_core.record.recorder import RunRecorder
     from gan_core.engine.trainer import Trainer
-
-__all__ = ["AB_STATUSES", "AB_TAG", "ABProgress", "ABRunner", "SideModels", "ab_configs"]
+    from gan_core.record.recorder import RunRecorder
 
 AB_STATUSES = ("idle", "running", "finished", "failed", "stopped")
 AB_TAG = "ab"
@@ -110,41 +107,25 @@ class ABProgress:
         return self.last_rows[1]
 
 
-class SideModels(NamedTuple):
-    """Eval-mode copies of one side's networks, detached from training, and the step they were taken at."""
-
-    generator: "nn.Module"
-    """G as sampled (the EMA weights when training.ema_decay is on), without gradients."""
-    discriminator: "nn.Module"
-    """D, without gradients."""
-    step: int
-    """Steps that side had trained when the copies were taken."""
-
-
 @dataclass
 class _Side:
-    """One run of the pair, owned by the training thread once launched."""
+    """One run of the pair, owned by the training thread once launched; its mirror is read under _cond."""
 
     trainer: "Trainer"
     recorder: "RunRecorder"
+    mirror: RunMirror = dataclasses.field(default_factory=RunMirror)
 
 
-class ABRunner:
+class ABRunner(Controller):
     """Trains an A/B pair in one daemon thread; every public method is thread-safe and returns quickly
     (start() loads the data and builds both models before returning, so its errors reach the caller)."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        super().__init__()
         self._progress = ABProgress()
         self._starting = False
-        self._stop_requested = False
-        self._thread: threading.Thread | None = None
         self._sides: list[_Side] = []  # the latest experiment's, kept after it ends so its last models show
-        # Held by the training thread for one step at a time, so models() never copies a half-updated net.
-        self._model_lock = threading.Lock()
-        # atexit holds only a weak reference, so a runner can still be garbage collected.
-        reference = weakref.ref(self)
-        atexit.register(lambda: (runner := reference()) is not None and runner.shutdown())
+        self._turn = 0  # the side that steps next (A and B alternate)
 
     def start(self, config: RunConfig, field: str, value_a: Any, value_b: Any, steps: int,
               runs_root: str | Path = DEFAULT_RUNS_ROOT) -> tuple[Path, Path]:
@@ -165,20 +146,15 @@ class ABRunner:
                 self._starting = False
             raise
         with self._cond:
-            self._starting, self._stop_requested = False, False
+            self._starting, self._stop_requested, self._turn = False, False, 0
+            for side in sides:
+                side.mirror.events.extend(side.recorder.take_events())
             self._progress = ABProgress(status="running", field=name, values=(value_a, value_b), steps=steps,
                                         run_dirs=tuple(str(s.recorder.paths.root) for s in sides),
                                         configs=configs)
             self._sides = sides
-            self._thread = threading.Thread(target=self._run, args=(sides, steps), name="gan-ab", daemon=True)
-            start_thread(self._thread)  # at the process's starting priority (gan_core/runtime/priority.py)
+            self._launch_thread(self._run, "gan-ab", sides, steps)
         return sides[0].recorder.paths.root, sides[1].recorder.paths.root
-
-    def stop(self) -> None:
-        """End both runs after the current step, each with a last checkpoint; calling it again does nothing."""
-        with self._cond:
-            self._stop_requested = True
-            self._cond.notify_all()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the experiment is not running (or timeout); True when it is not."""
@@ -190,70 +166,77 @@ class ABRunner:
         with self._cond:
             return self._progress
 
-    def models(self, side: int) -> SideModels | None:
+    def snapshot(self, side: int, since: tuple[int, int] | int | None = None) -> Snapshot | None:
+        """Run A's (side 0) or B's (side 1) state as a Snapshot, with its rows since cursor `since` (see
+        TrainingSession.snapshot); None before any start."""
+        _check_side(side)
+        with self._cond:
+            if not self._sides:
+                return None
+            status = self._progress.status
+            ended = self._progress.ended[side]
+            run = self._sides[side]
+            return mirror_snapshot(run.mirror, run.trainer, run.recorder, since,
+                                   status="running" if status == "running" and ended is None else "finished")
+
+    def models(self, side: int) -> ModelCopies | None:
         """Eval-mode copies of run A's (side 0) or B's (side 1) G and D between steps; None before any start."""
-        if side not in (0, 1):
-            raise ValueError(f"side={side!r} is invalid: allowed 0 (run A) or 1 (run B)")
+        _check_side(side)
         with self._cond:
             sides = self._sides
-        if not sides:
-            return None
-        trainer = sides[side].trainer
-        with self._model_lock:
-            generator = copy.deepcopy(trainer.sampling_generator())
-            discriminator = copy.deepcopy(trainer.discriminator)
-            step = trainer.step_count
-        return SideModels(generator.eval().requires_grad_(False), discriminator.eval().requires_grad_(False), step)
-
-    def shutdown(self, timeout: float = 30.0) -> None:
-        """Stop a running experiment and wait for its checkpoints (registered with atexit)."""
-        self.stop()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        return self._model_copies(sides[side].trainer) if sides else None
 
     # ---- the training thread ------------------------------------------------------------
 
-    def _stopping(self) -> bool:
-        with self._cond:
-            return self._stop_requested
-
-    def _publish(self, index: int, side: _Side, row: dict[str, float] | None = None) -> None:
-        """Copy one side's step, last row and end into the progress snapshot."""
+    def _publish(self, index: int, side: _Side, row: dict[str, float] | None = None, grid=None) -> None:
+        """Copy one side's step, last row and end into the progress snapshot and its mirror."""
+        quality = side.recorder.quality.last_row if side.recorder.quality is not None else None
         with self._cond:
             progress = self._progress
             step, ended, rows = list(progress.step), list(progress.ended), list(progress.last_rows)
             step[index], ended[index] = side.trainer.step_count, side.recorder.finished
+            side.mirror.events.extend(side.recorder.take_events())
             if row is not None:
                 rows[index] = dict(row)
+                side.mirror.add_step(row, time.monotonic(), grid, quality)
             self._progress = dataclasses.replace(progress, step=tuple(step), ended=tuple(ended),
                                                  last_rows=tuple(rows))
             self._cond.notify_all()
 
-    def _run(self, sides: list[_Side], steps: int) -> None:
-        from gan_core.runtime.threads import ThreadPolicy
+    def _next_work(self, sides: list[_Side]) -> Work | None:
+        """Alternate A and B, skipping a run that has ended; None once both ended or a stop was asked."""
+        with self._cond:
+            if self._stop_requested:
+                return None
+            for offset in range(len(sides)):
+                index = (self._turn + offset) % len(sides)
+                if sides[index].recorder.finished is None:
+                    self._turn = index + 1
+                    return Work(index=index)
+            return None
 
-        threads = ThreadPolicy(max_threads=sides[0].trainer.max_threads)  # per calling thread: made here
+    def _after_step(self, sides: list[_Side], steps: int, index: int, row: dict[str, float], finite: bool) -> None:
+        side = sides[index]
+        if not finite:  # a non-finite loss ends this run only
+            side.recorder.finish("nonfinite")
+        elif side.trainer.step_count >= steps:
+            side.recorder.finish("finish")  # a last grid and checkpoint; releases the lock
+        grid = None
+        now = time.monotonic()
+        last = side.recorder.last_grid
+        if finite and last is not None and last[0] == side.trainer.step_count:
+            grid = last[1]
+        elif finite and side.mirror.grid_due(now):
+            with self._model_lock:
+                grid = samples_image(side.trainer.sample_fixed(), side.trainer.images, side.trainer.grid_columns)
+        self._publish(index, side, row, grid)
+
+    def _run(self, sides: list[_Side], steps: int) -> None:
         try:
-            while not self._stopping():
-                training = [(i, s) for i, s in enumerate(sides) if s.recorder.finished is None]
-                if not training:
-                    break
-                for index, side in training:
-                    if self._stopping():
-                        break
-                    with self._model_lock:
-                        row = side.trainer.step()
-                    change = threads.tick()
-                    if change is not None:
-                        for other in sides:
-                            if other.recorder.finished is None:
-                                other.recorder.log("threads", threads=change.threads, message=change.message())
-                    if not side.recorder.record(row):  # a non-finite loss ends this run only
-                        side.recorder.finish("nonfinite")
-                    elif side.trainer.step_count >= steps:
-                        side.recorder.finish("finish")  # a last grid and checkpoint; releases the lock
-                    self._publish(index, side, row)
+            driver = Callbacks(lambda: self._next_work(sides),
+                               lambda index, row, finite: self._after_step(sides, steps, index, row, finite),
+                               raise_write_error)
+            run_loop([LoopRun(side.trainer, side.recorder) for side in sides], driver, self._model_lock)
             for index, side in enumerate(sides):  # after a stop, runs still training end with a checkpoint
                 side.recorder.finish("stop")
                 self._publish(index, side)
@@ -266,6 +249,8 @@ class ABRunner:
             for side in sides:
                 side.recorder.finish("failed", message=message)  # never raises OSError; ignored if ended
             with self._cond:
+                for side in sides:
+                    side.mirror.events.extend(side.recorder.take_events())
                 self._progress = dataclasses.replace(
                     self._progress, status="failed", error=message,
                     ended=tuple(side.recorder.finished for side in sides),
@@ -273,14 +258,19 @@ class ABRunner:
                 self._cond.notify_all()
 
 
+def _check_side(side: int) -> None:
+    if side not in (0, 1):
+        raise ValueError(f"side={side!r} is invalid: allowed 0 (run A) or 1 (run B)")
+
+
 def _open_pair(configs: tuple[RunConfig, RunConfig], runs_root: Path, field: str,
                values: tuple[Any, Any]) -> list[_Side]:
     """Data, trainers, run directories, recorders and run_meta.json for both runs; nothing left on failure."""
     from gan_core.data.datasets import load_dataset
+    from gan_core.engine.trainer import Trainer
+    from gan_core.record.opening import create_run_dir
     from gan_core.record.recorder import RunRecorder
     from gan_core.runs.lock import release_run_lock
-    from gan_core.record.opening import create_run_dir
-    from gan_core.engine.trainer import Trainer
 
     # One load serves both when the data settings agree (always, unless the chosen field is a data field).
     dataset_a = load_dataset(configs[0].data)

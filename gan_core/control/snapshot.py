@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gan_core.columns import METRIC_NAMES
-from gan_core.config import RunConfig
+from gan_core.config.schema import RunConfig
 from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import RunPaths
+
+if TYPE_CHECKING:
+    from gan_core.control.mirror import RunMirror
+    from gan_core.engine.trainer import Trainer
+    from gan_core.record.recorder import RunRecorder
 
 
 @dataclass(frozen=True)
@@ -31,10 +37,10 @@ class Snapshot:
     grid: np.ndarray | None
     grid_step: int
     events: tuple[dict[str, Any], ...]
-    error: str | None
     run_dir: str | None
     config: RunConfig | None
-    steps_pending: int
+    error: str | None = None
+    steps_pending: int = 0
     diverged: bool = False
     last_checkpoint_step: int = -1
     steps_per_s: float | None = None
@@ -45,6 +51,38 @@ class Snapshot:
     """What the training thread is busy with besides steps (a checkpoint, an evaluation), if anything."""
     quality: tuple[dict[str, Any], ...] = ()
     quality_reference: dict[str, Any] | None = None
+
+
+def mirror_snapshot(mirror: "RunMirror", trainer: "Trainer | None", recorder: "RunRecorder | None",
+                    since: tuple[int, int] | int | None, status: str, **extra: Any) -> Snapshot:
+    """A Snapshot of one run from its mirror (caller holds the owning controller's lock); extra: the fields
+    only a controller knows (error, steps_pending, diverged, activity)."""
+    rows, cursor, reset = mirror.rows_since(since)
+    steps_per_s = mirror.steps_per_s(status == "running")
+    per_step = images_per_step(trainer.config) if trainer else 0
+    quality = recorder.quality if recorder else None
+    return Snapshot(
+        status=status,
+        step=trainer.step_count if trainer else 0,
+        epoch=trainer.epoch if trainer else 0,
+        elapsed_s=(time.monotonic() - mirror.launched_at) if trainer else 0.0,
+        images_per_s=None if steps_per_s is None else steps_per_s * per_step,
+        columns=METRIC_NAMES,
+        rows=rows,
+        cursor=cursor,
+        reset=reset,
+        grid=mirror.grid,
+        grid_step=mirror.grid_step,
+        events=tuple(mirror.events),
+        run_dir=str(recorder.paths.root) if recorder else None,
+        config=trainer.config if trainer else None,
+        last_checkpoint_step=recorder.last_checkpoint_step if recorder else -1,
+        steps_per_s=steps_per_s,
+        train_s=(trainer.time_s - mirror.train_s_at_launch) if trainer else 0.0,
+        quality=tuple(mirror.quality),
+        quality_reference=quality.reference if quality is not None else None,
+        **extra,
+    )
 
 
 def images_per_step(config: RunConfig) -> int:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gan_core.config import DataConfig
+from gan_core.config.schema import DataConfig
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 FOLDER_DEFAULT_SIZE = 64

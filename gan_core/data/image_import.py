@@ -270,7 +270,7 @@ def clean_staging_folders(data_root: Path) -> list[Path]:
     an import running now, in this process or another, is never broken. A `.replaced-` folder whose data
     set has no successor (a kill between the two renames of a replace) is moved back into place instead.
     """
-    from gan_core.runs.lock import process_exists
+    from gan_core.runtime.processes import process_exists
 
     try:
         entries = list(os.scandir(data_root))

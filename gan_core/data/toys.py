@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 import torch
 
-TOY_NAMES = ("ring8", "grid25", "two-moons", "spiral", "gaussian", "drawn")
+from gan_core.config.schema import DRAWN_BOUND, MAX_DRAWN_POINTS, TOY_DATASET_NAMES
+
 DEFAULT_COUNT = 8192
 MAX_COUNT = 1_000_000
-MAX_DRAWN_POINTS = 20_000
-DRAWN_BOUND = 10.0  # drawn points must lie in [-10, 10]^2, the playground's largest view
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,8 @@ def check_drawn_points(points) -> torch.Tensor:
 
 def make_toy(name: str, count: int = DEFAULT_COUNT, seed: int = 0, drawn=None) -> ToyDataset:
     """The toy set `name` with `count` points drawn with `seed` (drawn: the user's points, resampled)."""
-    if name not in TOY_NAMES:
-        raise ValueError(f"data.name={name!r} is invalid: allowed one of {', '.join(TOY_NAMES)}")
+    if name not in TOY_DATASET_NAMES:
+        raise ValueError(f"data.name={name!r} is invalid: allowed one of {', '.join(TOY_DATASET_NAMES)}")
     if not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
         raise ValueError(f"data.limit={count!r} is invalid: allowed 1 to {MAX_COUNT:,} points")
     generator = torch.Generator().manual_seed(seed)

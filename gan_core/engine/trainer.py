@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import copy
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from gan_core.config.fields import live_values, with_live_changes
+from gan_core.config.schema import SEED_OFFSETS, RunConfig
+from gan_core.data.datasets import BatchIndexSampler, ImageDataset, load_dataset
+from gan_core.engine.conditioning import ClassConditioned, SelfConditioned, Unconditioned
+from gan_core.engine.distributed import SINGLE_PROCESS, DistributedInfo
 from gan_core.nets.augment import AUGMENT_OPS, AdaptiveProbability, diff_augment
 from gan_core.nets.clusters import cluster_shares, effective_clusters, kmeans_labels
-from gan_core.columns import METRIC_NAMES
-from gan_core.config import RunConfig, live_values, with_live_changes
-from gan_core.engine.distributed import SINGLE_PROCESS, DistributedInfo
-from gan_core.data.datasets import BatchIndexSampler, ImageDataset, load_dataset
 from gan_core.nets.losses import discriminator_loss, generator_loss
 from gan_core.nets.models import build_models, has_batch_norm
 from gan_core.nets.penalties import mode_seeking_penalty, pair_conditions, r1_due, r1_penalty, r1_weight
 
-__all__ = ["METRIC_NAMES", "STEP_UPDATES", "Trainer", "noise_seed", "resolve_device"]
-
 # Which networks one step updates: both (a normal iteration), or one of them, as GAN Lab's finer
 # stepping: the other network's losses and gradients are still computed and logged, only not applied.
-STEP_UPDATES = ("both", "discriminator", "generator")  # METRIC_NAMES: its old home, kept
+STEP_UPDATES = ("both", "discriminator", "generator")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -58,17 +58,8 @@ class Trainer:
         self.image_shape: tuple[int, int, int] = dataset.image_shape
         # The whole set lives on the training device: a batch is one index_select, no DataLoader.
         self.images = dataset.images.to(self.device)  # (N, C, H, W) in [-1, 1]
-        self.num_classes = 0  # > 0: a class-conditional run (G takes (z, labels), D (images, labels))
-        if config.model.conditional:
-            if dataset.labels is None:
-                raise ValueError(f"model.conditional=True is invalid for data set {config.data.name}: it has no "
-                                 "labels; allowed false, or a labelled set (mnist5k, digits, mnist, fashion-mnist, "
-                                 "cifar10, a folder with class subfolders)")
-            self.labels = dataset.labels.to(self.device).long()  # (N,) int64
-            self.num_classes = int(self.labels.max()) + 1
-            # Fake labels are drawn in the data's class shares, so D sees real and fake classes alike.
-            self.class_shares = torch.bincount(self.labels, minlength=self.num_classes).float()
-            self.class_shares /= self.class_shares.sum()  # (K,)
+        labels = self._class_labels(dataset)  # (N,) int64 for a class-conditional run, else None
+        self.num_classes = int(labels.max()) + 1 if labels is not None else 0  # > 0: G takes (z, labels)
         # Self-conditioning: each real image's k-means cluster (N,) stands in for its label; same on every rank.
         # A small set gets fewer clusters (20 images each); the models keep model.clusters slots, unused ones
         # at share 0, so a checkpoint's shapes follow the config alone.
@@ -77,6 +68,10 @@ class Trainer:
             clusters = effective_clusters(config.model.clusters, len(dataset))
             self.cluster_labels = kmeans_labels(dataset.images, clusters, config.training.seed).to(self.device)
         self._build_initial_state()
+        self.conditioning: Unconditioned = (
+            ClassConditioned(labels, self.noise_rng) if labels is not None
+            else SelfConditioned(self.cluster_labels, self.generator) if self.cluster_labels is not None
+            else Unconditioned())
         # Real and fake batches go through D in one pass unless BatchNorm would mix their statistics.
         self._joint_d_pass = not has_batch_norm(self.discriminator)
         # The modules that train: DDP wrappers under torchrun (G and D separately; D's BatchNorm
@@ -93,12 +88,22 @@ class Trainer:
         if config.training.compile:
             self._g_train, self._d_train = torch.compile(self._g_train), torch.compile(self._d_train)
 
+    def _class_labels(self, dataset: ImageDataset) -> torch.Tensor | None:
+        """The data's labels on the training device for model.conditional, else None; ValueError without labels."""
+        if not self.config.model.conditional:
+            return None
+        if dataset.labels is None:
+            raise ValueError(f"model.conditional=True is invalid for data set {self.config.data.name}: it has no "
+                             "labels; allowed false, or a labelled set (mnist5k, digits, mnist, fashion-mnist, "
+                             "cifar10, a folder with class subfolders)")
+        return dataset.labels.to(self.device).long()
+
     def _build_initial_state(self) -> None:
         """G, D, EMA, optimizers, RNGs, batch order and fixed noise as at step 0: all fixed by the seed."""
         config, seed, distributed = self.config, self.config.training.seed, self.distributed
         # Weight init uses the global RNG; fork it so building a Trainer leaves the caller's alone.
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(seed + SEED_OFFSETS["weights"])
             generator, discriminator = build_models(config.model, self.image_shape, self.num_classes)
         self.generator = generator.to(self.device)
         self.discriminator = discriminator.to(self.device)
@@ -115,16 +120,16 @@ class Trainer:
                                             betas=betas, fused=True)
         # The batch order comes from a generator every rank seeds alike (each takes its own slice);
         # the noise from one seeded per rank, so ranks see different fakes. A seed fixes the run.
-        self.rng = torch.Generator(device=self.device).manual_seed(seed + 1)
+        self.rng = torch.Generator(device=self.device).manual_seed(seed + SEED_OFFSETS["batch_order"])
         self.noise_rng = torch.Generator(device=self.device).manual_seed(noise_seed(seed, distributed.rank))
         self.sampler = BatchIndexSampler(len(self.dataset), config.training.batch_size, self.rng,
                                          distributed.rank, distributed.world_size)
         # Augmentation draws from its own generator, so turning it on leaves the batches and noise unchanged.
-        self.augment_rng = torch.Generator(device=self.device).manual_seed(seed + 5)
+        self.augment_rng = torch.Generator(device=self.device).manual_seed(seed + SEED_OFFSETS["augment"])
         training = config.training
         self.adaptive_augment = (AdaptiveProbability(training.augment_target, probability=training.augment_p)
                                  if training.augment == "adaptive" else None)
-        fixed = torch.Generator().manual_seed(seed + 2)
+        fixed = torch.Generator().manual_seed(seed + SEED_OFFSETS["fixed_noise"])
         self.fixed_noise = torch.randn(config.training.grid_size, config.model.latent_dim,
                                        generator=fixed).to(self.device)  # (grid, latent_dim)
         self.step_count = 0
@@ -176,65 +181,73 @@ class Trainer:
         if update not in STEP_UPDATES:
             raise ValueError(f"update={update!r} is invalid: allowed {', '.join(STEP_UPDATES)}")
         started = time.perf_counter()
-        cfg = self.config
-        batch_size = cfg.training.batch_size
-        loss_name, smoothing = cfg.loss.loss, cfg.loss.label_smoothing
-
-        d_steps = cfg.optimizer.d_steps_per_g_step
         augment_p = self.augment_probability  # one p for the whole iteration, reals and fakes alike
-        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.training.autocast_bf16)
+        scored = self._discriminator_phase(update, augment_p)  # (1) update D
+        fake_logits_after, g_loss, grad_norm_g = self._generator_phase(update, augment_p, scored)  # (2) update G
+        return self._row(scored, fake_logits_after, g_loss, grad_norm_g, augment_p, time.perf_counter() - started)
 
-        # (1) update D: maximise its score on real images, minimise it on G's (detached) fakes.
+    def _discriminator_phase(self, update: str, augment_p: float) -> "_Scored":
+        """(1) update D, d_steps_per_g_step times: maximise its score on real images, minimise it on G's
+        (detached) fakes. Only the last D step's fakes keep G's graph: the G phase reuses them."""
         self.discriminator.requires_grad_(True)
+        d_steps = self.config.optimizer.d_steps_per_g_step
         for index in range(d_steps):
-            indices = self.sampler.next_indices()
-            real = self.images.index_select(0, indices)  # (B, C, H, W)
-            z = self.sample_noise(batch_size)
-            # Conditional: the reals' own labels (B,) and fake labels (B,) drawn after z from the noise RNG;
-            # self-conditioned: the reals' clusters and the clusters G reads off z.
-            real_y, fake_y = self._labels(indices), self._labels(None, batch_size, z)
-            if cfg.loss.mode_seeking > 0 and fake_y:  # MSGAN's pairs: the second half takes the first's condition
-                z, fake_y = pair_conditions(z, fake_y)
-            with autocast:
-                if index == d_steps - 1:
-                    fake = self._g_train(z, *fake_y)  # (B, C, H, W), graph kept for the G phase
-                else:
-                    with torch.no_grad():  # only the last D step's fakes are reused by G
-                        fake = self.generator(z, *fake_y)
-                real_seen, fake_seen = self._augment(real, augment_p), self._augment(fake.detach(), augment_p)
-                if self._joint_d_pass:
-                    joint_y = [torch.cat(real_y + fake_y)] if fake_y else []
-                    logits = self._d_train(torch.cat([real_seen, fake_seen]), *joint_y).float()  # (2B,)
-                    real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
-                else:
-                    real_logits = self._d_train(real_seen, *real_y).float()
-                    fake_logits = self._d_train(fake_seen, *fake_y).float()
-            d_loss = discriminator_loss(loss_name, real_logits, fake_logits, smoothing)
-            penalised = d_loss
-            r1 = cfg.loss
-            if index == 0 and r1_due(self.step_count, r1.r1_gamma, r1.r1_interval):
-                # Lazy R1 on this batch's reals, in float32 outside autocast: gamma/2 * k * E||dD/dx||^2.
-                penalised = d_loss + r1_weight(r1.r1_gamma, r1.r1_interval) * r1_penalty(
-                    lambda images: self.discriminator(images, *real_y), real.float())
-            self.optimizer_d.zero_grad(set_to_none=True)
-            penalised.backward()
-            grad_norm_d = _grad_norm(self.discriminator)
+            scored = self._discriminator_update(index, index == d_steps - 1, augment_p)
             if update != "generator":
                 self.optimizer_d.step()
         if self.adaptive_augment is not None and update != "generator":
-            self.adaptive_augment.update(real_logits)  # ADA: p follows D's overfitting signal r_t
+            self.adaptive_augment.update(scored.real_logits)  # ADA: p follows D's overfitting signal r_t
+        return scored
 
-        # (2) update G: the last fakes again, scored by the D just updated. D's weights need no
-        # gradient here, which skips their weight-gradient matmuls; the unwrapped D is used, so
-        # DDP syncs only G's gradients.
+    def _discriminator_update(self, index: int, last: bool, augment_p: float) -> "_Scored":
+        """One D step's batch, fakes, scores, loss (+ lazy R1 on the first) and gradients; not yet applied."""
+        cfg, batch_size = self.config, self.config.training.batch_size
+        indices = self.sampler.next_indices()
+        real = self.images.index_select(0, indices)  # (B, C, H, W)
+        z = self.sample_noise(batch_size)  # (B, latent_dim)
+        # The reals' labels (B,) and the fakes' (B,), drawn after z (conditioning.py): () when unconditional.
+        real_y, fake_y = self.conditioning.real_labels(indices), self.conditioning.fake_labels(z)
+        if cfg.loss.mode_seeking > 0 and fake_y:  # MSGAN's pairs: the second half takes the first's condition
+            z, fake_y = pair_conditions(z, fake_y)
+        with self._autocast():
+            if last:
+                fake = self._g_train(z, *fake_y)  # (B, C, H, W), graph kept for the G phase
+            else:
+                with torch.no_grad():  # only the last D step's fakes are reused by G
+                    fake = self.generator(z, *fake_y)
+            real_seen, fake_seen = self._augment(real, augment_p), self._augment(fake.detach(), augment_p)
+            if self._joint_d_pass:  # one pass for both halves: no BatchNorm to mix their statistics
+                joint_y = [torch.cat(real_y + fake_y)] if fake_y else []
+                logits = self._d_train(torch.cat([real_seen, fake_seen]), *joint_y).float()  # (2B,)
+                real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
+            else:
+                real_logits = self._d_train(real_seen, *real_y).float()  # (B,)
+                fake_logits = self._d_train(fake_seen, *fake_y).float()  # (B,)
+        d_loss = discriminator_loss(cfg.loss.loss, real_logits, fake_logits, cfg.loss.label_smoothing)
+        penalised = d_loss
+        if index == 0 and r1_due(self.step_count, cfg.loss.r1_gamma, cfg.loss.r1_interval):
+            # Lazy R1 on this batch's reals, in float32 outside autocast: gamma/2 * k * E||dD/dx||^2.
+            penalised = d_loss + r1_weight(cfg.loss.r1_gamma, cfg.loss.r1_interval) * r1_penalty(
+                lambda images: self.discriminator(images, *real_y), real.float())
+        self.optimizer_d.zero_grad(set_to_none=True)
+        penalised.backward()
+        return _Scored(fake, z, fake_y, real_logits, fake_logits, d_loss, _grad_norm(self.discriminator))
+
+    def _generator_phase(self, update: str, augment_p: float,
+                         scored: "_Scored") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(2) update G: the last fakes again, scored by the D just updated. D's weights need no gradient here,
+        which skips their weight-gradient matmuls; the unwrapped D is used, so DDP syncs only G's gradients.
+        Returns (D's logits on the fakes (B,), G's GAN loss, G's gradient norm)."""
+        cfg = self.config
         self.discriminator.requires_grad_(False)
-        with autocast:
+        with self._autocast():
             # Augmented as D saw its fakes, so G's gradient flows back through the (differentiable) ops.
-            fake_logits_after = self.discriminator(self._augment(fake, augment_p), *fake_y).float()  # (B,)
-        g_loss = generator_loss(loss_name, fake_logits_after)
+            fake_logits_after = self.discriminator(self._augment(scored.fake, augment_p),
+                                                   *scored.fake_labels).float()  # (B,)
+        g_loss = generator_loss(cfg.loss.loss, fake_logits_after)
         g_objective = g_loss  # what G descends; g_loss, the charted value, stays the GAN loss alone
         if cfg.loss.mode_seeking > 0:
-            g_objective = g_loss + cfg.loss.mode_seeking * mode_seeking_penalty(fake.float(), z)
+            g_objective = g_loss + cfg.loss.mode_seeking * mode_seeking_penalty(scored.fake.float(), scored.z)
         self.optimizer_g.zero_grad(set_to_none=True)
         g_objective.backward()
         grad_norm_g = _grad_norm(self.generator)
@@ -242,18 +255,21 @@ class Trainer:
             self.optimizer_g.step()
             if self.ema_generator is not None:
                 self._update_ema()
+        return fake_logits_after, g_loss, grad_norm_g
 
-        # One host sync for every scalar of the row.
+    def _row(self, scored: "_Scored", fake_logits_after: torch.Tensor, g_loss: torch.Tensor,
+             grad_norm_g: torch.Tensor, augment_p: float, elapsed: float) -> dict[str, float]:
+        """The step's metrics row (columns.METRIC_NAMES); one host sync for every scalar."""
+        real_logits, fake_logits = scored.real_logits.detach(), scored.fake_logits.detach()
         values = torch.stack([
-            d_loss.detach(), g_loss.detach(), torch.sigmoid(real_logits.detach()).mean(),
-            torch.sigmoid(fake_logits.detach()).mean(), torch.sigmoid(fake_logits_after.detach()).mean(),
-            grad_norm_d, grad_norm_g, torch.sign(real_logits.detach()).mean(),
-            torch.sigmoid(fake_logits.detach()).std(),
+            scored.d_loss.detach(), g_loss.detach(), torch.sigmoid(real_logits).mean(),
+            torch.sigmoid(fake_logits).mean(), torch.sigmoid(fake_logits_after.detach()).mean(),
+            scored.grad_norm_d, grad_norm_g, torch.sign(real_logits).mean(), torch.sigmoid(fake_logits).std(),
         ]).tolist()
-        elapsed = time.perf_counter() - started
         self.step_count += 1
         self.time_s += elapsed
-        images = batch_size * d_steps * self.distributed.world_size
+        images = self.config.training.batch_size * self.config.optimizer.d_steps_per_g_step \
+            * self.distributed.world_size
         return {
             "step": self.step_count, "epoch": self.epoch, "time_s": round(self.time_s, 6),
             "d_loss": values[0], "g_loss": values[1], "d_real": values[2], "d_fake": values[3],
@@ -264,24 +280,13 @@ class Trainer:
             "overfit_r": values[7], "augment_p": augment_p, "d_fake_std": values[8],
         }
 
+    def _autocast(self) -> torch.autocast:
+        """bfloat16 autocast of the forward passes when training.autocast_bf16 (losses stay float32)."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.training.autocast_bf16)
+
     def sample_noise(self, count: int) -> torch.Tensor:
         """Training noise from this rank's generator: (count, latent_dim)."""
         return torch.randn(count, self.config.model.latent_dim, generator=self.noise_rng, device=self.device)
-
-    def _labels(self, indices: torch.Tensor | None, count: int = 0,
-                z: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
-        """() for an unconditional run; else (labels,): the data's labels at indices, or `count` fake labels
-        drawn in the data's class shares from the noise RNG (so a resumed run draws the same ones). A
-        self-conditioned run gives the reals' clusters at indices, or the clusters G reads off z."""
-        if self.cluster_labels is not None:
-            if indices is not None:
-                return (self.cluster_labels.index_select(0, indices),)
-            return (self.generator.clusters_for(z),)
-        if not self.num_classes:
-            return ()
-        if indices is not None:
-            return (self.labels.index_select(0, indices),)
-        return (torch.multinomial(self.class_shares, count, replacement=True, generator=self.noise_rng),)
 
     @property
     def grid_columns(self) -> int | None:
@@ -329,9 +334,9 @@ class Trainer:
         model.train(was_training)
         return images
 
-    def update_hyperparameters(self, **changes: Any) -> dict[str, Any]:
-        """Apply live changes (names in config.LIVE_FIELDS); returns the old values. Others raise ValueError."""
-        old = {name: value for name, value in live_values(self.config).items() if name in changes}
+    def update_hyperparameters(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Apply live changes (dotted paths in config.LIVE_FIELDS); returns the old values. Others: ValueError."""
+        old = {path: value for path, value in live_values(self.config).items() if path in changes}
         config = self.config = with_live_changes(self.config, changes)
         betas = (config.optimizer.beta1, config.optimizer.beta2)
         for group in self.optimizer_d.param_groups:
@@ -358,11 +363,9 @@ class Trainer:
             "sampler": self.sampler.state_dict(),
             "fixed_noise": self.fixed_noise.cpu(),
             "augment_rng": self.augment_rng.get_state(),
+            "num_classes": self.num_classes,  # the class embeddings' size, for vetting and load_generator
+            "adaptive_augment": self.adaptive_augment.state_dict() if self.adaptive_augment is not None else None,
         }
-        if self.num_classes:
-            state["num_classes"] = self.num_classes  # the class embeddings' size, for vetting and load_generator
-        if self.adaptive_augment is not None:
-            state["adaptive_augment"] = self.adaptive_augment.state_dict()
         if self.ema_generator is not None:
             state["generator_ema"] = _cpu(self.ema_generator.state_dict())
         return state
@@ -383,9 +386,8 @@ class Trainer:
             self.noise_rng.manual_seed(noise_seed(self.config.training.seed, self.distributed.rank)
                                        + int(state["step"]))
         self.sampler.load_state_dict(state["sampler"])
-        if "augment_rng" in state:  # checkpoints before augmentation existed lack it: the seeded start stays
-            self.augment_rng.set_state(state["augment_rng"])
-        if self.adaptive_augment is not None and "adaptive_augment" in state:
+        self.augment_rng.set_state(state["augment_rng"])
+        if self.adaptive_augment is not None:
             self.adaptive_augment.load_state_dict(state["adaptive_augment"])
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.step_count = int(state["step"])
@@ -394,7 +396,7 @@ class Trainer:
 
 def noise_seed(seed: int, rank: int) -> int:
     """Seed of a rank's noise generator: differs per rank, and from the batch-order seed."""
-    return seed + 3 + 1_000_003 * rank
+    return seed + SEED_OFFSETS["noise"] + 1_000_003 * rank
 
 
 def _grad_norm(model: nn.Module) -> torch.Tensor:
@@ -407,3 +409,23 @@ def _grad_norm(model: nn.Module) -> torch.Tensor:
 
 def _cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {key: value.detach().cpu().clone() for key, value in state.items()}
+
+
+@dataclass
+class _Scored:
+    """What the D phase hands the G phase and the row: the last D step's batch and scores."""
+
+    fake: torch.Tensor
+    """(B, C, H, W) fakes with G's graph."""
+    z: torch.Tensor
+    """(B, latent_dim) the noise they came from (paired halves under mode seeking)."""
+    fake_labels: tuple[torch.Tensor, ...]
+    """() or ((B,),): the fakes' condition."""
+    real_logits: torch.Tensor
+    """(B,) D's logits on the reals."""
+    fake_logits: torch.Tensor
+    """(B,) D's logits on the detached fakes, before D's update."""
+    d_loss: torch.Tensor
+    """D's GAN loss (without R1)."""
+    grad_norm_d: torch.Tensor
+    """0-d: the L2 norm of D's gradients."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gan_core.config import LOSS_NAMES
+from gan_core.config.schema import LOSS_NAMES
 
 
 def discriminator_loss(name: str, real_logits: torch.Tensor, fake_logits: torch.Tensor,

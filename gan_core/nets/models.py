@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
+from gan_core.config.schema import ModelConfig
 from gan_core.nets.clusters import clusters_from_noise
-from gan_core.config import ModelConfig
 from gan_core.nets.point_models import POINT_DIM, PointDiscriminator, PointGenerator
 
 MAX_CLASSES = 1000  # a conditional model's class count: embeddings stay small, grids K x K stay drawable

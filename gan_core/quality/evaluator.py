@@ -23,10 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_core.runs.checkpoint import atomic_save
-from gan_core.config import DataConfig
+from gan_core.config.schema import DataConfig
 from gan_core.data.datasets import ImageDataset, load_dataset
 from gan_core.quality.evaluator_cache import CacheError, read_cache, set_aside
+from gan_core.runs.checkpoint import atomic_save
 
 CODE_VERSION = 2  # bump when the classifier or its training changes: old caches are ignored
 FEATURE_DIM = 128

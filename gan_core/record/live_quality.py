@@ -11,15 +11,13 @@ from typing import Any
 import numpy as np
 
 from gan_core.columns import QUALITY_COLUMNS
-from gan_core.quality.evaluator import (EvaluationUnavailable, Evaluator, cached_evaluator, conditional_inputs,
-    prepare_in_subprocess)
-from gan_core.views.latent import generate, zs_from_seeds
-from gan_core.record.quality_record import MAX_COST_FRACTION, QualityRecord
-from gan_core.runs.paths import RunPaths
-from gan_core.files import write_atomic
 from gan_core.engine.trainer import Trainer
-
-__all__ = ["MAX_COST_FRACTION", "QUALITY_COLUMNS", "LiveEvaluation"]  # QUALITY_COLUMNS: its old home, kept
+from gan_core.files import write_atomic
+from gan_core.quality.evaluator import (EvaluationUnavailable, Evaluator, cached_evaluator, conditional_inputs,
+                                        prepare_in_subprocess)
+from gan_core.record.quality_record import QualityRecord
+from gan_core.runs.paths import RunPaths
+from gan_core.views.latent import generate, zs_from_seeds
 
 
 class LiveEvaluation(QualityRecord):

@@ -12,23 +12,16 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from gan_core.runs.checkpoint import load_checkpoint, restore
-from gan_core.config import RunConfig
+from gan_core.config.schema import RunConfig
 from gan_core.data.datasets import data_from_file
 from gan_core.engine.distributed import SINGLE_PROCESS, DistributedInfo
-from gan_core.record.recorder import EventLog, RunRecorder, cut_back
-from gan_core.runs.paths import (RunPaths, checkpoint_files, clean_temp_files, list_checkpoints, read_events,
-    sample_grids)
-from gan_core.runs.listing import (DEFAULT_RUNS_ROOT, LIVE_WINDOW_S, RunSummary, config_differences,
-    last_logged_step, list_runs, summarize_run)
-from gan_core.runs.lock import LOCK_NAME, RunLockedError, acquire_run_lock, release_run_lock, run_owner
-from gan_core.files import read_json, write_atomic
 from gan_core.engine.trainer import Trainer
-
-__all__ = ["DEFAULT_RUNS_ROOT", "LIVE_WINDOW_S", "EventLog", "RunLockedError", "RunPaths", "RunRecorder",
-           "RunSummary", "checkpoint_files", "clean_temp_files", "config_differences", "create_run_dir",
-           "last_logged_step", "list_checkpoints", "list_runs", "open_run_for_resume", "read_events",
-           "release_run_lock", "run_owner", "sample_grids", "summarize_run"]
+from gan_core.files import read_json, write_atomic
+from gan_core.record.recorder import cut_back
+from gan_core.runs.checkpoint import load_checkpoint, restore
+from gan_core.runs.listing import DEFAULT_RUNS_ROOT
+from gan_core.runs.lock import LOCK_NAME, acquire_run_lock, release_run_lock
+from gan_core.runs.paths import RunPaths, clean_temp_files
 
 
 def create_run_dir(config: RunConfig, runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT,

@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gan_core.engine.trainer import Trainer
 from gan_core.runs.checkpoint import save_checkpoint
 from gan_core.runs.metrics import MetricsWriter, read_metrics
 from gan_core.runs.paths import RunPaths
-from gan_core.engine.trainer import Trainer
 
 MAX_COST_FRACTION = 0.1  # evaluation may take at most this share of training time
 

@@ -16,20 +16,18 @@ from typing import Any, Callable
 
 import torch
 
-from gan_core.runs.checkpoint import load_checkpoint, restore, save_checkpoint
-from gan_core.config import live_values
-from gan_core.quality.health import HealthMonitor
-from gan_core.views.latent import png_bytes
-from gan_core.runs.metrics import MetricsWriter, cut_table
-from gan_core.views.point_plot import samples_image
-from gan_core.record.live_quality import LiveEvaluation
-from gan_core.runs.paths import RunPaths, cut_events, list_checkpoints
-from gan_core.runs.lock import release_run_lock
-from gan_core.files import atomic_writer, open_append, write_atomic
-from gan_core.record.toy_quality import ToyLiveEvaluation
+from gan_core.config.fields import live_values
 from gan_core.engine.trainer import Trainer
-
-__all__ = ["FINISH_REASONS", "EventLog", "RunRecorder", "cut_back"]
+from gan_core.files import atomic_writer, open_append, write_atomic
+from gan_core.quality.health import HealthMonitor
+from gan_core.record.live_quality import LiveEvaluation
+from gan_core.record.toy_quality import ToyLiveEvaluation
+from gan_core.runs.checkpoint import load_checkpoint, restore, save_checkpoint
+from gan_core.runs.lock import release_run_lock
+from gan_core.runs.metrics import MetricsWriter, cut_table
+from gan_core.runs.paths import RunPaths, cut_events, list_checkpoints
+from gan_core.views.latent import png_bytes
+from gan_core.views.point_plot import samples_image
 
 # How a run ends, written as its last event: reached its target ("finish"), asked to stop ("stop"),
 # a non-finite loss ("nonfinite": no checkpoint from the bad weights), an error ("failed").
@@ -208,7 +206,7 @@ class RunRecorder:
                 restore(trainer, load_checkpoint(self.paths.latest))
             else:
                 trainer.load_state_dict(trainer.initial_state_dict())
-            trainer.update_hyperparameters(**live)
+            trainer.update_hyperparameters(live)
         self.rewind(trainer.step_count)
         self.diverged = False
         self.log("restore", message=f"restored the last good state at step {trainer.step_count}")

@@ -14,10 +14,11 @@ from typing import Any
 import torch
 
 from gan_core.columns import TOY_QUALITY_COLUMNS
-from gan_core.views.latent import generate
-from gan_core.record.quality_record import QualityRecord
-from gan_core.quality.toy_metrics import toy_quality
 from gan_core.engine.trainer import Trainer
+from gan_core.quality.toy_metrics import toy_quality
+from gan_core.record.quality_record import QualityRecord
+from gan_core.views.latent import generate
+
 
 class ToyLiveEvaluation(QualityRecord):
     """Scores G's points against the data every `every` steps; writes quality.csv and best.pt (by JS)."""

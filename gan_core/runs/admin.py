@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gan_core.config import LIVE_FIELDS, live_field_path
+from gan_core.config.fields import live_field
 from gan_core.runs.paths import RunPaths, read_events
 from gan_core.runs.listing import LIVE_WINDOW_S, config_with_defaults, flatten_config, summarize_run
 from gan_core.runs.lock import run_owner
@@ -147,8 +147,9 @@ def config_timeline(config: dict[str, Any], events: list[dict[str, Any]]) -> lis
             continue
         step = event.get("step", 0)
         for name, value in event["changes"].items():
-            if name in LIVE_FIELDS and isinstance(value, (int, float, str, bool)):
-                rows.append({"step": int(step), "field": live_field_path(name), "value": value, "change": True})
+            path = live_field(name) if isinstance(name, str) else None  # runs before dotted paths wrote 'lr_g'
+            if path is not None and isinstance(value, (int, float, str, bool)):
+                rows.append({"step": int(step), "field": path, "value": value, "change": True})
     return rows
 
 

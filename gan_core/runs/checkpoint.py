@@ -11,18 +11,12 @@ from typing import Any, Protocol, Sized
 import torch
 from torch import nn
 
+from gan_core.runs.schema import CHECKPOINT_FORMAT, CHECKPOINT_SCHEMA_VERSION, REQUIRED_KEYS, migrate
 from gan_core.runs.vetting import CheckpointError, check_finite, check_fits, vet_file, vet_state
-from gan_core.config import RunConfig
+from gan_core.config.schema import RunConfig
 from gan_core.nets.models import build_models
 from gan_core.files import atomic_writer
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_SCHEMA_VERSION", "CheckpointError", "atomic_save", "check_fits",
-           "load_checkpoint", "load_generator", "restore", "save_checkpoint", "stamp"]
-
-CHECKPOINT_FORMAT = "gan-workbench-checkpoint"
-CHECKPOINT_SCHEMA_VERSION = 1
-REQUIRED_KEYS = ("config", "image_shape", "step", "generator", "discriminator", "optimizer_g",
-                 "optimizer_d", "rng", "noise_rng", "sampler", "fixed_noise")
 
 
 class Restorable(Protocol):
@@ -89,10 +83,7 @@ def load_checkpoint(path: str | os.PathLike, name: str | None = None) -> dict[st
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{label} is not a GAN Workbench checkpoint: a torch file without our "
                               f"format marker {CHECKPOINT_FORMAT!r}")
-    version = state.get("schema_version")
-    if version != CHECKPOINT_SCHEMA_VERSION:
-        raise CheckpointError(f"{label} has checkpoint schema version {version!r}; this version of "
-                              f"GAN Workbench reads version {CHECKPOINT_SCHEMA_VERSION}")
+    state = migrate(state, label)  # an older schema is brought to this one (runs/schema.py)
     missing = [key for key in REQUIRED_KEYS if key not in state]
     if missing:
         raise CheckpointError(f"{label} is an incomplete checkpoint: missing {', '.join(missing)}")
@@ -112,6 +103,6 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu", 
     image_shape = tuple(int(s) for s in state["image_shape"])
     key = "generator_ema" if use_ema and "generator_ema" in state else "generator"
     check_finite(state[key], f"{name or path}: {key}")
-    generator, _ = build_models(config.model, image_shape, int(state.get("num_classes", 0)))  # type: ignore[arg-type]
+    generator, _ = build_models(config.model, image_shape, int(state["num_classes"]))  # type: ignore[arg-type]
     generator.load_state_dict(state[key])
     return generator.to(device).eval(), config, state

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gan_core.config import RunConfig
+from gan_core.config.schema import RunConfig
 from gan_core.runs.paths import PAGE_WRITE_GRACE_S, RunPaths, clean_temp_files, read_events
 from gan_core.runs.lock import lock_state
 from gan_core.files import MAX_METRICS_BYTES, UnreadableFile, open_regular, read_json

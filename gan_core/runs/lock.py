@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gan_core.runtime.processes import MAX_PID, process_exists
 from gan_core.files import UnreadableFile, read_text
 
 LOCK_NAME = "owner.lock"
 MAX_LOCK_BYTES = 4096  # a lock file is one small JSON object; anything larger is not ours
 FRESH_LOCK_S = 10.0  # an unreadable lock younger than this may be one being written right now
-MAX_PID = 2**31 - 1  # pid_t is a signed 32-bit int: 0, negative or larger pids belong to no process
 MAX_HOST_CHARS = 255  # POSIX HOST_NAME_MAX
 MAX_LOCK_TIME = 2**32  # seconds since 1970 (the year 2106): a later "time" is no clock's
 
@@ -172,19 +172,6 @@ def _is_stale(owner: dict[str, Any]) -> bool:
     if owner["host"] != socket.gethostname():
         return False
     return not process_exists(owner["pid"])
-
-
-def process_exists(pid: int) -> bool:
-    """Whether a process of this pid runs on this host (False for 0, negative or out-of-range pids)."""
-    if type(pid) is not int or not 0 < pid <= MAX_PID:
-        return False  # os.kill(0 or -1, 0) would signal a whole group and always succeed
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # PermissionError: it exists, as another user's; anything else: cannot tell, assume so
-    return True
 
 
 def _age_s(path: Path) -> float:

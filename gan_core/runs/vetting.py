@@ -12,7 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from gan_core.config import RunConfig
+from gan_core.config.schema import RunConfig
+from gan_core.config.validation import is_int, is_number
 from gan_core.nets.models import MAX_CLASSES, build_models
 
 MAX_CHECKPOINT_BYTES = 2 << 30  # 2 GiB of tensors: the largest model allowed, with EMA and Adam state
@@ -85,27 +86,20 @@ def vet_state(state: dict[str, Any], source: str) -> tuple[RunConfig, tuple[int,
     for key, model in (("optimizer_g", generator), ("optimizer_d", discriminator)):
         _vet_optimizer(state[key], model, f"{source}: {key}")
     for key in ("step", "epoch"):
-        if key in state and not (_is_int(state[key]) and state[key] >= 0):
+        if key in state and not (is_int(state[key]) and state[key] >= 0):
             raise CheckpointError(f"{source}: {key} is {state[key]!r}, not an integer >= 0")
-    if "time_s" in state and not (_is_number(state["time_s"]) and math.isfinite(state["time_s"])):
+    if "time_s" in state and not (is_number(state["time_s"]) and math.isfinite(state["time_s"])):
         raise CheckpointError(f"{source}: time_s is {state['time_s']!r}, not a finite number")
     for key in ("rng", "noise_rng", "augment_rng"):
-        if key not in state and key == "augment_rng":
-            continue  # optional: checkpoints from before augmentation
         _vet_tensor(state[key], f"{source}: {key}", torch.uint8, 1)
         if state[key].numel() not in (CPU_RNG_STATE_BYTES, CUDA_RNG_STATE_BYTES):
             raise CheckpointError(f"{source}: {key} holds {state[key].numel()} bytes, not a generator state")
-    if "adaptive_augment" in state:
-        ada = state["adaptive_augment"]
-        if not (isinstance(ada, dict) and set(ada) == {"probability", "signal"}
-                and _is_number(ada["probability"]) and 0.0 <= ada["probability"] <= 1.0
-                and _is_number(ada["signal"]) and -1.0 <= ada["signal"] <= 1.0):
-            raise CheckpointError(f"{source}: adaptive_augment must be {{probability in [0, 1], signal in [-1, 1]}}")
+    _vet_adaptive_augment(state["adaptive_augment"], config.training.augment == "adaptive", source)
     sampler = state["sampler"]
     if not isinstance(sampler, dict) or not all(k in sampler for k in ("epoch", "position", "order")):
         raise CheckpointError(f"{source}: sampler must be a dict with epoch, position and order")
     for key in ("epoch", "position"):
-        if not (_is_int(sampler[key]) and sampler[key] >= 0):
+        if not (is_int(sampler[key]) and sampler[key] >= 0):
             raise CheckpointError(f"{source}: sampler.{key} is {sampler[key]!r}, not an integer >= 0")
     _vet_tensor(sampler["order"], f"{source}: sampler.order", torch.int64, 1)
     noise = state["fixed_noise"]
@@ -124,21 +118,33 @@ def vet_image_shape(value: Any, source: str, points: bool = False) -> tuple[int,
             raise CheckpointError(f"{source}: image_shape {value!r} is invalid: allowed [2] for 2D point data")
         return (2,)
     low, high = IMAGE_SIDE_RANGE
-    if (not isinstance(value, (list, tuple)) or len(value) != 3 or not all(_is_int(v) for v in value)
+    if (not isinstance(value, (list, tuple)) or len(value) != 3 or not all(is_int(v) for v in value)
             or value[0] not in IMAGE_CHANNELS or value[1] != value[2] or not low <= value[1] <= high):
         raise CheckpointError(f"{source}: image_shape {value!r} is invalid: allowed [C, H, W] with C 1 or 3 "
                               f"and square sides from {low} to {high}")
     return (value[0], value[1], value[2])
 
 
+def _vet_adaptive_augment(value: Any, adaptive: bool, source: str) -> None:
+    """ADA's state: {probability in [0, 1], signal in [-1, 1]} for an adaptive run, None otherwise."""
+    if not adaptive:
+        if value is not None:
+            raise CheckpointError(f"{source}: adaptive_augment must be None when training.augment is not adaptive")
+        return
+    if not (isinstance(value, dict) and set(value) == {"probability", "signal"}
+            and is_number(value["probability"]) and 0.0 <= value["probability"] <= 1.0
+            and is_number(value["signal"]) and -1.0 <= value["signal"] <= 1.0):
+        raise CheckpointError(f"{source}: adaptive_augment must be {{probability in [0, 1], signal in [-1, 1]}}")
+
+
 def vet_num_classes(state: dict[str, Any], config: RunConfig, source: str) -> int:
-    """A conditional checkpoint's class count (2..MAX_CLASSES); 0 for an unconditional one, which must hold none."""
-    value = state.get("num_classes", 0)
+    """A conditional checkpoint's class count (2..MAX_CLASSES); 0 for an unconditional one."""
+    value = state["num_classes"]
     if not config.model.conditional:
         if value != 0:
             raise CheckpointError(f"{source}: num_classes is {value!r} but model.conditional is false")
         return 0
-    if not (_is_int(value) and 2 <= value <= MAX_CLASSES):
+    if not (is_int(value) and 2 <= value <= MAX_CLASSES):
         raise CheckpointError(f"{source}: model.conditional is true but num_classes is {value!r}: allowed an "
                               f"integer from 2 to {MAX_CLASSES}")
     return value
@@ -202,16 +208,16 @@ def _vet_optimizer(value: Any, model: nn.Module, source: str) -> None:
     indices = []
     for group in value["param_groups"]:
         if not isinstance(group, dict) or not isinstance(group.get("params"), list) \
-                or not all(_is_int(i) for i in group["params"]):
+                or not all(is_int(i) for i in group["params"]):
             raise CheckpointError(f"{source}: a param group is not a dict with a list of parameter indices")
         for name in ("lr", "eps", "weight_decay"):
-            if name in group and not (_is_number(group[name]) and math.isfinite(group[name])):
+            if name in group and not (is_number(group[name]) and math.isfinite(group[name])):
                 raise CheckpointError(f"{source}: param group {name} is {group[name]!r}, not a finite number")
         indices += group["params"]
     if sorted(indices) != list(range(len(shapes))):
         raise CheckpointError(f"{source}: its param groups do not cover the model's {len(shapes)} parameters")
     for index, entry in value["state"].items():
-        if not (_is_int(index) and 0 <= index < len(shapes)) or not isinstance(entry, dict):
+        if not (is_int(index) and 0 <= index < len(shapes)) or not isinstance(entry, dict):
             raise CheckpointError(f"{source}: state entry {index!r} is not a parameter index with a dict")
         for name, tensor in entry.items():
             if not isinstance(tensor, torch.Tensor):
@@ -227,12 +233,3 @@ def _vet_tensor(value: Any, source: str, dtype: torch.dtype | None, ndim: int) -
     if (dtype is not None and value.dtype != dtype) or value.ndim != ndim:
         raise CheckpointError(f"{source} is a {value.ndim}-d {value.dtype} tensor; expected a {ndim}-d "
                               f"{dtype or 'float'} tensor")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-

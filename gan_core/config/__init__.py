@@ -1,0 +1,1 @@
+"""The run configuration: schema (frozen, validated dataclasses), field names and parsing, presets."""
