@@ -102,12 +102,6 @@ def scores_figure(frame: pd.DataFrame, events: Iterable[dict[str, Any]] = (), sm
     return figure
 
 
-def grad_norm_figure(frame: pd.DataFrame, events: Iterable[dict[str, Any]] = (), smoothing: float = 0.0) -> go.Figure:
-    """Gradient norms of D and G against step (log scale)."""
-    return _line_figure(frame, {"grad_norm_d": "|grad D|", "grad_norm_g": "|grad G|"}, smoothing,
-                        "Gradient norms", "L2 norm", events, log_y=True)
-
-
 def quality_figure(quality: pd.DataFrame, reference: dict | None = None,
                    events: Iterable[dict[str, Any]] = ()) -> go.Figure:
     """FID (left axis) and coverage share, precision, recall (right axis, 0..1) against step,

@@ -16,8 +16,7 @@ from gan_core.config.presets import preset
 from gan_core.config.schema import RunConfig
 from gan_core.control.ab import AB_TAG, ABRunner, ab_configs
 from gan_core.engine.trainer import Trainer
-from gan_core.runs.admin import read_meta
-from gan_core.runs.listing import config_differences as listing_differences
+from gan_core.runs.admin import config_timeline, read_meta, timeline_differences
 from gan_core.runs.lock import run_owner
 from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import RunPaths, read_events
@@ -106,7 +105,8 @@ def test_both_runs_train_to_the_target_on_the_same_data_and_seed(tmp_path, monke
     assert len(loads) == 1  # one load serves both runs
     assert config_differences(run_a, run_b) == {"loss.loss": ("minimax", "non_saturating")}
     configs = {run.name: json.loads(RunPaths(run).config.read_text()) for run in (run_a, run_b)}
-    assert listing_differences(configs) == {"loss.loss": {run_a.name: "minimax", run_b.name: "non_saturating"}}
+    assert timeline_differences({label: config_timeline(config, []) for label, config in configs.items()}) == {
+        "loss.loss": {run_a.name: "minimax", run_b.name: "non_saturating"}}
     for run, label, value in ((run_a, "A", "minimax"), (run_b, "B", "non_saturating")):
         paths = RunPaths(run)
         assert read_metrics(paths.metrics)["step"].tolist() == list(range(1, 13))
@@ -119,7 +119,7 @@ def test_both_runs_train_to_the_target_on_the_same_data_and_seed(tmp_path, monke
     first_a, first_b = (read_metrics(RunPaths(run).metrics).iloc[0] for run in (run_a, run_b))
     assert first_a["d_loss"] == pytest.approx(first_b["d_loss"], rel=1e-6)
     assert first_a["g_loss"] < 0 < first_b["g_loss"]
-    assert progress.last_a["step"] == progress.last_b["step"] == 12
+    assert progress.last_rows[0]["step"] == progress.last_rows[1]["step"] == 12
 
 
 def test_stop_ends_both_runs_with_a_checkpoint(tmp_path):
@@ -134,7 +134,7 @@ def test_stop_ends_both_runs_with_a_checkpoint(tmp_path):
     assert runner.wait(60)
     progress = runner.progress()
     assert progress.status == "stopped" and progress.ended == ("stop", "stop")
-    assert abs(progress.step_a - progress.step_b) <= 1 and min(progress.step) >= 3
+    assert abs(progress.step[0] - progress.step[1]) <= 1 and min(progress.step) >= 3
     for run, step in zip((run_a, run_b), progress.step):
         paths = RunPaths(run)
         assert paths.step_checkpoint(step).exists() and event_kinds(run)[-1] == "stop"
@@ -176,7 +176,7 @@ def test_a_non_finite_run_stops_only_itself(tmp_path, monkeypatch):
     assert runner.wait(120)
     progress = runner.progress()
     assert progress.status == "finished" and progress.ended == ("nonfinite", "finish")
-    assert progress.step == (7, 12) and math.isnan(progress.last_a["d_loss"])
+    assert progress.step == (7, 12) and math.isnan(progress.last_rows[0]["d_loss"])
     assert "nonfinite" in event_kinds(run_a) and "finish" not in event_kinds(run_a)
     assert not RunPaths(run_a).step_checkpoint(7).exists()  # no checkpoint from the bad weights
     assert RunPaths(run_a).step_checkpoint(5).exists() and run_owner(run_a) is None

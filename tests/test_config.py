@@ -39,7 +39,7 @@ def test_folder_needs_a_path():
 @pytest.mark.parametrize("name", PRESET_NAMES)
 def test_presets_round_trip_through_json(name):
     config = preset(name)
-    assert RunConfig.from_json(config.to_json()) == config
+    assert RunConfig.from_dict(json.loads(config.to_json())) == config
     assert RunConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
 
 

@@ -253,7 +253,7 @@ def test_best_pt_is_not_replaced_by_a_worse_model_after_a_resume(tiny, tmp_path)
     trainer, _ = open_run_for_resume(paths.root)
     release_run_lock(paths.root)
     live = LiveEvaluation(trainer, paths.root, every=10, samples=10)
-    assert live.best_fid == 12.5
+    assert live.best_score == 12.5
     live.evaluator, live.reference = _FakeEvaluator(20.0), {"fid": 1.0}
     row = live.evaluate()
     live.close()

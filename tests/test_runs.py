@@ -8,7 +8,7 @@ from gan_core.engine.trainer import Trainer
 from gan_core.record.opening import create_run_dir, open_run_for_resume
 from gan_core.record.recorder import RunRecorder
 from gan_core.runs.listing import list_runs
-from gan_core.runs.metrics import MetricsWriter, read_metrics, truncate_metrics
+from gan_core.runs.metrics import MetricsWriter, cut_table, read_metrics
 from gan_core.runs.paths import RunPaths, list_checkpoints, read_events
 
 
@@ -55,8 +55,7 @@ def test_read_metrics_tolerates_a_partial_last_line(tmp_path):
         file.write("3,0.1")  # a crash mid-row: no newline
     frame = read_metrics(tmp_path / "m.csv")
     pd.testing.assert_frame_equal(frame, pd.DataFrame({"step": [1, 2], "d_loss": [0.5, 0.25]}))
-    assert truncate_metrics(tmp_path / "m.csv", 1) == 1
-    assert read_metrics(tmp_path / "m.csv")["step"].tolist() == [1]
+    assert cut_table(tmp_path / "m.csv", 1) == "step,d_loss\n1,0.5\n"  # the partial row is dropped too
 
 
 def test_resume_through_run_dirs_gives_identical_metrics(tiny, tmp_path):

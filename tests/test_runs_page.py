@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gan_core.cli.main import main as cli
-from gan_core.runs.listing import config_differences
+from gan_core.runs.admin import config_timeline, timeline_differences
 from gan_core.runs.paths import RunPaths
 from tests.test_cli import TINY
 
@@ -74,18 +74,23 @@ def test_comparing_two_finished_runs_overlays_curves_and_lists_differences(runs_
     assert len(overlays) == 1 and sorted(t["name"] for t in overlays[0]["data"]) == names
 
 
+def config_differences(configs: dict) -> dict:
+    """{field: {label: described start value}} where runs' configs differ (no live changes)."""
+    return timeline_differences({label: config_timeline(config, []) for label, config in configs.items()})
+
+
 def test_config_differences_names_only_differing_fields():
     a = {"name": "x", "optimizer": {"lr_g": 1e-3, "lr_d": 2e-4}, "training": {"seed": 0}}
     b = {"name": "x", "optimizer": {"lr_g": 2e-4, "lr_d": 2e-4}, "training": {"seed": 1}}
-    assert config_differences({"a": a, "b": b}) == {"optimizer.lr_g": {"a": 1e-3, "b": 2e-4},
-                                                    "training.seed": {"a": 0, "b": 1}}
+    assert config_differences({"a": a, "b": b}) == {"optimizer.lr_g": {"a": "0.001", "b": "0.0002"},
+                                                    "training.seed": {"a": "0", "b": "1"}}
     assert config_differences({"a": a, "c": dict(a)}) == {}
 
 
 def test_a_field_an_older_config_lacks_compares_as_its_default():
     old = {"loss": {"loss": "minimax"}}  # written before loss.r1_gamma existed
     new = {"loss": {"loss": "minimax", "r1_gamma": 1.0, "r1_interval": 16}}
-    assert config_differences({"old": old, "new": new}) == {"loss.r1_gamma": {"old": 0.0, "new": 1.0}}
+    assert config_differences({"old": old, "new": new}) == {"loss.r1_gamma": {"old": "0.0", "new": "1.0"}}
     same = {"loss": {"loss": "minimax", "r1_gamma": 0.0}}
     assert config_differences({"old": old, "same": same}) == {}
 

@@ -3,6 +3,7 @@ bit-exact resume, toy evaluation and health, scatter sample grids, the session's
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -73,7 +74,8 @@ def test_config_refuses_image_models_and_stray_points_for_toys_naming_the_field(
         DataConfig(name="drawn", points=[[0.0, 0.0], [11.0, 1.0]])  # outside [-10, 10]
     with pytest.raises(ValueError, match="data.points"):
         DataConfig(name="drawn", points=[[0.0, 0.0]] * 2001)
-    drawn = RunConfig.from_json(toy_preset("ring8").with_changes({"data.name": "drawn", "data.points": RING}).to_json())
+    drawn = RunConfig.from_dict(json.loads(
+        toy_preset("ring8").with_changes({"data.name": "drawn", "data.points": RING}).to_json()))
     assert drawn.data.points == ((2.0, 0.0), (-2.0, 0.0))  # JSON lists come back as the frozen tuples
 
 

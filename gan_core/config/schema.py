@@ -313,15 +313,6 @@ class RunConfig:
         """JSON text of to_dict()."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
-    @classmethod
-    def from_json(cls, text: str) -> "RunConfig":
-        """Parse JSON text written by to_json."""
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"config is not valid JSON: {error}") from None
-        return cls.from_dict(values)
-
     def with_changes(self, changes: dict[str, Any]) -> "RunConfig":
         """A copy with fields changed by dotted name ('optimizer.lr_g') or by a unique bare name ('lr_g')."""
         return RunConfig.from_dict(changed_dict(self.to_dict(), changes))

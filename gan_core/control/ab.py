@@ -86,26 +86,6 @@ class ABProgress:
     configs: tuple[RunConfig | None, RunConfig | None] = (None, None)
     """Each run's config as it started (a page draws A's and B's views with their own loss and latent size)."""
 
-    @property
-    def step_a(self) -> int:
-        """Steps run A has trained."""
-        return self.step[0]
-
-    @property
-    def step_b(self) -> int:
-        """Steps run B has trained."""
-        return self.step[1]
-
-    @property
-    def last_a(self) -> dict[str, float] | None:
-        """Run A's last metrics row."""
-        return self.last_rows[0]
-
-    @property
-    def last_b(self) -> dict[str, float] | None:
-        """Run B's last metrics row."""
-        return self.last_rows[1]
-
 
 @dataclass
 class _Side:

@@ -75,15 +75,9 @@ def nearest_training(query: torch.Tensor, training: torch.Tensor, k: int = 5,
     return Neighbours(torch.cat(indices), torch.cat(distances))
 
 
-def distance_ratio(generated: torch.Tensor, training: torch.Tensor, held_out: torch.Tensor) -> float:
-    """Median nearest-training distance of generated features over that of held-out real features."""
-    generated_median, held_out_median = _median_distances(generated, training, held_out)
-    return generated_median / held_out_median
-
-
-def _median_distances(generated: torch.Tensor, training: torch.Tensor, held_out: torch.Tensor) -> tuple[float, float]:
-    """(median nearest-training distance of generated rows, the same of held-out rows); ValueError when the
-    held-out median is 0 (the held-out images coincide with training images: no ratio)."""
+def nearest_medians(generated: torch.Tensor, training: torch.Tensor, held_out: torch.Tensor) -> tuple[float, float]:
+    """(median nearest-training distance of generated rows, the same of held-out rows): their quotient is the
+    distance ratio. ValueError when the held-out median is 0 (held-out rows coincide with training rows)."""
     generated_median = float(nearest_training(generated, training, k=1).distances[:, 0].median())
     held_out_median = float(nearest_training(held_out, training, k=1).distances[:, 0].median())
     if held_out_median <= 0:
@@ -123,7 +117,7 @@ def run_distance_ratio(evaluator, features: torch.Tensor, generated_images: torc
     the reference part of the training set whose features (N, 128) are given."""
     reference, held_out = held_out_split(features.shape[0], seed)
     generated = evaluator.features(generated_images)
-    generated_median, held_out_median = _median_distances(generated, features[reference], features[held_out])
+    generated_median, held_out_median = nearest_medians(generated, features[reference], features[held_out])
     return RatioReport(generated_median / held_out_median, generated_median, held_out_median,
                        int(generated.shape[0]), int(reference.numel()), int(held_out.numel()))
 

@@ -36,11 +36,6 @@ class LiveEvaluation(QualityRecord):
         self._child = None  # the subprocess training the classifier, while it runs
 
     @property
-    def best_fid(self) -> float:
-        """The lowest FID so far (the score best.pt holds)."""
-        return self.best_score
-
-    @property
     def prepared(self) -> bool:
         """True once the evaluator is loaded (the first evaluation may train or load it)."""
         return self.evaluator is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import time
@@ -145,17 +144,6 @@ def list_runs(runs_root: str | os.PathLike = DEFAULT_RUNS_ROOT) -> list[RunSumma
             clean_temp_files(RunPaths(summary.path), min_age_s=PAGE_WRITE_GRACE_S, samples=False)
         summaries.append(summary)
     return sorted(summaries, key=lambda s: s.modified, reverse=True)
-
-
-def config_differences(configs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """{dotted field: {run label: value}} for every config field whose value differs between runs.
-
-    A field a run's config.json lacks (written before the field existed) counts as its default, which is
-    what the run trained with."""
-    flat = {label: flatten_config(config_with_defaults(config)) for label, config in configs.items()}
-    fields = sorted(set().union(*flat.values())) if flat else []
-    return {field: {label: values.get(field) for label, values in flat.items()}
-            for field in fields if len({json.dumps(values.get(field)) for values in flat.values()}) > 1}
 
 
 def config_with_defaults(values: dict[str, Any]) -> dict[str, Any]:

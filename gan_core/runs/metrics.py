@@ -119,16 +119,6 @@ def migrate_header(path: str | os.PathLike, columns: tuple[str, ...]) -> bool:
     return True
 
 
-def truncate_metrics(path: str | os.PathLike, last_step: int) -> int:
-    """Drop rows after last_step (and any partial line) from a per-step CSV (metrics.csv, quality.csv),
-    rewriting it atomically; returns the rows kept (0 for a missing file)."""
-    text = cut_table(path, last_step)
-    if text is None:
-        return 0
-    write_atomic(path, text)
-    return max(0, text.count("\n") - 1)
-
-
 def cut_table(path: str | os.PathLike, last_step: int) -> str | None:
     """A per-step CSV's text without the rows after last_step, malformed rows and a partial last line; None
     when the file is missing or empty. UnreadableFile for a link, a FIFO or a table without a step column."""

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gan_core.runs.lock import LOCK_NAME
 from gan_core.files import MAX_EVENTS_BYTES, read_text
 
 AUTOMATIC_CHECKPOINT = re.compile(r"^step_(\d{1,18})\.pt$")
@@ -80,11 +79,6 @@ class RunPaths:
     def meta(self) -> Path:
         """run_meta.json: the display name, tags and note a person gave the run (run_admin)."""
         return self.root / "run_meta.json"
-
-    @property
-    def owner_lock(self) -> Path:
-        """owner.lock: the one writer's pid and host (run_lock)."""
-        return self.root / LOCK_NAME
 
     @property
     def checkpoints(self) -> Path:

@@ -93,15 +93,6 @@ def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, method: str = "sle
     return (lerp if method == "lerp" else slerp)(a, b, t)
 
 
-def path_through(anchors: torch.Tensor, steps_per_segment: int, method: str = "slerp") -> torch.Tensor:
-    """A path through anchors (M, D) in order, each anchor once: ((M - 1) * steps_per_segment + 1, D)."""
-    if anchors.shape[0] < 2:
-        raise ValueError(f"anchors={anchors.shape[0]} is invalid: allowed at least 2 anchor vectors")
-    segments = [interpolate(anchors[i], anchors[i + 1], steps_per_segment + 1, method)[:-1]
-                for i in range(anchors.shape[0] - 1)]
-    return torch.cat(segments + [anchors[-1:]])
-
-
 def great_circle_loop(a: torch.Tensor, b: torch.Tensor, frames: int) -> torch.Tensor:
     """A closed walk on the great circle through a and b, radius |a|: (frames + 1, D), last == first."""
     if not (isinstance(frames, int) and frames >= 3):
@@ -184,14 +175,6 @@ def gif_bytes(images: torch.Tensor, frame_ms: int = 80, scale: int = 1) -> bytes
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms,
                    loop=0, disposal=2, optimize=False)
     return buffer.getvalue()
-
-
-def save_gif(images: torch.Tensor, path: str | os.PathLike, frame_ms: int = 80, scale: int = 1) -> Path:
-    """Write (N, C, H, W) images as an animated, looping GIF."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gif_bytes(images, frame_ms, scale))
-    return path
 
 
 def png_bytes(array: np.ndarray) -> bytes:
