@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import launch_browser, require_chromium, streamlit_server, wait_until
-from tests.test_browser import VIEWPORT, _shot, _view, wait_for_script_done
-from tests.test_cli import TINY
+from tests.support.browser import launch_browser, require_chromium, streamlit_server, wait_until
+from tests.dashboard.test_browser_training import VIEWPORT, _shot, _view, wait_for_script_done
+from tests.cli.test_cli import TINY
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 QUALITY_HEADER = "step,fid,classes_covered,kl_uniform,precision,recall,diversity,eval_s\n"

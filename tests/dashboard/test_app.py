@@ -14,7 +14,7 @@ from gan_core.runs.checkpoint import load_checkpoint
 from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import RunPaths, read_events
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
 
 

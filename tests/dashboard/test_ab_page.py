@@ -20,7 +20,7 @@ from gan_core.control.ab import ABProgress, ABRunner, describe_value
 from gan_core.runs.checkpoint import load_checkpoint
 from gan_core.runs.paths import RunPaths
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
 
 

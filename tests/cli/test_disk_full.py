@@ -18,9 +18,9 @@ from gan_core.record import opening as runs_module
 from gan_core.runs.listing import summarize_run
 from gan_core.runs.lock import run_owner
 from gan_core.runs.paths import RunPaths, read_events
-from tests.test_upload_page import shapes_zip, unescaped
+from tests.dashboard.test_upload_page import shapes_zip, unescaped
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
 TINY_TRAIN = ["train", "--preset", "seed-mlp", "--set", "data.limit=200", "--set", "device=cpu",
               "--set", "batch_size=16", "--set", "eval_every=0", "--set", "checkpoint_every=5",

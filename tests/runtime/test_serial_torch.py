@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.browser_support import ROOT
+from tests.support.browser import ROOT
 
 # Run in a fresh process: libgomp's pools live as long as their threads, so the test's own process would not do.
 PROBE = r"""

@@ -13,9 +13,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from gan_core.data import image_import
-from tests.test_image_import import _zip as make_zip
+from tests.data.test_image_import import _zip as make_zip
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
 
 

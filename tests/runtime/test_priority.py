@@ -12,7 +12,7 @@ import pytest
 
 from gan_core.runtime import priority
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # Runs in a fresh process: lowering is once per process and cannot be undone without privileges.
 CHILD = r"""

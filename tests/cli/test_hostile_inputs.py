@@ -30,7 +30,7 @@ from gan_core.record.opening import create_run_dir
 from gan_core.runs.checkpoint import save_checkpoint
 from gan_core.runs.lock import run_owner
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
 
 

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from gan_core.engine.trainer import Trainer
-from tests.test_trainer import LOSS_COLUMNS
+from tests.engine.test_trainer import LOSS_COLUMNS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_gpu_check_dry_run_on_the_cpu(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import (launch_browser, require_chromium, status_step, status_word, streamlit_server,
+from tests.support.browser import (launch_browser, require_chromium, status_step, status_word, streamlit_server,
                                    wait_until)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -219,7 +219,7 @@ def make_long_run(runs_root: Path, steps: int = 100_000, cli_args: list[str] | N
 
     from gan_core.columns import METRIC_NAMES
     from gan_core.runs.checkpoint import save_checkpoint
-    from tests.test_cli import TINY
+    from tests.cli.test_cli import TINY
 
     run_dir = runs_root / "long-run"
     subprocess.run([sys.executable, "-m", "gan_core", "train", *(cli_args or TINY), "--steps", "5",

@@ -17,7 +17,7 @@ from gan_core.runs.paths import RunPaths, read_events
 from tests.conftest import tiny_config
 
 pytestmark = pytest.mark.timeout(300)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 
 
@@ -31,7 +31,7 @@ def _torchrun(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def mlp_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ddp") / "mlp.pt"
-    _torchrun(str(ROOT / "tests" / "ddp_worker.py"), str(out), "6", "mlp")
+    _torchrun(str(ROOT / "tests" / "support" / "ddp_worker.py"), str(out), "6", "mlp")
     return torch.load(out, weights_only=True)
 
 
@@ -43,7 +43,7 @@ def test_ranks_hold_identical_weights_after_every_step(mlp_run):
 
 def test_ranks_stay_identical_with_batch_norm_in_d(tmp_path):
     out = tmp_path / "dcgan.pt"
-    _torchrun(str(ROOT / "tests" / "ddp_worker.py"), str(out), "3", "dcgan")
+    _torchrun(str(ROOT / "tests" / "support" / "ddp_worker.py"), str(out), "3", "dcgan")
     assert max(torch.load(out, weights_only=True)["differences"]) == 0.0
     # Teardown (issue #10 item 13): DDP modules sit in reference cycles; none may be left for the
     # interpreter's shutdown to free after the process group is gone (that aborted rank 1 once).
@@ -52,7 +52,7 @@ def test_ranks_stay_identical_with_batch_norm_in_d(tmp_path):
 
 def test_ranks_fit_the_same_clusters_and_stay_identical_when_self_conditioned(tmp_path):
     out = tmp_path / "clusters.pt"
-    _torchrun(str(ROOT / "tests" / "ddp_worker.py"), str(out), "3", "clusters")
+    _torchrun(str(ROOT / "tests" / "support" / "ddp_worker.py"), str(out), "3", "clusters")
     result = torch.load(out, weights_only=True)
     assert max(result["differences"]) == 0.0
     rank0, rank1 = result["clusters_by_rank"]

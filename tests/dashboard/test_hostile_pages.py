@@ -13,9 +13,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from tests.test_cli import TINY
+from tests.cli.test_cli import TINY
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 HOSTILE = "![t](http:127.0.0.1:9) `code` :red[x]"
 pytestmark = pytest.mark.timeout(300)  # a FIFO read would block forever: the timeout makes it a failure
 

@@ -18,9 +18,9 @@ from streamlit.testing.v1 import AppTest
 from gan_core.cli.main import main as cli
 from gan_core.runs.admin import config_timeline, timeline_differences
 from gan_core.runs.paths import RunPaths
-from tests.test_cli import TINY
+from tests.cli.test_cli import TINY
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
 
 
@@ -242,7 +242,7 @@ def test_a_run_owned_by_a_live_process_cannot_be_deleted(copy_run):
 
 
 def test_the_pages_own_run_cannot_be_deleted(runs_root):
-    from tests.test_app import _tiny
+    from tests.dashboard.test_app import _tiny
 
     at = AppTest.from_file(APP, default_timeout=120).run()
     _tiny(at)

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from gan_core.engine.distributed import init_from_environment, shutdown  # noqa: E402
 from gan_core.engine.trainer import Trainer  # noqa: E402

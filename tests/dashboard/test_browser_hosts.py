@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_support import launch_browser, require_chromium, streamlit_process
+from tests.support.browser import launch_browser, require_chromium, streamlit_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 EVIL = "evil.example"

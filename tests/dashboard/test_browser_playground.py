@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import (launch_browser, require_chromium, status_step, status_word, streamlit_server,
+from tests.support.browser import (launch_browser, require_chromium, status_step, status_word, streamlit_server,
                                    wait_until)
-from tests.test_browser import VIEWPORT, _shot, wait_for_script_done
+from tests.dashboard.test_browser_training import VIEWPORT, _shot, wait_for_script_done
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 

@@ -194,7 +194,7 @@ RUN_WRITERS = ("gan_core/record/opening.py", "gan_core/record/recorder.py", "gan
 
 def test_modules_that_write_run_files_write_only_through_safe_io():
     """A guard: the modules that write into run directories call no writer that follows links."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     found = []
     for name in RUN_WRITERS:
         for node in ast.walk(ast.parse((root / name).read_text(encoding="utf-8"))):

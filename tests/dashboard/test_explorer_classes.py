@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_explorer_memorization import _explore, _train
+from tests.dashboard.test_explorer_memorization import _explore, _train
 
 pytestmark = pytest.mark.timeout(300)
 

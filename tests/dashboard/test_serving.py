@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.serving import (ALLOW_REMOTE_ENV, ALLOWED_HOSTS_ENV, HostGuard, host_allowed, host_refusal,
                                is_loopback, refusal)
-from tests.browser_support import ROOT, free_port, launch_browser, require_chromium, streamlit_process
+from tests.support.browser import ROOT, free_port, launch_browser, require_chromium, streamlit_process
 
 APP = str(ROOT / "dashboard" / "app.py")
 SERVER = str(ROOT / "dashboard" / "server.py")
