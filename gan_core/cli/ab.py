@@ -18,6 +18,7 @@ from gan_core.runs.listing import DEFAULT_RUNS_ROOT
 def add_ab_parser(commands: Any) -> None:
     """Register the `ab` subcommand on the CLI's subparsers."""
     ab = commands.add_parser("ab", help="train two runs that differ in one config field, side by side")
+    ab.set_defaults(handler=run_ab_cli)
     base = ab.add_mutually_exclusive_group()
     base.add_argument("--preset", default="default", choices=PRESET_NAMES)
     base.add_argument("--config", metavar="FILE", help="start from a config.json (a run's own, for example)")

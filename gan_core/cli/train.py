@@ -24,7 +24,8 @@ GOING, STOPPING, NONFINITE, WRITE_FAILED = 0, 1, 2, 3
 
 def add_train_parser(commands: Any) -> None:
     """Register the `train` subcommand."""
-    train = commands.add_parser("train", help="train a GAN headless into a run directory")
+    train = commands.add_parser("train", help="train a GAN headless into a run directory (or resume one)")
+    train.set_defaults(handler=train_command)
     train.add_argument("--preset", default="default", choices=PRESET_NAMES)
     train.add_argument("--dataset", choices=DATASET_NAMES, help="data set (overrides the preset's)")
     length = train.add_mutually_exclusive_group()

@@ -3,9 +3,14 @@ field's type, and every invalid field of a config dict at once."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import functools
+from pathlib import Path
 from typing import Any
 
-from gan_core.config.schema import RunConfig, resolve_field
+from gan_core.config import schema
+from gan_core.config.schema import SECTIONS, RunConfig, resolve_field
 from gan_core.config.validation import collecting
 
 # The fields a live run may change (TrainingSession.update, the sidebar's Apply), by their dotted paths.
@@ -87,3 +92,28 @@ def parse_value(key: str, text: str) -> Any:
     return text
 
 
+def section_fields() -> list[str]:
+    """Every field of every config section by dotted path, in the schema's order ('data.name', ...)."""
+    return [f"{section}.{item.name}" for section, kind in SECTIONS.items() for item in dataclasses.fields(kind)]
+
+
+@functools.lru_cache(maxsize=1)
+def field_help() -> dict[str, str]:
+    """Each section field's help text, by dotted path: its docstring in config/schema.py (the string right
+    below the field), folded to one paragraph. Read once from the source, so a field's help is written once."""
+    return field_docstrings(Path(schema.__file__).read_text(encoding="utf-8"),
+                            {kind.__name__: section for section, kind in SECTIONS.items()})
+
+
+def field_docstrings(source: str, sections: dict[str, str]) -> dict[str, str]:
+    """{"section.field": docstring} of the dataclasses named in `sections` (class name -> section) in source."""
+    found: dict[str, str] = {}
+    for node in ast.parse(source).body:
+        if not (isinstance(node, ast.ClassDef) and node.name in sections):
+            continue
+        for item, following in zip(node.body, node.body[1:]):
+            if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) \
+                    and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant) \
+                    and isinstance(following.value.value, str):
+                found[f"{sections[node.name]}.{item.target.id}"] = " ".join(following.value.value.split())
+    return found

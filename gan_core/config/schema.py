@@ -218,6 +218,8 @@ class TrainingConfig:
     """fixed: the chance each op (translation, cutout, colour) hits each image; adaptive: the starting p."""
     augment_target: float = 0.6
     """adaptive: the r_t that p is tuned to keep (higher r_t means D is surer of the reals: overfitting)."""
+    tensorboard: bool = True
+    """Write TensorBoard event files into the run directory (scalars, sample grids, config, live changes)."""
 
     def __post_init__(self) -> None:
         check(is_int(self.batch_size) and 1 <= self.batch_size <= 65536, "training.batch_size",
@@ -236,7 +238,7 @@ class TrainingConfig:
               "an integer >= 0 (0 turns live evaluation off)")
         check(is_int(self.eval_samples) and 10 <= self.eval_samples <= 10000, "training.eval_samples",
               self.eval_samples, "an integer from 10 to 10000")
-        for name in ("autocast_bf16", "compile"):
+        for name in ("autocast_bf16", "compile", "tensorboard"):
             check(isinstance(getattr(self, name), bool), f"training.{name}", getattr(self, name), "true or false")
         check(self.augment in AUGMENT_MODES, "training.augment", self.augment, f"one of {', '.join(AUGMENT_MODES)}")
         check(is_number(self.augment_p) and 0.0 <= self.augment_p <= 1.0, "training.augment_p", self.augment_p,

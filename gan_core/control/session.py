@@ -35,6 +35,7 @@ from gan_core.views.point_plot import samples_image
 STATUSES = ("idle", "running", "paused", "stopping", "finished", "failed")
 ACTIVE = ("running", "paused", "stopping")
 MAX_STEPS_PER_REQUEST = 100_000
+MIN_SPEED_LIMIT, MAX_SPEED_LIMIT = 0.1, 10_000.0  # steps per second: slow motion to effectively unlimited
 
 
 class TrainingSession(Controller):
@@ -57,6 +58,8 @@ class TrainingSession(Controller):
         self._generator_copy: tuple[int, nn.Module] | None = None
         self._activity: str | None = None
         self._starting = False  # a start or resume has claimed the session and is loading data
+        self._speed_limit: float | None = None  # steps per second at most (set_speed_limit); None: no limit
+        self._last_step_started = 0.0
 
     # ---- control, from any thread -------------------------------------------------------
 
@@ -153,6 +156,28 @@ class TrainingSession(Controller):
         with self._cond:
             if self._status in ("running", "paused") and not self._diverged:
                 self._submit("checkpoint")
+
+    def set_speed_limit(self, steps_per_s: float | None) -> None:
+        """Train at most this many steps a second (a 2D run at 640 steps/s is too fast to watch; 0.5 is slow
+        motion), or as fast as possible with None. Applies from the next step, also to Step while paused."""
+        if steps_per_s is not None and not (isinstance(steps_per_s, (int, float)) and not isinstance(steps_per_s, bool)
+                                            and MIN_SPEED_LIMIT <= steps_per_s <= MAX_SPEED_LIMIT):
+            raise ValueError(f"steps_per_s={steps_per_s!r} is invalid: allowed None (no limit) or a number from "
+                             f"{MIN_SPEED_LIMIT} to {MAX_SPEED_LIMIT}")
+        with self._cond:
+            self._speed_limit = None if steps_per_s is None else float(steps_per_s)
+            self._cond.notify_all()
+
+    @property
+    def speed_limit(self) -> float | None:
+        """The steps-per-second limit, or None (as fast as the machine goes)."""
+        return self._speed_limit
+
+    def _pace_wait(self) -> float:
+        """Seconds until the next step is due under the speed limit (0 without one; caller holds _cond)."""
+        if self._speed_limit is None:
+            return 0.0
+        return self._last_step_started + 1.0 / self._speed_limit - time.monotonic()
 
     def wait_for(self, predicate: Callable[["TrainingSession"], bool], timeout: float) -> bool:
         """Block until predicate(session) holds (checked on every state change) or timeout; for tests and tools."""
@@ -303,8 +328,12 @@ class TrainingSession(Controller):
                         phase = "restore"
                     elif self._status == "paused" and not self._pause_requested:
                         self._status, phase = "running", "resume"
+                    elif (wait := self._pace_wait()) > 0:  # a speed limit: the next step is not due yet
+                        self._cond.wait(wait)
+                        continue
                     else:
                         self._stepping = self._pause_requested
+                        self._last_step_started = time.monotonic()
                         return Work(update=self._step_update if self._stepping else "both")
                     self._cond.notify_all()
             for kind, payload in commands:

@@ -87,7 +87,8 @@ class ConditionalBatchNorm(nn.Module):
 
     def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         shape = (features.shape[0], -1) + (1,) * (features.dim() - 2)  # (B, C, 1, 1) for maps
-        return self.norm(features) * self.scale(labels).view(shape) + self.shift(labels).view(shape)
+        scale, shift = class_vectors(self.scale, labels), class_vectors(self.shift, labels)
+        return self.norm(features) * scale.view(shape) + shift.view(shape)
 
 
 class DCGANGenerator(nn.Module):
@@ -202,6 +203,15 @@ def default_labels(count: int, num_classes: int, device: torch.device) -> torch.
     return torch.arange(count, device=device) % num_classes
 
 
+def class_vectors(embedding: nn.Embedding, labels: torch.Tensor) -> torch.Tensor:
+    """An embedding's rows for integer labels (B,), or for class weights (B, K) their mix (a class morph).
+
+    Integer labels take the lookup they always took, so their outputs stay bit-identical."""
+    if labels.is_floating_point():
+        return labels.to(embedding.weight.dtype) @ embedding.weight
+    return embedding(labels)
+
+
 def _through(layers: nn.Sequential, inputs: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
     """Run a Sequential, handing the labels to its conditional BatchNorms."""
     for layer in layers:
@@ -219,7 +229,7 @@ def _with_class(embed: nn.Embedding | None, z: torch.Tensor, labels: torch.Tenso
         return z
     if labels is None:
         labels = default_labels(z.shape[0], embed.num_embeddings, z.device)
-    return torch.cat([z, embed(labels).to(z.dtype)], dim=1)
+    return torch.cat([z, class_vectors(embed, labels).to(z.dtype)], dim=1)
 
 
 def _projection(num_classes: int, feature_dim: int, norm: str) -> nn.Module | None:

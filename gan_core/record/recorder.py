@@ -21,6 +21,8 @@ from gan_core.engine.trainer import Trainer
 from gan_core.files import atomic_writer, open_append, write_atomic
 from gan_core.quality.health import HealthMonitor
 from gan_core.record.live_quality import LiveEvaluation
+from gan_core.record.tensorboard import TensorBoardLog
+from gan_core.record.tensorboard import available as tensorboard_available
 from gan_core.record.toy_quality import ToyLiveEvaluation
 from gan_core.runs.checkpoint import load_checkpoint, restore, save_checkpoint
 from gan_core.runs.lock import release_run_lock
@@ -85,6 +87,20 @@ class RunRecorder:
                                           background=background_evaluation)
         self.health = HealthMonitor()
         self._real_spread_value: float | None = None
+        # TensorBoard's copy of the run: a new event file that purges what earlier ones hold after this step.
+        self.tensorboard: TensorBoardLog | None = None
+        if training.tensorboard:
+            self._open_tensorboard(trainer.step_count)
+
+    def _open_tensorboard(self, step: int) -> None:
+        """A new event file from step + 1 on (the config at step 0 for a run that starts there)."""
+        if not tensorboard_available():
+            self.log("tensorboard_unavailable", message="the tensorboard package is not installed: no event files")
+            return
+        self.tensorboard = TensorBoardLog(self.paths)
+        if step == 0:
+            self.tensorboard.config(self.trainer.config.to_dict(), time.time())
+        self.tensorboard.purge_from(step + 1)  # the steps after this one will be trained (again)
 
     # ---- events -------------------------------------------------------------------------
 
@@ -93,6 +109,8 @@ class RunRecorder:
         fields = {key: value for key, value in fields.items() if value is not None}
         event = self.events.append(kind, self.trainer.step_count, **fields)
         self._new_events.append(event)
+        if self.tensorboard is not None:
+            self.tensorboard.event(event)
         return event
 
     def take_events(self) -> list[dict[str, Any]]:
@@ -106,6 +124,8 @@ class RunRecorder:
         """Log a step's row; write a grid, a checkpoint, an evaluation when due. A non-finite loss
         logs a `nonfinite` event, marks the run diverged and returns False."""
         self.metrics.append(row)
+        if self.tensorboard is not None:
+            self.tensorboard.row(row)
         if not all(math.isfinite(row[k]) for k in ("d_loss", "g_loss")):
             self.diverged = True
             self.log("nonfinite", message=f"non-finite loss at step {self.trainer.step_count}")
@@ -134,6 +154,8 @@ class RunRecorder:
         if quality is None:
             self.log("quality_unavailable", message=self.quality.unavailable)
             return None
+        if self.tensorboard is not None:
+            self.tensorboard.quality(self.trainer.step_count, quality, time.time())
         if self.health.real_diversity is None and self.quality.reference is not None:
             self.health.real_diversity = self.quality.reference["diversity"]
         if quality["best"]:  # images keep the best FID; 2D toys the lowest JS divergence
@@ -153,6 +175,8 @@ class RunRecorder:
             ratio = spread(samples) / self._real_spread()
             for alert in self.health.observe_samples(self.trainer.step_count, ratio):
                 self.log("health", rule=alert.rule, message=alert.message, hint=alert.hint)
+        if self.tensorboard is not None:
+            self.tensorboard.grid(self.trainer.step_count, grid, time.time())
         path = self.paths.sample_grid(self.trainer.step_count)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Replaces a link named like the grid, never writes through it; no fsync: a lost grid costs nothing.
@@ -170,7 +194,9 @@ class RunRecorder:
     def save_checkpoint(self, manual: bool = False) -> Path:
         """Write step_<n>.pt (manual: manual_<n>.pt, never pruned) atomically, point latest.pt at it,
         prune automatic step files beyond keep_checkpoints (by parsed step), log an event."""
-        self.metrics.flush()  # rows up to the checkpoint are on disk before it is
+        self.metrics.flush()  # rows up to the checkpoint are on disk before it is (TensorBoard's too)
+        if self.tensorboard is not None:
+            self.tensorboard.flush()
         step = self.trainer.step_count
         target = self.paths.manual_checkpoint(step) if manual else self.paths.step_checkpoint(step)
         path = save_checkpoint(self.trainer.state_dict(), target)
@@ -192,6 +218,9 @@ class RunRecorder:
             self.quality.close()  # reopened at the next evaluation, on the cut file
         cut_back(self.paths, step, events=False)
         self.metrics = MetricsWriter(self.paths.metrics)
+        if self.tensorboard is not None:  # a new event file that purges the steps to be trained again
+            self.tensorboard.close()
+            self._open_tensorboard(step)
 
     def restore_last_good(self, weights_lock: contextlib.AbstractContextManager[Any] | None = None) -> int:
         """After a non-finite loss: the trainer back to latest.pt (its step-0 state when there is none),
@@ -201,9 +230,10 @@ class RunRecorder:
         """
         trainer = self.trainer
         live = live_values(trainer.config)
+        state = load_checkpoint(self.paths.latest) if self.paths.latest.exists() else None  # the disk, unlocked
         with weights_lock if weights_lock is not None else contextlib.nullcontext():
-            if self.paths.latest.exists():
-                restore(trainer, load_checkpoint(self.paths.latest))
+            if state is not None:
+                restore(trainer, state)
             else:
                 trainer.load_state_dict(trainer.initial_state_dict())
             trainer.update_hyperparameters(live)
@@ -240,7 +270,8 @@ class RunRecorder:
         elif self.diverged:  # never overwrite the last good checkpoint with non-finite weights
             self.log(reason, message=message or "stopped without a checkpoint: the weights were non-finite")
         else:
-            self.save_sample_grid()
+            if self.last_grid is None or self.last_grid[0] != self.trainer.step_count:  # not saved at this step yet
+                self.save_sample_grid()
             self.save_checkpoint()
             self.log(reason, message=message)
         self.finished = reason
@@ -255,6 +286,8 @@ class RunRecorder:
         with contextlib.ExitStack() as stack:  # callbacks run last first: metrics, quality, events, lock
             stack.callback(release_run_lock, self.paths.root)
             stack.callback(self.events.close)
+            if self.tensorboard is not None:
+                stack.callback(self.tensorboard.close)
             if self.quality is not None:
                 stack.callback(self.quality.close)
             stack.callback(self.metrics.close)
