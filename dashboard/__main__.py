@@ -11,8 +11,8 @@ from pathlib import Path
 from dashboard.serving import (ALLOW_REMOTE_ENV, ALLOWED_HOSTS_ENV, DEFAULT_ADDRESS, listen_address, normal_name,
                                refusal, remote_allowed)
 
-# The page (app.py) inside Streamlit's ASGI app with the live feed's routes (dashboard/feed.py).
-APP = Path(__file__).resolve().parent / "server.py"
+# The page; as `streamlit run` imports it, it is also Streamlit's ASGI app with the live feed (app.py).
+APP = Path(__file__).resolve().parent / "app.py"
 
 
 def _allowed_hosts(flags: list[str], environ: dict[str, str]) -> str:
@@ -34,7 +34,7 @@ def _allowed_hosts(flags: list[str], environ: dict[str, str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Check the flags, then replace this process with `streamlit run dashboard/server.py` and explicit flags."""
+    """Check the flags, then replace this process with `streamlit run dashboard/app.py` and explicit flags."""
     parser = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8501)
     parser.add_argument("--address", default=DEFAULT_ADDRESS,
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", address,
                "--server.port", str(args.port), "--server.headless", "true",
                "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-               # A full gc.collect after every (fragment) run holds the GIL ~0.3 s a second: see config.toml.
+               # A full gc.collect after every script run holds the GIL ~0.3 s: see config.toml.
                "--runner.postScriptGC", "false"]
     os.execve(sys.executable, command, environ)
     return 0  # not reached: execve replaces the process

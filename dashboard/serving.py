@@ -3,8 +3,8 @@
 Two checks (docs/threat_model.md): the listen address (`refusal`) keeps the server off the network, and the
 Host header (`host_refusal`) keeps a web page under another name from reaching it through DNS rebinding
 (a name that re-resolves to 127.0.0.1 makes the browser treat the dashboard as that page's own origin).
-`HostGuard` applies the Host check to every HTTP request and WebSocket handshake of dashboard/server.py;
-a page served without it (`streamlit run dashboard/app.py`) applies it itself before drawing anything.
+`HostGuard` applies the Host check to every HTTP request and WebSocket handshake of the App that
+dashboard/app.py builds (however it is started); the page applies it again itself before drawing anything.
 """
 
 from __future__ import annotations

@@ -1,57 +1,36 @@
-// GAN Workbench live charts: a Streamlit components-v2 module that keeps every metric row in the
-// browser and receives only the rows added since its last render. Canvas drawing with min/max per
-// pixel column, so a redraw costs the same at 100 rows and at 1,000,000 and spikes stay visible.
-// Data from Python (one message per render):
+// GAN Workbench live charts: a Streamlit components-v2 module that keeps every metric row in the browser and
+// receives only the rows added since its last fetch. Canvas drawing with min/max per pixel column, so a
+// redraw costs the same at 100 rows and at 1,000,000 and spikes stay visible.
+// What it draws is declared in Python (dashboard/live/spec.py) and arrives with the component:
+//   data = {key, feed: {url, part, live, interval}, spec: {columns, charts: [{id, title, series: [{column,
+//           label, colour, source}], quality?, log?, y_range?, hline?, floor?, markers?, only_with?}],
+//           events: {kind: [colour, label]}}}
+// Rows come from the live feed (shared.js's hub) as chart messages (dashboard/live/messages.py):
 //   {run, gen, start, n, cols: {name: base64 float32 (wall_time: float64)}, events_start, events: [...],
-//    quality_start, quality: {name: [numbers]}, reference_fid, status}
-// If a message does not continue what this page holds (start != rows held), it asks Python to resend
-// everything with the trigger "resync"; nothing already held is ever sent again otherwise.
-// With the live feed (data = {key, feed: {url, part, live, interval}}), the hub in feed_poll.js fetches the same messages.
+//    quality_start, quality: {name: [numbers]}, reference_fid}
+// one per source: the Training view has one (""), the A/B view one per run ({sources: {A: ..., B: ...}}).
+// If a message does not continue what this page holds, the state echoed for that source is dropped and the
+// feed sends it everything once; nothing already held is ever sent again otherwise.
 
+const gw = await import(new URL("_gw/static/shared.js", new URL(".", window.location.href)).href);
 const STORE = (window.__ganWorkbenchCharts = window.__ganWorkbenchCharts || new Map());
-const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"];
-const EVENT_STYLES = {
-  pause: ["#888888", "pause"], resume: ["#2ca02c", "resume"], update: ["#9467bd", "hyperparameters"],
-  nonfinite: ["#d62728", "non-finite loss"], restore: ["#ff7f0e", "restored"],
-  health: ["#e377c2", "health warning"], best: ["#17becf", "best FID"],
-};
-const CHARTS = [
-  {id: "losses", title: "Losses", series: [["d_loss", "D loss"], ["g_loss", "G loss"]]},
-  {id: "scores", title: "Discriminator scores", series: [["d_real", "D(x) real"], ["d_fake", "D(G(z)) fake"],
-   ["d_fake_std", "spread of D(G(z)) (std)"]], yRange: [0, 1], hline: [0.5, "0.5: D cannot tell"]},
-  {id: "grads", title: "Gradient norms", series: [["grad_norm_d", "|grad D|"], ["grad_norm_g", "|grad G|"]],
-   log: true},
-  {id: "fid", title: "Sample quality: FID", quality: true, series: [["fid", "FID"]], log: true, floor: true},
-  {id: "shares", title: "Sample quality: precision, recall, classes", quality: true,
-   series: [["precision", "precision"], ["recall", "recall"], ["classes_share", "classes >= 2% (/10)"]],
-   yRange: [0, 1.05], markers: true},
-  // Differentiable augmentation (training.augment): shown once a row has p > 0.
-  {id: "augment", title: "Augmentation: p and D's overfitting signal r_t", onlyWith: "augment_p",
-   series: [["augment_p", "p (augment)"], ["overfit_r", "r_t = E[sign D(x)]"]], yRange: [-1.05, 1.05]},
-  // 2D toy runs (gan_core/toy_metrics.py): shown only when their columns hold numbers.
-  {id: "modes", title: "Toy quality: modes covered, samples near a mode", quality: true,
-   series: [["modes_share", "modes covered (share)"], ["high_quality_share", "within 3 std of a mode"]],
-   yRange: [0, 1.05], markers: true},
-  {id: "divergence", title: "Divergence of fake from real (64x64 grid)", quality: true,
-   series: [["kl", "KL(real || fake)"], ["js", "JS"]]},
-];
-const ROW_COLUMNS = ["step", "wall_time", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
-                     "overfit_r", "augment_p", "d_fake_std"];
 const HEIGHT = 210;
 const PAD = {l: 52, r: 12, t: 8, b: 26};
 
-function decode(b64, type) {
-  const text = atob(b64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return type === "f64" ? new Float64Array(bytes.buffer) : new Float32Array(bytes.buffer);
+function newSource(columns) {
+  const cols = {};
+  for (const name of columns) cols[name] = name === "wall_time" ? new Float64Array(1024) : new Float32Array(1024);
+  return {run: null, gen: null, n: 0, cols, events: [], quality: {}, qn: 0, referenceFid: null, ema: {},
+          wallX: null, wallN: 0, positive: {}, scanned: {}};
 }
 
-function newStore() {
-  const cols = {};
-  for (const name of ROW_COLUMNS) cols[name] = name === "wall_time" ? new Float64Array(1024) : new Float32Array(1024);
-  return {run: null, gen: null, n: 0, cols, events: [], quality: {}, qn: 0, referenceFid: null,
-          hidden: {}, zoom: null, ema: {}, draws: 0, settings: loadSettings(), wallX: null, wallN: 0};
+function newStore(spec) {
+  return {spec, sources: {}, hidden: {}, zoom: null, draws: 0, settings: loadSettings()};
+}
+
+function source(store, name) {
+  if (!store.sources[name]) store.sources[name] = newSource(store.spec.columns);
+  return store.sources[name];
 }
 
 function loadSettings() {
@@ -65,50 +44,44 @@ function saveSettings(settings) {
   try { localStorage.setItem("ganWorkbench.charts", JSON.stringify(settings)); } catch (e) { /* private mode */ }
 }
 
-function reset(store, run, gen) {
-  const fresh = newStore();
-  Object.assign(store, {run, gen, n: 0, cols: fresh.cols, events: [], quality: {}, qn: 0, zoom: null, ema: {},
-                        positive: {}, scanned: {}, wallX: null, wallN: 0});
-}
-
-function append(store, data) {
+function append(store, src, data) {
   // Rows: columnar, base64 typed arrays; grow the typed arrays by doubling.
   const count = data.n || 0;
   if (count > 0) {
-    const need = store.n + count;
-    for (const name of ROW_COLUMNS) {
-      let column = store.cols[name];
+    const need = src.n + count;
+    for (const name of store.spec.columns) {
+      let column = src.cols[name];
       if (column.length < need) {
         let size = column.length;
         while (size < need) size *= 2;
         const grown = new column.constructor(size);
-        grown.set(column.subarray(0, store.n));
-        column = store.cols[name] = grown;
+        grown.set(column.subarray(0, src.n));
+        column = src.cols[name] = grown;
       }
-      const values = decode(data.cols[name], name === "wall_time" ? "f64" : "f32");
-      column.set(values, store.n);
+      if (data.cols[name]) column.set(gw.decode(data.cols[name], name === "wall_time" ? "f64" : "f32"), src.n);
+      else column.fill(NaN, src.n, need);
     }
-    store.n = need;
+    src.n = need;
   }
-  for (const event of data.events || []) store.events.push(event);
+  for (const event of data.events || []) src.events.push(event);
   const quality = data.quality || {};
   const added = (quality.step || []).length;
   for (const [name, values] of Object.entries(quality)) {
-    store.quality[name] = (store.quality[name] || []).concat(values);
+    src.quality[name] = (src.quality[name] || []).concat(values);
   }
-  store.qn += added;
-  if (data.reference_fid !== undefined && data.reference_fid !== null) store.referenceFid = data.reference_fid;
+  src.qn += added;
+  if (data.reference_fid !== undefined && data.reference_fid !== null) src.referenceFid = data.reference_fid;
 }
 
 // ---- smoothing: TensorBoard's debiased EMA, kept incrementally per series ------------------------
-function smoothed(store, name, values, n) {
+function smoothed(store, src, name, values, n) {
   const weight = store.settings.smoothing;
-  let cache = store.ema[name];
+  let cache = src.ema[name];
   if (!cache || cache.weight !== weight || cache.n > n || cache.values.length < n) {
     const keep = cache && cache.weight === weight && cache.n <= n ? cache : null;
     const grown = new Float32Array(Math.max(1024, values.length));
     if (keep) grown.set(keep.values.subarray(0, keep.n));
-    cache = store.ema[name] = keep ? {...keep, values: grown} : {weight, n: 0, last: 0, count: 0, values: grown};
+    cache = src.ema[name] = keep ? {...keep, values: grown} : {weight, n: 0, last: 0, count: 0, values: grown};
   }
   for (let i = cache.n; i < n; i++) {
     const v = values[i];
@@ -152,36 +125,37 @@ function formatDuration(seconds) {
 }
 
 // ---- one chart ----------------------------------------------------------------------------------
-function xValues(store, chart) {
-  if (chart.quality) return {x: store.quality.step || [], n: store.qn};
+// ---- one chart ----------------------------------------------------------------------------------
+function xValues(store, src, chart) {
+  if (chart.quality) return {x: src.quality.step || [], n: src.qn};
   if (store.settings.x === "wall") {
-    // Seconds since the first row, extended only by the rows added since the last draw.
-    const wall = store.cols.wall_time;
-    if (!store.wallX || store.wallX.length < store.n || store.wallN > store.n) {
+    // Seconds since the run's first row, extended only by the rows added since the last draw.
+    const wall = src.cols.wall_time;
+    if (!src.wallX || src.wallX.length < src.n || src.wallN > src.n) {
       const grown = new Float64Array(Math.max(1024, wall.length));
-      if (store.wallX && store.wallN <= store.n) grown.set(store.wallX.subarray(0, store.wallN)); else store.wallN = 0;
-      store.wallX = grown;
+      if (src.wallX && src.wallN <= src.n) grown.set(src.wallX.subarray(0, src.wallN)); else src.wallN = 0;
+      src.wallX = grown;
     }
-    for (let i = store.wallN; i < store.n; i++) store.wallX[i] = wall[i] - wall[0];
-    store.wallN = store.n;
-    return {x: store.wallX, n: store.n};
+    for (let i = src.wallN; i < src.n; i++) src.wallX[i] = wall[i] - wall[0];
+    src.wallN = src.n;
+    return {x: src.wallX, n: src.n};
   }
-  return {x: store.cols.step, n: store.n};
+  return {x: src.cols.step, n: src.n};
 }
 
-function seriesValues(store, chart, name) {
-  if (!chart.quality) return store.cols[name];
-  if (name === "classes_share") return (store.quality.classes_covered || []).map((v) => (v === null ? null : v / 10));
+function seriesValues(src, chart, name) {
+  if (!chart.quality) return src.cols[name] || [];
+  if (name === "classes_share") return (src.quality.classes_covered || []).map((v) => (v === null ? null : v / 10));
   if (name === "modes_share") {
-    const total = store.quality.modes_total || [];
-    return (store.quality.modes_covered || []).map((v, i) => (v === null || !total[i] ? null : v / total[i]));
+    const total = src.quality.modes_total || [];
+    return (src.quality.modes_covered || []).map((v, i) => (v === null || !total[i] ? null : v / total[i]));
   }
-  return store.quality[name] || [];
+  return src.quality[name] || [];
 }
 
-function eventX(store, event) {
+function eventX(store, src, event) {
   if (store.settings.x !== "wall") return event.step;
-  return store.n ? event.time - store.cols.wall_time[0] : 0;
+  return src.n ? event.time - src.cols.wall_time[0] : 0;
 }
 
 function lowerBound(x, n, value) {
@@ -190,9 +164,13 @@ function lowerBound(x, n, value) {
   return lo;
 }
 
+function chartSources(store, chart) {
+  // The sources a chart's series draw from, each once.
+  return [...new Set(chart.series.map((series) => series.source))].map((name) => source(store, name));
+}
+
 function draw(store, panel) {
   const chart = panel.chart;
-  const {x, n} = xValues(store, chart);
   const canvas = panel.canvas, context = canvas.getContext("2d");
   const ratio = window.devicePixelRatio || 1;
   const width = Math.max(200, panel.width || panel.root.clientWidth), height = HEIGHT;
@@ -205,43 +183,53 @@ function draw(store, panel) {
   context.setTransform(ratio, 0, 0, ratio, 0, 0);
   context.clearRect(0, 0, width, height);
   const plotW = width - PAD.l - PAD.r, plotH = height - PAD.t - PAD.b;
-  let x0 = n ? x[0] : 0, x1 = n ? x[n - 1] : 1;
-  if (store.zoom && !chart.quality) [x0, x1] = store.zoom;
-  else if (store.zoom && chart.quality && store.settings.x === "step") [x0, x1] = store.zoom;
-  if (x1 <= x0) x1 = x0 + 1;
-  const lo = n ? Math.max(0, lowerBound(x, n, x0) - 1) : 0;
-  const hi = n ? Math.min(n, lowerBound(x, n, x1) + 1) : 0;
   const smoothing = store.settings.smoothing;
-  const visible = chart.series.filter(([name]) => !store.hidden[chart.id + "." + name]);
-  const lines = visible.map(([name, label]) => {
-    const raw = seriesValues(store, chart, name);
-    const smooth = !chart.quality && smoothing > 0 ? smoothed(store, name, raw, n) : null;
-    return {name, label, raw, smooth, colour: COLOURS[chart.series.findIndex((s) => s[0] === name)]};
-  });
+  // Each series with its own source's x values: the A/B view's runs have rows of their own.
+  const lines = chart.series.filter((series) => !store.hidden[chart.id + "." + series.source + "." + series.column])
+    .map((series) => {
+      const src = source(store, series.source);
+      const {x, n} = xValues(store, src, chart);
+      const raw = seriesValues(src, chart, series.column);
+      const smooth = !chart.quality && smoothing > 0 ? smoothed(store, src, series.column, raw, n) : null;
+      return {...series, src, x, n, raw, smooth};
+    });
+  let x0 = Infinity, x1 = -Infinity, total = 0;
+  for (const line of lines) {
+    if (!line.n) continue;
+    x0 = Math.min(x0, line.x[0]); x1 = Math.max(x1, line.x[line.n - 1]); total += line.n;
+  }
+  if (!total) { x0 = 0; x1 = 1; }
+  if (store.zoom && (!chart.quality || store.settings.x === "step")) [x0, x1] = store.zoom;
+  if (x1 <= x0) x1 = x0 + 1;
+  for (const line of lines) {
+    line.lo = line.n ? Math.max(0, lowerBound(line.x, line.n, x0) - 1) : 0;
+    line.hi = line.n ? Math.min(line.n, lowerBound(line.x, line.n, x1) + 1) : 0;
+  }
   // y range from the visible window (positive values only on a log axis).
   let y0 = Infinity, y1 = -Infinity;
-  if (chart.yRange) [y0, y1] = chart.yRange;
+  if (chart.y_range) [y0, y1] = chart.y_range;
   else {
     for (const line of lines) {
-      const [a, b] = valueRange(line.raw, lo, hi, n, chart.log, plotW);
+      const [a, b] = valueRange(line.raw, line.lo, line.hi, line.n, chart.log, plotW);
       if (a < y0) y0 = a;
       if (b > y1) y1 = b;
     }
-    if (chart.floor && store.referenceFid > 0) { y0 = Math.min(y0, store.referenceFid); y1 = Math.max(y1, store.referenceFid); }
+    const floor = chart.floor ? Math.max(0, ...lines.map((line) => line.src.referenceFid || 0)) : 0;
+    if (floor > 0) { y0 = Math.min(y0, floor); y1 = Math.max(y1, floor); }
     if (!Number.isFinite(y0)) { y0 = chart.log ? 0.1 : 0; y1 = chart.log ? 10 : 1; }
   }
   const toY = chart.log
     ? ((lg0, lg1) => (v) => PAD.t + plotH * (1 - (Math.log10(v) - lg0) / (lg1 - lg0)))(
         Math.floor(Math.log10(y0) * 10) / 10 - 0.05, Math.ceil(Math.log10(y1) * 10) / 10 + 0.05)
     : ((a, b) => (v) => PAD.t + plotH * (1 - (v - a) / (b - a)))(
-        chart.yRange ? y0 : y0 - (y1 - y0 || 1) * 0.05, chart.yRange ? y1 : y1 + (y1 - y0 || 1) * 0.05);
+        chart.y_range ? y0 : y0 - (y1 - y0 || 1) * 0.05, chart.y_range ? y1 : y1 + (y1 - y0 || 1) * 0.05);
   const toX = (v) => PAD.l + plotW * (v - x0) / (x1 - x0);
-  panel.map = {x, n, x0, x1, toX, lines, plotW, lo, hi};
+  panel.map = {x0, x1, toX, lines, plotW, total};
   // Grid and ticks.
   context.font = "11px sans-serif"; context.fillStyle = "#555"; context.strokeStyle = "#e6e6e6"; context.lineWidth = 1;
   const yTicks = chart.log
     ? (() => { const t = []; for (let p = Math.floor(Math.log10(y0)); p <= Math.ceil(Math.log10(y1)); p++) t.push(p); return t; })()
-    : niceTicks(chart.yRange ? y0 : y0 - (y1 - y0) * 0.05, chart.yRange ? y1 : y1 + (y1 - y0) * 0.05, 4);
+    : niceTicks(chart.y_range ? y0 : y0 - (y1 - y0) * 0.05, chart.y_range ? y1 : y1 + (y1 - y0) * 0.05, 4);
   context.textAlign = "right"; context.textBaseline = "middle";
   for (const tick of yTicks) {
     const py = chart.log ? toY(Math.pow(10, tick)) : toY(tick);
@@ -266,44 +254,51 @@ function draw(store, panel) {
     context.setLineDash([]); context.fillStyle = "#555"; context.textAlign = "right"; context.textBaseline = "bottom";
     context.fillText(chart.hline[1], PAD.l + plotW - 4, py - 2);
   }
-  if (chart.floor && store.referenceFid > 0) {
-    const py = toY(store.referenceFid);
-    context.setLineDash([5, 4]); context.strokeStyle = COLOURS[0];
-    context.beginPath(); context.moveTo(PAD.l, py); context.lineTo(PAD.l + plotW, py); context.stroke();
-    context.setLineDash([]); context.fillStyle = COLOURS[0]; context.textAlign = "left"; context.textBaseline = "bottom";
-    context.fillText(`real data FID ${formatNumber(store.referenceFid)}`, PAD.l + 4, py - 2);
+  if (chart.floor) {
+    for (const line of lines) {
+      if (!(line.src.referenceFid > 0)) continue;
+      const py = toY(line.src.referenceFid);
+      context.setLineDash([5, 4]); context.strokeStyle = line.colour;
+      context.beginPath(); context.moveTo(PAD.l, py); context.lineTo(PAD.l + plotW, py); context.stroke();
+      context.setLineDash([]); context.fillStyle = line.colour; context.textAlign = "left"; context.textBaseline = "bottom";
+      context.fillText(`real data FID ${formatNumber(line.src.referenceFid)}`, PAD.l + 4, py - 2);
+    }
   }
   let drawn = 0;
   for (const line of lines) {
-    if (line.smooth) drawn += drawSeries(context, x, line.raw, lo, hi, n, toX, toY, line.colour, 0.25, 1, chart.log, plotW);
-    drawn += drawSeries(context, x, line.smooth || line.raw, lo, hi, n, toX, toY, line.colour, 1,
+    if (line.smooth) drawn += drawSeries(context, line.x, line.raw, line.lo, line.hi, line.n, toX, toY, line.colour, 0.25, 1, chart.log, plotW);
+    drawn += drawSeries(context, line.x, line.smooth || line.raw, line.lo, line.hi, line.n, toX, toY, line.colour, 1,
                         chart.quality ? 1.5 : 1.6, chart.log, plotW);
-    if (chart.quality || chart.markers) drawDots(context, x, line.raw, lo, hi, toX, toY, line.colour, chart.log);
+    if (chart.quality || chart.markers) drawDots(context, line.x, line.raw, line.lo, line.hi, toX, toY, line.colour, chart.log);
   }
   // Event markers: a dotted line and a triangle at the top, labelled on hover.
   panel.markers = [];
-  for (const event of store.events) {
-    const style = EVENT_STYLES[event.kind];
-    if (!style) continue;
-    const px = toX(eventX(store, event));
-    if (px < PAD.l - 1 || px > PAD.l + plotW + 1) continue;
-    context.strokeStyle = style[0]; context.setLineDash([2, 3]);
-    context.beginPath(); context.moveTo(px, PAD.t); context.lineTo(px, PAD.t + plotH); context.stroke();
-    context.setLineDash([]); context.fillStyle = style[0];
-    context.beginPath(); context.moveTo(px - 5, PAD.t); context.lineTo(px + 5, PAD.t); context.lineTo(px, PAD.t + 8); context.fill();
-    panel.markers.push({px, text: `${style[1]} at step ${event.step}${event.detail ? ": " + event.detail : ""}`});
+  const named = chartSources(store, chart).length > 1;
+  for (const [name, src] of Object.entries(store.sources)) {
+    if (!chart.series.some((series) => series.source === name)) continue;
+    for (const event of src.events) {
+      const style = store.spec.events[event.kind];
+      if (!style) continue;
+      const px = toX(eventX(store, src, event));
+      if (px < PAD.l - 1 || px > PAD.l + plotW + 1) continue;
+      context.strokeStyle = style[0]; context.setLineDash([2, 3]);
+      context.beginPath(); context.moveTo(px, PAD.t); context.lineTo(px, PAD.t + plotH); context.stroke();
+      context.setLineDash([]); context.fillStyle = style[0];
+      context.beginPath(); context.moveTo(px - 5, PAD.t); context.lineTo(px + 5, PAD.t); context.lineTo(px, PAD.t + 8); context.fill();
+      panel.markers.push({px, text: `${named ? name + ": " : ""}${style[1]} at step ${event.step}${event.detail ? ": " + event.detail : ""}`});
+    }
   }
   context.restore();
   context.strokeStyle = "#bbb"; context.strokeRect(PAD.l, PAD.t, plotW, plotH);
-  if (!n) {
+  if (!total) {
     context.fillStyle = "#888"; context.textAlign = "center"; context.textBaseline = "middle";
     context.fillText(chart.quality ? "no evaluation yet" : "waiting for the first step", PAD.l + plotW / 2, PAD.t + plotH / 2);
   }
   store.draws += 1;
-  panel.root.dataset.points = String(n);
+  panel.root.dataset.points = String(Math.max(0, ...chartSources(store, chart).map((src) => (chart.quality ? src.qn : src.n))));
   panel.root.dataset.drawn = String(drawn);
   panel.root.dataset.markers = String(panel.markers.length);
-  updateLegend(store, panel, n);
+  updateLegend(store, panel);
 }
 
 // ---- block summaries: so a redraw costs the same at 1,000 rows and at 1,000,000 --------------------
@@ -414,30 +409,34 @@ function drawDots(context, x, y, lo, hi, toX, toY, colour, log) {
   }
 }
 
-function updateLegend(store, panel, n) {
+
+function updateLegend(store, panel) {
   // The items are built once per show/hide state; each redraw only rewrites the latest numbers.
   const chart = panel.chart;
-  const state = chart.series.map(([name]) => (store.hidden[chart.id + "." + name] ? 1 : 0)).join("");
+  const hiddenKey = (series) => chart.id + "." + series.source + "." + series.column;
+  const state = chart.series.map((series) => (store.hidden[hiddenKey(series)] ? 1 : 0)).join("");
   if (panel.legendState !== state) {
     panel.legendState = state;
     panel.legend.replaceChildren();
-    panel.legendValues = chart.series.map(([name, label], index) => {
-      const hidden = store.hidden[chart.id + "." + name];
+    panel.legendValues = chart.series.map((series) => {
+      const hidden = store.hidden[hiddenKey(series)];
       const item = document.createElement("span");
       item.className = "gw-legend-item" + (hidden ? " gw-hidden" : "");
       item.title = hidden ? "click to show" : "click to hide";
       const swatch = document.createElement("i");
-      swatch.style.background = COLOURS[index];
-      item.append(swatch, document.createTextNode(`${label} `));
+      swatch.style.background = series.colour;
+      item.append(swatch, document.createTextNode(`${series.label} `));  // text: labels may hold run names
       const value = document.createElement("b");
       item.append(value);
-      item.onclick = () => { store.hidden[chart.id + "." + name] = !hidden; redrawAll(store); };
+      item.onclick = () => { store.hidden[hiddenKey(series)] = !hidden; redrawAll(store); };
       panel.legend.append(item);
       return value;
     });
   }
-  chart.series.forEach(([name], index) => {
-    const values = seriesValues(store, chart, name);
+  chart.series.forEach((series, index) => {
+    const src = source(store, series.source);
+    const values = seriesValues(src, chart, series.column);
+    const n = chart.quality ? src.qn : src.n;
     let latest = NaN;
     for (let i = n - 1; i >= 0 && i >= n - 50; i--) if (Number.isFinite(values[i])) { latest = values[i]; break; }
     const text = formatNumber(latest);
@@ -447,6 +446,12 @@ function updateLegend(store, panel, n) {
 }
 
 // ---- interaction: hover readout, drag to zoom, double-click to reset ------------------------------
+function nearest(line, target) {
+  let i = Math.min(line.n - 1, lowerBound(line.x, line.n, target));
+  if (i > 0 && Math.abs(line.x[i - 1] - target) < Math.abs(line.x[i] - target)) i -= 1;
+  return i;
+}
+
 function attachInteraction(store, panel) {
   const overlay = panel.overlay;
   let dragFrom = null;
@@ -468,7 +473,7 @@ function attachInteraction(store, panel) {
     const [px, py] = position(e);
     const map = panel.map;
     clearOverlay(panel);
-    if (!map || !map.n || px < PAD.l) { panel.tip.style.display = "none"; return; }
+    if (!map || !map.total || px < PAD.l) { panel.tip.style.display = "none"; return; }
     const context = panel.overlay.getContext("2d");
     const ratio = window.devicePixelRatio || 1;
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
@@ -477,15 +482,20 @@ function attachInteraction(store, panel) {
       context.fillRect(Math.min(dragFrom, px), PAD.t, Math.abs(px - dragFrom), HEIGHT - PAD.t - PAD.b);
     }
     const target = map.x0 + (map.x1 - map.x0) * (px - PAD.l) / map.plotW;
-    let i = Math.min(map.n - 1, lowerBound(map.x, map.n, target));
-    if (i > 0 && Math.abs(map.x[i - 1] - target) < Math.abs(map.x[i] - target)) i -= 1;
-    const cx = map.toX(map.x[i]);
-    context.strokeStyle = "#999"; context.beginPath(); context.moveTo(cx, PAD.t); context.lineTo(cx, HEIGHT - PAD.b); context.stroke();
+    const first = map.lines.find((line) => line.n);
     const lines = [];
-    const step = panel.chart.quality ? map.x[i] : store.cols.step[i];
-    lines.push(`step ${formatNumber(step)}` + (!panel.chart.quality && store.n ?
-      ` · ${formatDuration(store.cols.wall_time[i] - store.cols.wall_time[0])} wall` : ""));
+    if (first) {
+      const i = nearest(first, target);
+      const cx = map.toX(first.x[i]);
+      context.strokeStyle = "#999"; context.beginPath(); context.moveTo(cx, PAD.t); context.lineTo(cx, HEIGHT - PAD.b); context.stroke();
+      const src = first.src;
+      const step = panel.chart.quality ? first.x[i] : src.cols.step[i];
+      lines.push(`step ${formatNumber(step)}` + (!panel.chart.quality && src.n ?
+        ` · ${formatDuration(src.cols.wall_time[i] - src.cols.wall_time[0])} wall` : ""));
+    }
     for (const line of map.lines) {
+      if (!line.n) continue;
+      const i = nearest(line, target);
       const raw = line.raw[i];
       lines.push(`${line.label}: ${formatNumber(line.smooth ? line.smooth[i] : raw)}` + (line.smooth ? ` (raw ${formatNumber(raw)})` : ""));
     }
@@ -532,16 +542,16 @@ function build(store, root) {
   const hint = document.createElement("span");
   hint.className = "gw-hint";
   hint.textContent = "drag to zoom · double-click to reset · click a legend entry to hide it";
-  // How often every live part (charts, images, status line) refreshes while a run is busy (feed_poll.js).
+  // How often every live part (charts, images, status line) refreshes while a run is busy (shared.js).
   const pace = document.createElement("select");
   pace.setAttribute("aria-label", "refresh every");
   pace.title = "how often the live view refreshes while training; each refresh costs the training a little CPU";
-  for (const seconds of GW_PACES) {
+  for (const seconds of gw.PACES) {
     const option = document.createElement("option"); option.value = String(seconds);
     option.textContent = `refresh every ${seconds} s`; pace.append(option);
   }
-  pace.value = String(gwPace());
-  pace.onchange = () => gwSetPace(Number(pace.value));
+  pace.value = String(gw.pace());
+  pace.onchange = () => gw.setPace(Number(pace.value));
   toolbar.append(axis, pace, smoothingLabel, resetZoom, hint);
   root.append(toolbar);
   // A chart scrolled out of view is not redrawn (its canvas would be painted for nobody); it is
@@ -557,7 +567,7 @@ function build(store, root) {
     }
     if (stale) redrawAll(store);
   }, {rootMargin: "200px 0px"});
-  store.panels = CHARTS.map((chart) => {
+  store.panels = store.spec.charts.map((chart) => {
     const panelRoot = document.createElement("div");
     panelRoot.className = "gw-chart";
     panelRoot.dataset.title = chart.title;
@@ -568,6 +578,8 @@ function build(store, root) {
     const stack = document.createElement("div"); stack.className = "gw-stack";
     const canvas = document.createElement("canvas"), overlay = document.createElement("canvas");
     overlay.className = "gw-overlay";
+    // The canvas's height is reserved before its first draw: the page below it never jumps.
+    canvas.style.height = overlay.style.height = HEIGHT + "px";
     const tip = document.createElement("div"); tip.className = "gw-tip";
     stack.append(canvas, overlay, tip);
     panelRoot.append(head, stack);
@@ -579,16 +591,24 @@ function build(store, root) {
   });
 }
 
-function anyPositive(store, name) {
-  // Whether any row holds a value > 0 in column `name` (remembered once true: rows only grow).
-  // Scans only the rows added since the last call, so a long run without augmentation costs nothing.
-  store.positive = store.positive || {};
-  store.scanned = store.scanned || {};
-  if (store.positive[name]) return true;
-  const values = store.cols[name];
-  for (let i = store.scanned[name] || 0; i < store.n; i++) if (values[i] > 0) { store.positive[name] = true; break; }
-  store.scanned[name] = store.n;
-  return Boolean(store.positive[name]);
+function anyPositive(store, chart, name) {
+  // Whether any row of the chart's sources holds a value > 0 in column `name` (remembered once true: rows
+  // only grow). Scans only the rows added since the last call, so a run without augmentation costs nothing.
+  return chartSources(store, chart).some((src) => {
+    if (src.positive[name]) return true;
+    const values = src.cols[name] || [];
+    for (let i = src.scanned[name] || 0; i < src.n; i++) if (values[i] > 0) { src.positive[name] = true; break; }
+    src.scanned[name] = src.n;
+    return Boolean(src.positive[name]);
+  });
+}
+
+function hasQuality(store, chart) {
+  // A quality chart shows once any of its series holds a number (image runs: FID; toys: modes).
+  return chart.series.some((series) => {
+    const src = source(store, series.source);
+    return src.qn > 0 && (seriesValues(src, chart, series.column) || []).some((v) => v !== null && Number.isFinite(v));
+  });
 }
 
 function redrawAll(store) {
@@ -597,15 +617,13 @@ function redrawAll(store) {
     store.frame = null;
     const toDraw = [];
     for (const panel of store.panels || []) {
-      // A quality chart shows once any of its series holds a number (image runs: FID; toys: modes).
-      const hasQuality = store.qn > 0 && panel.chart.series.some(([name]) =>
-        (seriesValues(store, panel.chart, name) || []).some((v) => v !== null && Number.isFinite(v)));
-      const hidden = (panel.chart.quality && !hasQuality) || (panel.chart.onlyWith && !anyPositive(store, panel.chart.onlyWith));
+      const chart = panel.chart;
+      const hidden = (chart.quality && !hasQuality(store, chart)) || (chart.only_with && !anyPositive(store, chart, chart.only_with));
       panel.root.style.display = hidden ? "none" : "";
       if (!panel.root.isConnected || panel.root.style.display === "none") continue;
       if (panel.inView === false) {  // out of view: remember to draw it when it scrolls back in
         panel.stale = true;
-        panel.root.dataset.points = String(panel.chart.quality ? store.qn : store.n);
+        panel.root.dataset.points = String(Math.max(0, ...chartSources(store, chart).map((src) => (chart.quality ? src.qn : src.n))));
         panel.root.dataset.stale = "1";
         continue;
       }
@@ -616,50 +634,79 @@ function redrawAll(store) {
     // Read every width before drawing anything: a read after a draw changed the legend forces a layout.
     for (const panel of toDraw) panel.width = panel.root.clientWidth;
     for (const panel of toDraw) draw(store, panel);
-    if (store.root) { store.root.dataset.rows = String(store.n); store.root.dataset.draws = String(store.draws); }
+    if (store.root) {
+      const rows = Object.values(store.sources).reduce((sum, src) => sum + src.n, 0);
+      store.root.dataset.rows = String(rows);
+      store.root.dataset.draws = String(store.draws);
+    }
   });
 }
 
-function applyMessage(store, data) {
-  // Apply one message; false when it does not continue what this page holds (a missed message).
-  const continues = data.run === store.run && data.gen === store.gen && data.start === store.n
-    && data.events_start === store.events.length && data.quality_start === store.qn;
+function applyMessage(store, name, data) {
+  // Apply one source's message; false when it does not continue what this page holds (a missed message).
+  const src = source(store, name);
+  const continues = data.run === src.run && data.gen === src.gen && data.start === src.n
+    && data.events_start === src.events.length && data.quality_start === src.qn;
   const full = data.start === 0 && data.events_start === 0 && data.quality_start === 0;
-  if (full && !continues) { reset(store, data.run, data.gen); append(store, data); }
-  else if (continues) append(store, data);
+  if (full && !continues) {
+    store.sources[name] = Object.assign(newSource(store.spec.columns), {run: data.run, gen: data.gen});
+    store.zoom = null;
+    append(store, store.sources[name], data);
+  } else if (continues) append(store, src, data);
   else return false;
-  if (store.root) store.root.dataset.run = store.run || "";
   return true;
 }
 
 function feedMember(store) {
-  // The hub's member for the charts (feed_poll.js): the state echoed back is exactly what this page holds.
+  // The hub's member for the charts (shared.js): the state echoed back is exactly what this page holds,
+  // per source ({A: ..., B: ...} for several runs).
+  const part = store.feed.part;
   return {
-    url: store.feed.url, interval: () => store.feed.live ? (store.n ? gwPace() : GW_FIRST_POINT_S) : null,
+    url: store.feed.url,
+    interval: () => store.feed.live ? (Object.values(store.sources).some((src) => src.n) ? gw.pace() : gw.FIRST_POINT_S) : null,
     alive: () => Boolean(store.root && store.root.isConnected),
-    query: () => ({charts: JSON.stringify(store.feedState || {})}),
+    query: () => ({[part]: JSON.stringify(store.feedState || {})}),
     apply: (reply) => {
       const message = reply.message;
-      if (!applyMessage(store, message)) { store.feedState = {}; return true; }  // ask for everything once
-      store.feedState = reply.state;
-      const news = message.n || (message.events || []).length || (message.quality.step || []).length;
+      if (message.unchanged) return false;
+      const several = Boolean(message.sources);
+      const parts = several ? message.sources : {"": message};
+      let news = false, again = false;
+      const state = several ? {...(store.feedState || {})} : reply.state;
+      for (const [name, data] of Object.entries(parts)) {
+        if (!applyMessage(store, name, data)) {  // ask for this source's everything once
+          if (several) delete state[name];
+          again = true;
+          continue;
+        }
+        if (several) state[name] = reply.state[name];
+        news = news || data.n || (data.events || []).length || ((data.quality || {}).step || []).length;
+      }
+      store.feedState = again && !several ? {} : state;
+      if (store.root) store.root.dataset.run = Object.values(store.sources).map((src) => src.run || "").join(",");
       if (news || !store.drawnOnce) { store.drawnOnce = true; redrawAll(store); }
-      return false;
+      return again;
     },
   };
 }
 
 export default function (component) {
-  let {data} = component;
-  const {parentElement, setTriggerValue, key} = component;
+  const {data, parentElement, key} = component;
   const id = (data && data.key) || key;
   let store = STORE.get(id);
-  if (!store) { store = newStore(); STORE.set(id, store); }
+  const spec = data && data.spec;
+  if (!store || (spec && JSON.stringify(spec) !== JSON.stringify(store.spec))) {
+    // A new chart layout (another A/B pair's labels): start over; the feed resends what it shows.
+    store = newStore(spec || {columns: [], charts: [], events: {}});
+    STORE.set(id, store);
+  }
   let root = parentElement.querySelector(".gw-charts");
-  if (!root) {
-    root = document.createElement("div");
-    root.className = "gw-charts";
-    parentElement.append(root);
+  if (!root || store.root !== root) {
+    if (!root) {
+      root = document.createElement("div");
+      root.className = "gw-charts";
+      parentElement.append(root);
+    }
     build(store, root);
     store.root = root;
   }
@@ -670,16 +717,9 @@ export default function (component) {
     store.resize.observe(root);
     store.resizeRoot = root;
   }
+  redrawAll(store);
   if (data && data.feed) {  // the page reruns only on user actions and phase changes: fetch the rows
     store.feed = data.feed;
-    redrawAll(store);
-    gwJoin(data.feed.part, feedMember(store));
-    return;
+    gw.join(data.feed.part, feedMember(store));
   }
-  if (data && data.seq !== undefined && data.seq === store.seq) data = null;  // this message is applied already
-  if (data) {
-    store.seq = data.seq;
-    if (!applyMessage(store, data)) setTriggerValue("resync", {run: data.run, gen: data.gen, have: store.n});
-  }
-  redrawAll(store);
 }

@@ -1,11 +1,12 @@
-// GAN Workbench live images: the fixed-noise grid (replaced only when Python sends a new one), the real
-// images (sent once), and the timeline of saved grids (follows the newest unless the user moves it).
-// Images arrive as base64 PNG at native size and are drawn at a whole multiple (at least 2x) with
-// nearest-neighbour scaling, so every pixel of a digit stays sharp.
-// Data: {key, seq, run, grid: {step, png} | null, real: {png} | null, steps_start, steps: [int],
-//        timeline: {step, png} | null}
-// With the live feed (data = {key, feed: {url, part, live, interval}}), the hub in feed_poll.js fetches the same messages.
+// GAN Workbench live images: the fixed-noise grid (replaced only when a new one exists), the real images
+// (sent once), and the timeline of saved grids (follows the newest unless the user moves it); compact: the
+// live grid alone (an A/B side). Images arrive as base64 PNG at native size and are drawn at a whole multiple
+// (at least 2x) with nearest-neighbour scaling, so every pixel of a digit stays sharp.
+// Data: {key, feed: {url, part, live, interval}, compact}; the hub (shared.js) fetches image messages
+// (dashboard/live/messages.py image_message): {seq, run, grid: {step, png} | null, real: {png} | null,
+// steps_start, steps: [int], timeline: {step, png} | null}.
 
+const gw = await import(new URL("_gw/static/shared.js", new URL(".", window.location.href)).href);
 const STORE = (window.__ganWorkbenchImages = window.__ganWorkbenchImages || new Map());
 
 function figure(className, captionText) {
@@ -57,26 +58,29 @@ function show(view, png, captionText, step, decoded) {
 }
 
 async function decodeImages(store, message) {
-  // The message's new images as loaded <img> elements, before anything on the page changes. Not
-  // image.decode(): Chromium resolves it only after a compositor commit, i.e. one more frame each time.
+  // The message's new images as loaded <img> elements, before anything on the page changes (one that does not
+  // decode is not shown: its slot keeps what it had).
   store.decoded = {};
-  await Promise.all(["grid", "real", "timeline"].map((field) => new Promise((resolve) => {
-    if (!message[field]) { resolve(); return; }
-    const image = new Image();
-    image.onload = () => { store.decoded[field] = image; resolve(); };
-    image.onerror = () => resolve();  // not shown: the slot keeps what it had
-    image.src = "data:image/png;base64," + message[field].png;
-  })));
+  await Promise.all(["grid", "real", "timeline"].map(async (field) => {
+    const image = message[field] ? await gw.loadImage(message[field].png) : null;
+    if (image) store.decoded[field] = image;
+  }));
 }
 
-function build(store, root, setStateValue) {
+function build(store, root) {
   root.replaceChildren();
   const row = document.createElement("div");
   row.className = "gw-row";
   store.live = figure("gw-live", "samples appear once training starts");
   store.real = figure("gw-real", "real images");
-  store.live.pair = store.real.pair = true;
-  row.append(store.live.box, store.real.box);
+  store.live.pair = store.real.pair = !store.compact;
+  row.append(store.live.box);
+  if (store.compact) {  // an A/B side: the live grid alone
+    root.append(row);
+    if (store.liveImage) show(store.live, store.liveImage.png, store.liveImage.caption, store.liveImage.step);
+    return;
+  }
+  row.append(store.real.box);
   const timeline = document.createElement("div");
   timeline.className = "gw-timeline";
   const controls = document.createElement("div");
@@ -100,8 +104,8 @@ function build(store, root, setStateValue) {
   const request = () => {
     const step = store.steps[Number(slider.value)];
     if (step === undefined) return;
-    if (store.feed) { store.pinStep = step; gwKick(store.feed.part); }  // no rerun
-    else setStateValue("timeline", {step, pinned: store.pinned});
+    store.pinStep = step;
+    gw.kick(store.feed.part);  // no rerun: the feed sends the pinned grid
   };
   slider.oninput = () => {
     store.pinned = true; followBox.checked = false;
@@ -131,7 +135,8 @@ function syncSlider(store) {
 
 function applyMessage(store, data, decoded = {}) {
   if (data.run !== store.run) {
-    store.run = data.run; store.steps = []; store.pinned = false; store.followBox.checked = true;
+    store.run = data.run; store.steps = []; store.pinned = false;
+    if (store.followBox) store.followBox.checked = true;
     store.liveImage = store.savedImage = null;
   }
   if (data.steps_start === 0) store.steps = [];
@@ -141,11 +146,11 @@ function applyMessage(store, data, decoded = {}) {
     store.liveImage = {png: data.grid.png, caption: `fixed noise, step ${data.grid.step}`, step: data.grid.step};
     show(store.live, data.grid.png, store.liveImage.caption, data.grid.step, decoded.grid);
   }
-  if (data.real) {
+  if (data.real && !store.compact) {
     store.realImage = {png: data.real.png, caption: "real images"};
     show(store.real, data.real.png, "real images", undefined, decoded.real);
   }
-  if (data.timeline) {
+  if (data.timeline && !store.compact) {
     store.savedImage = {png: data.timeline.png, caption: `saved grid, step ${data.timeline.step}`, step: data.timeline.step};
     show(store.saved, data.timeline.png, store.savedImage.caption, data.timeline.step, decoded.timeline);
     if (store.pinned) {
@@ -157,19 +162,20 @@ function applyMessage(store, data, decoded = {}) {
 }
 
 function feedMember(store) {
-  // The hub's member for the images (feed_poll.js): the state echoed back names what this page holds.
+  // The hub's member for the images (shared.js): the state echoed back names what this page holds.
+  const part = store.feed.part;
   return {
-    url: store.feed.url, interval: () => store.feed.live ? gwPace() : null,
+    url: store.feed.url, interval: () => store.feed.live ? gw.pace() : null,
     alive: () => Boolean(store.root && store.root.isConnected),
     query: () => {
-      const query = {images: JSON.stringify(store.feedState || {})};
+      const query = {[part]: JSON.stringify(store.feedState || {})};
       if (store.pinned && store.pinStep !== undefined) query.pin = store.pinStep;
       return query;
     },
     prepare: (message) => decodeImages(store, message),
     apply: (reply) => {
       store.feedState = reply.state;
-      applyMessage(store, reply.message, store.decoded);
+      if (!reply.message.unchanged) applyMessage(store, reply.message, store.decoded);
       store.decoded = {};
       return false;
     },
@@ -177,11 +183,11 @@ function feedMember(store) {
 }
 
 export default function (component) {
-  const {data, parentElement, setStateValue, key} = component;
+  const {data, parentElement, key} = component;
   const id = (data && data.key) || key;
   let store = STORE.get(id);
   if (!store) {
-    store = {run: null, steps: [], pinned: false, seq: undefined};
+    store = {run: null, steps: [], pinned: false, compact: Boolean(data && data.compact)};
     STORE.set(id, store);
   }
   let root = parentElement.querySelector(".gw-images");
@@ -189,16 +195,12 @@ export default function (component) {
     root = document.createElement("div");
     root.className = "gw-images";
     parentElement.append(root);
-    build(store, root, setStateValue);
-    new ResizeObserver(() => { for (const view of [store.live, store.real, store.saved]) fit(view); }).observe(root);
+    build(store, root);
+    new ResizeObserver(() => { for (const view of [store.live, store.real, store.saved]) if (view) fit(view); }).observe(root);
   }
   store.root = root;
   if (data && data.feed) {  // the page reruns only on user actions and phase changes: fetch new images
     store.feed = data.feed;
-    gwJoin(data.feed.part, feedMember(store));
-    return;
+    gw.join(data.feed.part, feedMember(store));
   }
-  if (!data || data.seq === store.seq) return;
-  store.seq = data.seq;
-  applyMessage(store, data);
 }

@@ -1,19 +1,16 @@
 // The 2D playground's canvas (#11): D's surface as a heatmap with its 0.5 contour, real and fake points,
 // the generator's arrows on each fake point, G's latent mesh, and drawing one's own points.
-// Messages carry base64 typed arrays; the real points come once per run, everything else each refresh.
-// Nothing is fetched: this file ships inside the package and is passed to Streamlit inline.
+// Frames (dashboard/live/frames.py playground_message) carry base64 typed arrays; the real points come once
+// per run. A run's frames come from the live feed (shared.js's hub: a new frame only when the run moved
+// on); before a run, the page passes the data's one frame.
+// Data: {key, max_points, frame?: a frame, feed?: {url, part, live, interval}}
 
-const STORE = new Map();
+const gw = await import(new URL("_gw/static/shared.js", new URL(".", window.location.href)).href);
+const STORE = (window.__ganWorkbenchPlayground = window.__ganWorkbenchPlayground || new Map());
 const SIZE = 420;  // CSS pixels of the square plot
 const LAYERS = [["surface", "D(x) heatmap"], ["contour", "D = 0.5"], ["real", "real points"],
                 ["fake", "fake points"], ["arrows", "G's gradient"], ["mesh", "G's mesh (2D latent)"]];
 const REAL = "#1a9850", FAKE = "#7b3294";
-
-function decode(b64, type) {
-  if (!b64) return type === "u8" ? new Uint8Array(0) : new Float32Array(0);
-  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  return type === "u8" ? bytes : new Float32Array(bytes.buffer);
-}
 
 function newStore() {
   return {run: null, seq: null, real: new Float32Array(0), fake: new Float32Array(0), arrows: new Float32Array(0),
@@ -174,7 +171,7 @@ function build(store, root, setTriggerValue) {
     if (last && Math.hypot(px - last[0], py - last[1]) < 6) return;
     last = [px, py];
     const [x, y] = toWorld(store, px, py);
-    if (store.drawn.length < 2000) store.drawn.push([Number(x.toFixed(3)), Number(y.toFixed(3))]);
+    if (store.drawn.length < store.maxPoints) store.drawn.push([Number(x.toFixed(3)), Number(y.toFixed(3))]);
     draw(store);
   };
   canvas.addEventListener("mousedown", (e) => { if (store.drawing) { pressed = true; last = null; add(e); } });
@@ -185,36 +182,63 @@ function build(store, root, setTriggerValue) {
   Object.assign(store, {canvas, status, root, drawToggle});
 }
 
+function applyFrame(store, data) {
+  // One frame: a new run or data set clears the drawing (used points are now the real, green, points).
+  if (!data || data.seq === store.seq && data.run === store.run) return false;
+  store.seq = data.seq;
+  if (data.run !== store.run) {
+    store.run = data.run; store.real = new Float32Array(0);
+    if (store.drawing || store.drawn.length) {
+      store.drawing = false; store.drawn = [];
+      if (store.drawToggle) store.drawToggle.textContent = "Draw points";
+    }
+  }
+  if (data.real !== undefined) store.real = gw.decode(data.real, "f32");
+  store.fake = gw.decode(data.fake, "f32");
+  store.arrows = gw.decode(data.arrows, "f32");
+  store.surface = gw.decode(data.surface, "u8");
+  store.cells = data.cells || 0;
+  store.mesh = data.mesh ? gw.decode(data.mesh, "f32") : null;
+  store.lines = data.lines || 0;
+  store.bounds = data.bounds || store.bounds;
+  store.step = data.step || 0;
+  return true;
+}
+
+function feedMember(store) {
+  // The hub's member for a run's frames (shared.js): the state names the frame this canvas holds.
+  const part = store.feed.part;
+  return {
+    url: store.feed.url, interval: () => store.feed.live ? gw.pace() : null,
+    alive: () => Boolean(store.root && store.root.isConnected),
+    query: () => ({[part]: JSON.stringify(store.feedState || {})}),
+    apply: (reply) => {
+      store.feedState = reply.state;
+      if (!reply.message.unchanged && applyFrame(store, reply.message)) draw(store);
+      return false;
+    },
+  };
+}
+
 export default function (component) {
   const {data, parentElement, setTriggerValue, key} = component;
   const id = (data && data.key) || key;
   let store = STORE.get(id);
   if (!store) { store = newStore(); STORE.set(id, store); }
+  store.maxPoints = (data && data.max_points) || store.maxPoints || 0;
   let root = parentElement.querySelector(".gw-playground");
   if (!root) {
     root = document.createElement("div"); root.className = "gw-playground";
     parentElement.append(root);
     build(store, root, setTriggerValue);
   }
-  if (data && data.seq !== store.seq) {
-    store.seq = data.seq;
-    if (data.run !== store.run) {
-      // New data or a new run: drawn points that were used are now the real (green) points; stop drawing.
-      store.run = data.run; store.real = new Float32Array(0);
-      if (store.drawing || store.drawn.length) {
-        store.drawing = false; store.drawn = [];
-        if (store.drawToggle) store.drawToggle.textContent = "Draw points";
-      }
-    }
-    if (data.real !== undefined) store.real = decode(data.real, "f32");
-    store.fake = decode(data.fake, "f32");
-    store.arrows = decode(data.arrows, "f32");
-    store.surface = decode(data.surface, "u8");
-    store.cells = data.cells || 0;
-    store.mesh = data.mesh ? decode(data.mesh, "f32") : null;
-    store.lines = data.lines || 0;
-    store.bounds = data.bounds || store.bounds;
-    store.step = data.step || 0;
+  if (data && data.frame) {
+    applyFrame(store, data.frame);
+    store.feedState = null;  // a frame of the data alone: a run's frames start afresh
   }
   draw(store);
+  if (data && data.feed) {
+    store.feed = data.feed;
+    gw.join(data.feed.part, feedMember(store));
+  }
 }

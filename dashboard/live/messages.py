@@ -1,10 +1,8 @@
-"""The live view's browser components: charts and images that receive only what is new.
+"""The live view's messages: what a refresh sends to the status line, the charts and the images.
 
-Each tab remembers what it has sent (`sent`, in st.session_state); each refresh builds one small
-message per component from the session's rows, events, quality rows and grids since then. The
-browser keeps everything it has been sent (dashboard/static/*.js) and asks for a full resend with
-the trigger "resync" if a message ever fails to continue what it holds. Message builders are pure
-functions of a Snapshot and the `sent` record, so tests check exactly what a refresh sends.
+Each builder is a pure function of a Snapshot and the `sent` record the browser echoes back (what it holds),
+and returns (message, new sent record): only what is new crosses the wire. No Streamlit here: the live feed
+(live/feed.py) answers with these, and tests check exactly what a refresh sends.
 """
 
 from __future__ import annotations
@@ -17,39 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import streamlit as st
 from PIL import Image
 
+from dashboard.live.spec import CHART_COLUMNS, MARKED_EVENTS, QUALITY_FIELDS
 from gan_core.control.snapshot import Snapshot
 from gan_core.files import UnreadableFile, read_bytes
 from gan_core.runs.paths import RunPaths, sample_grids
 
-STATIC = Path(__file__).resolve().parent / "static"
-CHART_COLUMNS = ("step", "wall_time", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
-                 "overfit_r", "augment_p", "d_fake_std")
-QUALITY_FIELDS = ("step", "fid", "precision", "recall", "classes_covered",
-                  "modes_covered", "modes_total", "high_quality_share", "kl", "js")  # the last five: 2D toys
-MARKED_EVENTS = ("pause", "resume", "update", "nonfinite", "restore", "health", "best")
 MAX_GRID_FILE_BYTES = 8 * 2**20  # a saved grid larger than this is not ours: not sent to the browser
 
-_CSS = (STATIC / "live.css").read_text(encoding="utf-8")
 
-
-def _module(name: str) -> str:
-    """A component's module: the feed client (feed_poll.js), then the component's own code."""
-    return "\n".join((STATIC / file).read_text(encoding="utf-8") for file in ("feed_poll.js", name))
-
-
-# Shipped inside the package and passed inline: nothing is fetched at run time.
-_chart_component = st.components.v2.component(
-    "gan_workbench.live_charts", js=_module("live_charts.js"), css=_CSS, isolate_styles=False)
-_image_component = st.components.v2.component(
-    "gan_workbench.live_images", js=_module("live_images.js"), css=_CSS, isolate_styles=False)
-status_component = st.components.v2.component(
-    "gan_workbench.live_status", js=_module("live_status.js"), css=_CSS, isolate_styles=False)
-
-
-def _encode(values: np.ndarray) -> str:
+def encode(values: np.ndarray) -> str:
+    """An array's bytes as base64 (the browser reads them into a typed array of the same dtype)."""
     return base64.b64encode(np.ascontiguousarray(values).tobytes()).decode("ascii")
 
 
@@ -90,7 +67,7 @@ def chart_message(snapshot: Snapshot, sent: dict[str, Any]) -> tuple[dict[str, A
         table = np.asarray(rows, dtype=np.float64)  # (new rows, len(snapshot.columns))
         for name in CHART_COLUMNS:
             values = table[:, snapshot.columns.index(name)] if name in snapshot.columns else np.full(len(rows), np.nan)
-            columns[name] = _encode(values if name == "wall_time" else values.astype(np.float32))
+            columns[name] = encode(values if name == "wall_time" else values.astype(np.float32))
     reference = snapshot.quality_reference or {}
     message = {
         "run": run, "gen": generation, "start": start, "n": len(rows), "cols": columns,
@@ -104,51 +81,6 @@ def chart_message(snapshot: Snapshot, sent: dict[str, Any]) -> tuple[dict[str, A
     record = {"run": run, "gen": generation, "cursor": snapshot.cursor, "events": len(events),
               "quality": quality_start + len(new_quality), "seq": message["seq"]}
     return message, record
-
-
-def _component_state(key: str) -> dict[str, Any]:
-    """A component's state and this run's trigger values, as Streamlit keeps them under its key."""
-    value = st.session_state.get(key)
-    return dict(value) if hasattr(value, "keys") else {}
-
-
-def current_snapshot(session, reader: str) -> Snapshot:
-    """The session's state for a part of the page that needs no metric rows: its own cursor keeps the
-    copy to the rows since that part's last look (none, in the steady state)."""
-    key = f"cursor.{reader}"
-    snapshot = session.snapshot(since=st.session_state.get(key, 0))
-    st.session_state[key] = snapshot.cursor
-    return snapshot
-
-
-def take_snapshot(session, key: str = "live.charts") -> Snapshot:
-    """The session's state with the metric rows this tab's charts have not been sent yet."""
-    state = st.session_state
-    if _component_state(key).get("resync"):
-        state[f"{key}.sent"] = {}  # the browser lost a message: send everything once
-    return session.snapshot(since=state.get(f"{key}.sent", {}).get("cursor", 0))
-
-
-def render_charts_from_feed(feed: dict[str, Any], key: str = "live.charts") -> None:
-    """Mount the chart component on the live feed: it fetches its rows itself (dashboard/feed.py)."""
-    _chart_component(key=key, data={"key": key, "feed": feed})
-
-
-def render_images_from_feed(feed: dict[str, Any], key: str = "live.images") -> None:
-    """Mount the image component on the live feed: it fetches new grids itself (dashboard/feed.py)."""
-    _image_component(key=key, data={"key": key, "feed": feed})
-
-
-def render_charts(snapshot: Snapshot, key: str = "live.charts") -> None:
-    """Mount the chart component with what is new since this tab's last refresh (see take_snapshot)."""
-    message, record = chart_message(snapshot, st.session_state.get(f"{key}.sent", {}))
-    message["key"] = key
-    _chart_component(key=key, data=message, on_resync_change=_ignore)
-    st.session_state[f"{key}.sent"] = record
-
-
-def _ignore() -> None:
-    """The component's triggers are read from session_state before the next message is built."""
 
 
 def png_base64(image: np.ndarray) -> str:
@@ -169,10 +101,11 @@ def read_saved_grid(path: Path) -> str | None:
     return base64.b64encode(data).decode("ascii") if data.startswith(b"\x89PNG") else None
 
 
-def image_message(snapshot: Snapshot, sent: dict[str, Any], real_png, timeline_request: dict | None
-                  ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(message, new sent record): a grid only when a new one exists, real images once, new saved steps,
-    and the chosen saved grid (the newest unless the user pinned one) only when it changes."""
+def image_message(snapshot: Snapshot, sent: dict[str, Any], real_png, timeline_request: dict | None,
+                  saved_grids: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(message, new sent record): a grid only when a new one exists, real images once (none when real_png is
+    None), new saved steps and the chosen saved grid (the newest unless the user pinned one) only when it
+    changes (none without saved_grids: the live grid alone, as an A/B side shows it)."""
     run = snapshot.run_dir or ""
     same_run = sent.get("run") == run
     message: dict[str, Any] = {"run": run, "seq": sent.get("seq", 0) + 1, "grid": None, "real": None,
@@ -182,12 +115,12 @@ def image_message(snapshot: Snapshot, sent: dict[str, Any], real_png, timeline_r
     if snapshot.grid is not None and (not same_run or sent.get("grid_step") != snapshot.grid_step):
         message["grid"] = {"step": snapshot.grid_step, "png": png_base64(snapshot.grid)}
         record["grid_step"] = snapshot.grid_step
-    if snapshot.config is not None:
+    if snapshot.config is not None and real_png is not None:
         data_key = hashlib.sha1(repr(snapshot.config.data).encode()).hexdigest()[:16]  # echoed back by the feed
         if sent.get("real") != data_key:
             message["real"] = {"png": real_png(snapshot.config.data)}
             record["real"] = data_key
-    saved = sample_grids(RunPaths(run)) if run else []  # (step, path), by step
+    saved = sample_grids(RunPaths(run)) if run and saved_grids else []  # (step, path), by step
     steps_sent = record.get("steps", 0)
     if steps_sent > len(saved):  # the run was cut back (a restore): send the list again
         steps_sent = 0
@@ -210,11 +143,71 @@ def image_message(snapshot: Snapshot, sent: dict[str, Any], real_png, timeline_r
     return message, record
 
 
-def render_images(snapshot: Snapshot, real_png, key: str = "live.images") -> None:
-    """Mount the image component with only what changed for this tab."""
-    state = st.session_state
-    request = _component_state(key).get("timeline")
-    message, record = image_message(snapshot, state.get(f"{key}.sent", {}), real_png, request)
-    message["key"] = key
-    _image_component(key=key, data=message, on_timeline_change=_ignore)
-    state[f"{key}.sent"] = record
+def format_duration(seconds: float) -> str:
+    """H:MM:SS of wall time."""
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def status_fields(snapshot: Snapshot) -> tuple[str, int, list[str], str | None]:
+    """(state, step, our parts, what the thread is busy with): epoch, steps/s and images/s over the last
+    ~10 s of wall time, elapsed wall time (and the time inside steps when it differs)."""
+    parts = [f"epoch {snapshot.epoch}"]
+    if snapshot.steps_per_s is not None:
+        parts.append(f"{snapshot.steps_per_s:,.1f} steps/s · {snapshot.images_per_s:,.0f} images/s")
+    elif snapshot.status == "running":
+        parts.append("measuring speed")
+    if snapshot.config is not None:
+        elapsed = f"elapsed {format_duration(snapshot.elapsed_s)}"
+        if snapshot.elapsed_s > 0 and abs(snapshot.train_s - snapshot.elapsed_s) > max(2.0, 0.1 * snapshot.elapsed_s):
+            elapsed += f" (in steps {format_duration(snapshot.train_s)})"
+        parts.append(elapsed)
+    busy = snapshot.activity if snapshot.activity and snapshot.status in ("running", "stopping") else None
+    return snapshot.status, snapshot.step, parts, busy
+
+
+def quality_caption(quality: tuple[dict, ...] | list[dict]) -> str:
+    """The latest evaluation in words: FID and friends for images; modes and divergences for a 2D toy."""
+    row = quality[-1]
+    if "js" in row:
+        modes = (f"{row['modes_covered']:.0f} of {row['modes_total']:.0f} modes covered, "
+                 f"{row['high_quality_share']:.0%} of samples near a mode, "
+                 if math.isfinite(row.get("modes_total", math.nan)) else "")
+        return f"Latest quality at step {int(row.get('step', 0))}: {modes}KL {row['kl']:.2f}, JS {row['js']:.3f}"
+    best = min(q.get("fid", float("inf")) for q in quality)
+    return (f"Latest quality at step {int(row.get('step', 0))}: FID {row.get('fid', float('nan')):.2f} "
+            f"(best {best:.2f}), precision {row.get('precision', float('nan')):.2f}, "
+            f"recall {row.get('recall', float('nan')):.2f}, classes >= 2%: {int(row.get('classes_covered', 0))}")
+
+
+def health_lines(snapshot: Snapshot) -> list[tuple[str, str]]:
+    """(level, plain text) under the status line: why quality cannot be measured, the latest warning of each
+    health rule, and the latest evaluation in words. Levels: info, warning, caption."""
+    lines: list[tuple[str, str]] = []
+    latest: dict[str, dict] = {}
+    for event in snapshot.events:
+        if event.get("kind") == "health":
+            latest[str(event.get("rule"))] = event
+        elif event.get("kind") == "quality_unavailable":
+            lines.append(("info", f"Quality metrics unavailable: {event.get('message')}"))
+    for rule, event in latest.items():
+        lines.append(("warning", f"Step {event.get('step')}: {rule.replace('_', ' ')}: {event.get('message')}. "
+                                 f"{event.get('hint')}."))
+    if snapshot.quality:
+        lines.append(("caption", quality_caption(snapshot.quality)))
+    return lines
+
+
+def phase(snapshot: Snapshot) -> list:
+    """What decides the page's controls and refresh timers: the status, and whether steps are pending."""
+    return [snapshot.status, snapshot.steps_pending > 0]
+
+
+def status_message(snapshot: Snapshot) -> dict[str, Any]:
+    """What the status component shows: the line, the run directory, health lines, and the run's phase (a
+    snapshot taken without rows: the status needs none)."""
+    status, step, parts, busy = status_fields(snapshot)
+    return {"status": status, "step": step, "parts": parts + ([f"busy: {busy}"] if busy else []),
+            "run_dir": snapshot.run_dir or "",
+            "lines": [[level, text[:1000]] for level, text in health_lines(snapshot)],
+            "phase": phase(snapshot)}

@@ -1,11 +1,12 @@
-"""The latent explorer: samples from a seed, lerp/slerp strips, a great-circle loop, bookmarks."""
+"""The latent explorer: samples from a seed, lerp/slerp strips, a great-circle loop, bookmarks, and the
+memorisation check (memorization.py). While "Follow the live run" is on and the run trains, the grid and the
+strips are live pictures fed by the live feed (a new picture when the generator moved on), not reruns."""
 
 from __future__ import annotations
 
 import json
 import os
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,19 +14,21 @@ import streamlit as st
 import torch
 from torch import nn
 
-from dashboard.memorization_panel import render_memorization
-from dashboard.text import plain
+from dashboard.live import components
+from dashboard.resources import (cached_class_strip, cached_grid, cached_strip, load_checkpoint_path,
+                                 load_checkpoint_upload)
+from dashboard.ui.keys import EXPLORE_REQUEST_KEY
+from dashboard.ui.text import plain
+from dashboard.views.explorer.memorization import render_memorization
 from gan_core.config.schema import DataConfig
 from gan_core.control.session import TrainingSession
 from gan_core.control.snapshot import Snapshot
 from gan_core.files import UnreadableFile, read_json, write_atomic
-from gan_core.runs.checkpoint import load_generator
 from gan_core.runs.paths import RunPaths
 from gan_core.runs.vetting import CheckpointError
-from gan_core.views.latent import (generate, gif_bytes, great_circle_loop, image_grid, interpolate, png_bytes,
-                                   z_from_seed, zs_from_seeds)
+from gan_core.views.latent import generate, gif_bytes, great_circle_loop, png_bytes, z_from_seed
 
-EXPLORE_REQUEST_KEY = "explore.open"  # set by the Runs view: a checkpoint path to load on the next draw
+FOLLOW_REFRESH_S = 5.0  # how often a followed live run's pictures are fetched
 
 MAX_UPLOAD_MB = 200
 MAX_BOOKMARKS_BYTES = 64 << 10  # bookmarks.json: a list of seeds; more is not ours
@@ -46,9 +49,13 @@ def show_image(container, image: np.ndarray, caption: str) -> None:
 def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
     """Pick a generator (the live run or a checkpoint), then sample, interpolate and walk."""
     _apply_open_request()
+    follow = st.toggle("Follow the live run", value=True, key="explore.follow",
+                       help=f"Resample from the current generator every {FOLLOW_REFRESH_S:.0f} s while training.")
     generator, latent_dim, source_dir, identity, data_config = _choose_generator(session, snapshot)
     if generator is None:
         return
+    # Following a training run: the pictures below come from the live feed, made from the newest weights.
+    live = follow and identity[:1] == ("live",) and snapshot.status == "running"
     if data_config is not None and data_config.is_points:
         st.info("This generator draws 2D points, not images: its samples, D's surface and G's mesh are in the "
                 "Training view's playground (open the run from the Runs view to see its last state).")
@@ -59,15 +66,21 @@ def render_explorer(session: TrainingSession, snapshot: Snapshot) -> None:
         st.subheader("Samples from a seed")
         seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="explore.seed"))
         count = st.select_slider("How many", [4, 16, 36, 64], 16, key="explore.count")
-        grid = cached_grid(generator, identity, tuple(range(seed, seed + count)), latent_dim, label)
-        show_image(st, grid, f"seeds {seed}..{seed + count - 1}" + ("" if label is None else f", class {label}"))
+        if live:
+            _live_picture("grid", {"seed": seed, "count": count, "label": _label_field(label)})
+        else:
+            grid = cached_grid(generator, identity, tuple(range(seed, seed + count)), latent_dim, label)
+            show_image(st, grid, f"seeds {seed}..{seed + count - 1}" + ("" if label is None else f", class {label}"))
         _render_bookmarks(seed, source_dir)
         render_memorization(generator, latent_dim, data_config, identity, tuple(range(seed, seed + count)))
     with interp_tab:
         st.subheader("Interpolate")
-        render_interpolation(generator, latent_dim, identity, label)
+        render_interpolation(generator, latent_dim, identity, label, live)
         if getattr(generator, "num_classes", 0):
-            render_class_strip(generator, latent_dim, identity, seed)
+            if live:
+                _live_picture("classes", {"seed": seed})
+            else:
+                render_class_strip(generator, latent_dim, identity, seed)
     with loop_tab:
         st.subheader("Great-circle loop")
         frames = int(st.number_input("Frames", 8, 120, 36, key="explore.loop_frames"))
@@ -108,8 +121,21 @@ def _labels(label: int | None, count: int) -> torch.Tensor | None:
     return None if label is None else torch.full((count,), label, dtype=torch.int64)
 
 
-def render_interpolation(generator: nn.Module, latent_dim: int, identity: tuple, label: int | None = None) -> None:
-    """Two endpoints by seed (or random), lerp or slerp, K steps -> a strip with a PNG download."""
+def _label_field(label: int | None) -> int:
+    """The class as the live feed takes it: its index plus one, 0 for each class in turn."""
+    return 0 if label is None else label + 1
+
+
+def _live_picture(kind: str, request: dict) -> None:
+    """One picture of the live generator, fetched from the live feed every FOLLOW_REFRESH_S seconds."""
+    components.picture(f"explorer_{kind}", request, FOLLOW_REFRESH_S, key=f"explore.live.{kind}",
+                       min_width=MIN_DISPLAY_WIDTH if kind == "grid" else 0)
+
+
+def render_interpolation(generator: nn.Module, latent_dim: int, identity: tuple, label: int | None = None,
+                         live: bool = False) -> None:
+    """Two endpoints by seed (or random), lerp or slerp, K steps -> a strip with a PNG download (a live
+    picture of the training generator while following it)."""
     if st.button("Random endpoints", key="explore.random"):
         st.session_state["explore.from"] = random.randrange(2**31)
         st.session_state["explore.to"] = random.randrange(2**31)
@@ -118,13 +144,17 @@ def render_interpolation(generator: nn.Module, latent_dim: int, identity: tuple,
     end = int(right.number_input("To seed", 0, 2**31 - 1, 2, key="explore.to"))
     method = st.radio("Method", ["slerp", "lerp"], horizontal=True, key="explore.method")
     steps = int(st.number_input("Steps", 2, 32, 8, key="explore.steps"))
-    strip = cached_strip(generator, identity, start, end, steps, method, latent_dim, label)
-    # Each frame at least 2x: a long strip is shown wider than the column, with a scroll bar.
-    st.image(sharp(strip, min_width=0), caption=f"{method}, {steps} steps from seed {start} to seed {end}",
-             output_format="PNG", width="content")
+    strip = lambda: cached_strip(generator, identity, start, end, steps, method, latent_dim, label)  # noqa: E731
+    if live:
+        _live_picture("strip", {"start": start, "end": end, "steps": steps, "method": method,
+                                "label": _label_field(label)})
+    else:
+        # Each frame at least 2x: a long strip is shown wider than the column, with a scroll bar.
+        st.image(sharp(strip(), min_width=0), caption=f"{method}, {steps} steps from seed {start} to seed {end}",
+                 output_format="PNG", width="content")
     st.session_state["explore.strip_length"] = steps  # read by tests and the browser check
-    st.download_button("Download strip (PNG)", lambda: png_bytes(strip), f"{method}_{start}_{end}.png",
-                       "image/png", key="download.strip", on_click="ignore")  # encoded on click only
+    st.download_button("Download strip (PNG)", lambda: png_bytes(strip()), f"{method}_{start}_{end}.png",
+                       "image/png", key="download.strip", on_click="ignore")  # made and encoded on click only
 
 
 def _apply_open_request() -> None:
@@ -163,11 +193,11 @@ def _choose_generator(session: TrainingSession, snapshot: Snapshot) -> Choice:
                 st.error(f"The upload is {upload.size / 2**20:.0f} MB: allowed at most {MAX_UPLOAD_MB} MB.")
                 return None, 0, None, (), None
             identity = ("upload", upload.file_id, upload.size)
-            generator, config, step = _load_upload(upload.getvalue(), identity)
+            generator, config, step = load_checkpoint_upload(upload.getvalue(), identity)
             path = None
         elif path_text:
             path, identity = path_text, file_identity(path_text)
-            generator, config, step = _load_path(path, identity)
+            generator, config, step = load_checkpoint_path(path, identity)
         else:
             return None, 0, None, (), None
     except CheckpointError as error:
@@ -204,46 +234,6 @@ def file_identity(path: str) -> tuple:
     except OSError:
         return ("file", path, None, None, None)  # load_generator says what is wrong
     return ("file", path, info.st_ino, info.st_mtime_ns, info.st_size)
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _load_path(path: str, identity: tuple):
-    """A generator from a checkpoint file, loaded with weights_only=True; reloaded when the file changes."""
-    generator, config, state = load_generator(path)
-    return generator, config, int(state.get("step", 0))
-
-
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _load_upload(_data: bytes, identity: tuple):
-    """An uploaded checkpoint, written to a temp file and loaded with weights_only=True (never unpickled);
-    kept per upload (its file id), so a rerun does not load it again."""
-    with tempfile.NamedTemporaryFile(suffix=".pt") as file:
-        file.write(_data)
-        file.flush()
-        generator, config, state = load_generator(file.name, name="the uploaded file")  # no server path in messages
-    return generator, config, int(state.get("step", 0))
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_grid(_generator: nn.Module, identity: tuple, seeds: tuple[int, ...], latent_dim: int,
-                label: int | None = None) -> np.ndarray:
-    """The sample grid for these seeds (of one class, for a conditional G), made once per (weights, inputs)."""
-    return image_grid(generate(_generator, zs_from_seeds(seeds, latent_dim), labels=_labels(label, len(seeds))))
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_strip(_generator: nn.Module, identity: tuple, start: int, end: int, steps: int, method: str,
-                 latent_dim: int, label: int | None = None) -> np.ndarray:
-    """The interpolation strip between two seeds (within one class, for a conditional G), made once per inputs."""
-    path = interpolate(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), steps, method)
-    return image_grid(generate(_generator, path, labels=_labels(label, steps)), columns=steps)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_class_strip(_generator: nn.Module, identity: tuple, seed: int, latent_dim: int, classes: int) -> np.ndarray:
-    """One seed's z as each class in turn: (classes,) images in a row, made once per (weights, seed)."""
-    z = z_from_seed(seed, latent_dim).expand(classes, latent_dim)
-    return image_grid(generate(_generator, z, labels=torch.arange(classes)), columns=classes)
 
 
 def _render_bookmarks(seed: int, run_dir: str | None) -> None:

@@ -8,17 +8,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.text import chart_text
+from dashboard.live.spec import EVENT_STYLES
+from dashboard.ui.text import chart_text
 
 MAX_POINTS = 2000
-EVENT_STYLES = {  # event kind -> (colour, label) for chart markers
-    "pause": ("#888888", "pause"),
-    "resume": ("#2ca02c", "resume"),
-    "update": ("#9467bd", "hyperparameters"),
-    "nonfinite": ("#d62728", "non-finite loss"),
-    "restore": ("#ff7f0e", "restored"),
-    "health": ("#e377c2", "health warning"),
-}
 
 
 def smooth(series: pd.Series, smoothing: float) -> pd.Series:

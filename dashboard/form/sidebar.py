@@ -1,4 +1,9 @@
-"""The configuration sidebar: one widget per config field, each validated with the config's own message."""
+"""The configuration sidebar: one widget per config field, each validated with the config's own message.
+
+The fields, their order, their widgets and their help come from the config schema (gan_core/config/schema.py):
+a field added there shows up here, with its docstring as its help, and no list here needs editing. Only
+what the schema cannot say is declared below: friendlier labels, the choices of a closed set.
+"""
 
 from __future__ import annotations
 
@@ -7,55 +12,54 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.guide import FIELD_HELP, PRESET_HELP
-from dashboard.upload import render_upload
-from gan_core.config.fields import LIVE_FIELDS, live_values, validation_errors
+from dashboard.form.help import PRESET_HELP, render_settings_reference, setting_help
+from dashboard.form.upload import render_upload
+from gan_core.config.fields import LIVE_FIELDS, field_type, live_values, section_fields, validation_errors
 from gan_core.config.presets import PRESET_NAMES, preset, toy_preset
 from gan_core.config.schema import (ARCHITECTURES, AUGMENT_MODES, DATASET_NAMES, DEVICES, DISCRIMINATOR_NORMS,
                                     LOSS_NAMES, TOY_DATASET_NAMES, RunConfig, changed_dict, resolve_field)
 
-# (dotted field, label, widget kind, options) in display order; kind: select, int, float, text, bool.
-FIELDS: list[tuple[str, str, str, Any]] = [
-    ("data.name", "Data set", "select", DATASET_NAMES),
-    ("data.root", "torchvision root folder", "text", None),
-    ("data.download", "Download (needs internet)", "bool", None),
-    ("data.path", "Image folder", "text", None),
-    ("data.image_size", "Image size (0 = native)", "int", None),
-    ("data.channels", "Channels (0 = native)", "select", (0, 1, 3)),
-    ("data.limit", "Use first N images (0 = all)", "int", None),
-    ("data.points", "Drawn points", "points", None),
-    ("model.architecture", "Architecture", "select", ARCHITECTURES),
-    ("model.latent_dim", "Latent size", "int", None),
-    ("model.hidden_dim", "MLP hidden width", "int", None),
-    ("model.depth", "MLP hidden layers", "int", None),
-    ("model.base_channels", "DCGAN base channels", "int", None),
-    ("model.discriminator_norm", "D normalisation", "select", DISCRIMINATOR_NORMS),
-    ("model.conditional", "Class-conditional (labels)", "bool", None),
-    ("model.clusters", "Self-conditioning clusters (0 = off)", "int", None),
-    ("loss.loss", "Loss", "select", LOSS_NAMES),
-    ("loss.label_smoothing", "Label smoothing (real)", "float", None),
-    ("loss.r1_gamma", "R1 penalty gamma (0 = off)", "float", None),
-    ("loss.r1_interval", "R1 every N steps", "int", None),
-    ("loss.mode_seeking", "Mode-seeking weight (0 = off)", "float", None),
-    ("optimizer.lr_d", "Learning rate D", "float", None),
-    ("optimizer.lr_g", "Learning rate G", "float", None),
-    ("optimizer.beta1", "Adam beta1", "float", None),
-    ("optimizer.beta2", "Adam beta2", "float", None),
-    ("optimizer.d_steps_per_g_step", "D steps per G step", "int", None),
-    ("training.batch_size", "Batch size", "int", None),
-    ("training.seed", "Seed", "int", None),
-    ("training.device", "Device", "select", DEVICES),
-    ("training.ema_decay", "EMA of G (0 = off)", "float", None),
-    ("training.autocast_bf16", "bf16 autocast", "bool", None),
-    ("training.compile", "torch.compile", "bool", None),
-    ("training.sample_every", "Save grid every N steps", "int", None),
-    ("training.checkpoint_every", "Checkpoint every N steps", "int", None),
-    ("training.eval_every", "Evaluate quality every N steps (0 = off)", "int", None),
-    ("training.eval_samples", "Samples per evaluation", "int", None),
-    ("training.augment", "Augment D's inputs", "select", AUGMENT_MODES),
-    ("training.augment_p", "Augment probability p", "float", None),
-    ("training.augment_target", "Adaptive target r_t", "float", None),
-]
+# Labels people read (a field without one shows its own name, e.g. "Tensorboard" for training.tensorboard).
+LABELS: dict[str, str] = {
+    "data.name": "Data set", "data.root": "torchvision root folder", "data.download": "Download (needs internet)",
+    "data.path": "Image folder", "data.image_size": "Image size (0 = native)", "data.channels": "Channels (0 = native)",
+    "data.limit": "Use first N images (0 = all)", "data.points": "Drawn points",
+    "model.architecture": "Architecture", "model.latent_dim": "Latent size", "model.hidden_dim": "MLP hidden width",
+    "model.depth": "MLP hidden layers", "model.base_channels": "DCGAN base channels",
+    "model.discriminator_norm": "D normalisation", "model.conditional": "Class-conditional (labels)",
+    "model.clusters": "Self-conditioning clusters (0 = off)",
+    "loss.loss": "Loss", "loss.label_smoothing": "Label smoothing (real)",
+    "loss.r1_gamma": "R1 penalty gamma (0 = off)",
+    "loss.r1_interval": "R1 every N steps", "loss.mode_seeking": "Mode-seeking weight (0 = off)",
+    "optimizer.lr_d": "Learning rate D", "optimizer.lr_g": "Learning rate G", "optimizer.beta1": "Adam beta1",
+    "optimizer.beta2": "Adam beta2", "optimizer.d_steps_per_g_step": "D steps per G step",
+    "training.batch_size": "Batch size", "training.seed": "Seed", "training.device": "Device",
+    "training.ema_decay": "EMA of G (0 = off)", "training.sample_every": "Save grid every N steps",
+    "training.checkpoint_every": "Checkpoint every N steps", "training.grid_size": "Samples per grid",
+    "training.autocast_bf16": "bf16 autocast", "training.compile": "torch.compile",
+    "training.eval_every": "Evaluate quality every N steps (0 = off)",
+    "training.eval_samples": "Samples per evaluation",
+    "training.augment": "Augment D's inputs", "training.augment_p": "Augment probability p",
+    "training.augment_target": "Adaptive target r_t", "training.tensorboard": "TensorBoard event files",
+}
+# Fields with a closed set of values: a select box (any other text field is a text input).
+CHOICES: dict[str, tuple] = {
+    "data.name": DATASET_NAMES, "data.channels": (0, 1, 3), "model.architecture": ARCHITECTURES,
+    "model.discriminator_norm": DISCRIMINATOR_NORMS, "loss.loss": LOSS_NAMES, "training.device": DEVICES,
+    "training.augment": AUGMENT_MODES,
+}
+_KINDS = {bool: "bool", int: "int", float: "float", str: "text", tuple: "points"}
+
+
+def _spec(field: str) -> tuple[str, str, str, Any]:
+    """(dotted field, label, widget kind, options) from the schema: select for a closed set, else by type."""
+    label = LABELS.get(field) or field.split(".", 1)[1].replace("_", " ").capitalize()
+    kind = "select" if field in CHOICES else _KINDS.get(field_type(field), "text")
+    return field, label, kind, CHOICES.get(field)
+
+
+# (dotted field, label, widget kind, options) in the schema's order; kind: select, int, float, text, bool, points.
+FIELDS: list[tuple[str, str, str, Any]] = [_spec(field) for field in section_fields()]
 _LABELS = {field: label for field, label, *_ in FIELDS}
 SECTIONS = {"data": "Data", "model": "Model", "loss": "Loss", "optimizer": "Optimizer",
             "training": "Training"}
@@ -139,7 +143,7 @@ def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]
     for field, label, kind, options in FIELDS:
         section = field.split(".")[0]
         if section != current_section:
-            sidebar.subheader(SECTIONS[section])
+            sidebar.subheader(SECTIONS.get(section, section.capitalize()))
             current_section = section
         if not _relevant(field, dataset, architecture):
             values[field] = stored[field]
@@ -159,6 +163,7 @@ def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]
             sidebar.error(message)
     if "" in errors:
         sidebar.error(errors[""])
+    render_settings_reference(sidebar, _LABELS)
     return config, errors, preset_name
 
 
@@ -203,7 +208,7 @@ def _relevant(field: str, dataset: str, architecture: str) -> bool:
 
 
 def _widget(container, field: str, label: str, kind: str, options: Any, disabled: bool) -> Any:
-    key, help_text = widget_key(field), FIELD_HELP[field]
+    key, help_text = widget_key(field), setting_help(field)
     if kind == "points":  # drawn on the playground's canvas, not typed: shown as a count
         points = st.session_state.get(key) or ()
         container.caption(f"{label}: {len(points)} (draw them on the playground's canvas)", help=help_text)

@@ -1,28 +1,24 @@
-"""The 2D playground's view (#11): what the canvas shows, computed from copies of G and D, sent compactly.
+"""The 2D playground's frames (#11): what the canvas shows, computed from copies of G and D, sent compactly.
 
 compute_views evaluates the engine's view functions (gan_core.views.toy_views) on model copies, off the training
 thread; playground_message turns them into one small message (surface as 64 x 64 bytes, points as float32)
-and sends the real points only when the run changes. Both are pure functions, tested without a browser.
-render_playground mounts the canvas component (dashboard/static/playground.js) in the Training view of a
-2D run, computing a frame only when the run has moved on (a paused run costs nothing).
+and sends the real points only when the run changes. Pure functions, tested without a browser; the live feed
+(live/feed.py) computes a frame only when the run has moved on since the frame the browser holds.
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import streamlit as st
 import torch
 from torch import nn
 
+from dashboard.live.messages import encode
 from gan_core.views.point_plot import view_bounds
 from gan_core.views.toy_views import SURFACE_CELLS, decision_surface, generator_arrows, manifold_mesh
 
-STATIC = Path(__file__).resolve().parent / "static"
 FAKE_POINTS = 256
 REAL_POINTS = 1000
 
@@ -62,32 +58,23 @@ def compute_views(run: str, step: int, generator: nn.Module, discriminator: nn.M
                            None if mesh is None else as_np(mesh), bounds)
 
 
-def _encode(values: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(values).tobytes()).decode("ascii")
-
-
 def playground_message(views: PlaygroundViews, sent: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(message, new sent record): this frame for the canvas; the real points only if this tab lacks them."""
     seq = int(sent.get("seq", 0)) + 1
     surface = np.clip(np.rint(views.surface * 255), 0, 255).astype(np.uint8)  # (cells, cells) bytes
     message: dict[str, Any] = {
         "seq": seq, "run": views.run, "step": views.step, "bounds": list(views.bounds),
-        "fake": _encode(views.fake.astype(np.float32)), "arrows": _encode(views.arrows.astype(np.float32)),
-        "surface": _encode(surface), "cells": int(surface.shape[0]),
-        "mesh": None if views.mesh is None else _encode(views.mesh.astype(np.float32)),
+        "fake": encode(views.fake.astype(np.float32)), "arrows": encode(views.arrows.astype(np.float32)),
+        "surface": encode(surface), "cells": int(surface.shape[0]),
+        "mesh": None if views.mesh is None else encode(views.mesh.astype(np.float32)),
         "lines": 0 if views.mesh is None else int(views.mesh.shape[0]),
     }
     if sent.get("run") != views.run:
-        message["real"] = _encode(views.real.astype(np.float32))
-    return message, {"seq": seq, "run": views.run}
+        message["real"] = encode(views.real.astype(np.float32))
+    return message, {"seq": seq, "run": views.run, "step": views.step}
 
 
 IDLE_BOUNDS = (-4.0, -4.0, 4.0, 4.0)  # the canvas box before any data (drawing a distribution from scratch)
-
-# Shipped inside the package and passed inline: nothing is fetched at run time.
-_playground_component = st.components.v2.component(
-    "gan_workbench.playground", js=(STATIC / "playground.js").read_text(encoding="utf-8"),
-    css=(STATIC / "live.css").read_text(encoding="utf-8"), isolate_styles=False)
 
 
 def data_views(label: str, real: torch.Tensor | None) -> PlaygroundViews:
@@ -108,26 +95,11 @@ def run_views(session, snapshot, real: torch.Tensor) -> PlaygroundViews:
                          view_bounds(real))
 
 
-def render_playground(views_for, frame_id: tuple, on_drawn, key: str = "playground") -> None:
-    """Mount the canvas with the frame for frame_id, computed by views_for() only when frame_id changed.
-
-    frame_id names what the frame shows (run, step, data): a rerun at the same step resends the same
-    message (same seq), so neither Python nor the browser redoes anything while the run stands still.
-    """
-    state = st.session_state
-    cached = state.get(f"{key}.frame")
-    if cached is None or cached[0] != frame_id:
-        message, record = playground_message(views_for(), state.get(f"{key}.sent", {}))
-        state[f"{key}.sent"] = record
-        cached = (frame_id, message)
-        state[f"{key}.frame"] = cached
-    message = dict(cached[1], key=key)
-    _playground_component(key=key, data=message, on_drawn_change=on_drawn)
-
-
-def drawn_points(key: str = "playground") -> list[list[float]] | None:
-    """The points the user sent with "Use drawn points", as [[x, y], ...] (unvetted: the config vets them)."""
-    value = st.session_state.get(key)
-    drawn = value.get("drawn") if hasattr(value, "get") else None
-    points = drawn.get("points") if isinstance(drawn, dict) else None
-    return points if isinstance(points, list) else None
+def ab_views(models, config, run_dir: str, real: torch.Tensor) -> PlaygroundViews:
+    """A frame of one A/B side from copies of its G and D (ABRunner.models), with its own loss (the arrows)
+    and latent size; the data alone before its models exist."""
+    if models is None:
+        return data_views(run_dir, real)
+    return compute_views(run_dir, models.step, models.generator.cpu(), models.discriminator.cpu(), real,
+                         fixed_noise(config.model.latent_dim, config.training.seed), config.loss.loss,
+                         view_bounds(real))

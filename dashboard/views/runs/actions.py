@@ -3,22 +3,21 @@ delete with confirmation, resume a past run."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import live
-from dashboard.explorer import EXPLORE_REQUEST_KEY
-from dashboard.sidebar import request_config_load
-from dashboard.text import plain
+from dashboard.form.sidebar import request_config_load
+from dashboard.live.runs_messages import CHECKPOINT_COLUMNS, checkpoint_rows, checkpoints
+from dashboard.ui.keys import EXPLORE_REQUEST_KEY, EXPLORE_VIEW, VIEW_KEY
+from dashboard.ui.text import plain
 from gan_core.control.session import ACTIVE, TrainingSession
 from gan_core.control.snapshot import Snapshot
 from gan_core.files import UnreadableFile, read_bytes
 from gan_core.runs.admin import RunMeta, checked_run_dir, delete_refusal, delete_run, parse_tags, update_meta
 from gan_core.runs.listing import RunSummary
-from gan_core.runs.paths import RunPaths, checkpoint_files
+from gan_core.runs.paths import RunPaths
 
 MESSAGE_KEY = "runs.message"
 CONFIRM_KEY = "runs.confirm_delete"
@@ -29,56 +28,18 @@ MAX_DOWNLOAD_BYTES = 512 << 20
 
 def checkpoint_table(paths: RunPaths) -> pd.DataFrame:
     """A run's checkpoints (step_, manual_, best.pt, then latest.pt), regular files only, by step."""
-    rows = []
-    for step, path in _checkpoints(paths):
-        try:
-            info = path.stat()
-        except OSError:
-            continue
-        rows.append({"file": path.name, "step": str(step) if step >= 0 else "–", "size_kb": round(info.st_size / 1024),
-                     "written": time.strftime("%H:%M:%S", time.localtime(info.st_mtime))})
-    return pd.DataFrame(rows, columns=["file", "step", "size_kb", "written"])
+    return pd.DataFrame(checkpoint_rows(paths), columns=list(CHECKPOINT_COLUMNS))
 
 
-def _checkpoints(paths: RunPaths) -> list[tuple[int, Path]]:
-    """(step, path) of the run's checkpoint files, then latest.pt with the step of the file it links to
-    (-1 when it is a copy of none of them)."""
-    files = checkpoint_files(paths)
-    if not paths.latest.is_file():
-        return files
-    try:
-        latest = paths.latest.stat()
-        step = next((s for s, p in files if s >= 0 and _same_file(p, latest)), -1)
-    except OSError:
-        step = -1
-    return files + [(step, paths.latest)]
-
-
-def _same_file(path: Path, info) -> bool:
-    """Whether path is the file `info` was read from (latest.pt is a hard link to the newest step file)."""
-    try:
-        other = path.stat()
-    except OSError:
-        return False
-    return (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino)
-
-
-def render_current_run(session: TrainingSession) -> None:
-    """Save a checkpoint now and this run's checkpoints, following the run on their own timer."""
-    snapshot = live.current_snapshot(session, "checkpoints")
-    if not snapshot.run_dir:
-        return
+def render_current_run(session: TrainingSession, snapshot: Snapshot) -> None:
+    """This run: save a checkpoint now (its checkpoints are listed live in the Runs view's status below)."""
     st.subheader("This run")
     left, right = st.columns([1, 3], vertical_alignment="center")
     left.button("Save checkpoint now", key="btn.save_checkpoint", on_click=session.save_checkpoint,
                 disabled=snapshot.status not in ("running", "paused"),
                 help="Kept as manual_<step>.pt, never pruned.")
-    right.caption(f"Checkpoints of the current run, step {snapshot.step}: {plain(Path(snapshot.run_dir).name)}")
-    table = checkpoint_table(RunPaths(Path(snapshot.run_dir)))
-    if table.empty:
-        st.caption("No checkpoint yet in this run.")
-    else:
-        st.dataframe(table, hide_index=True, key="table.checkpoints")
+    right.caption(f"The current run: {plain(Path(snapshot.run_dir).name)}; its checkpoints are listed below "
+                  "the runs table.")
 
 
 def render_message() -> None:
@@ -96,7 +57,7 @@ def render_manage(runs_root: Path, run: RunSummary, meta: RunMeta, current_run: 
     if meta.tags or meta.note:
         st.caption(" · ".join(([f"tags: {plain(', '.join(meta.tags))}"] if meta.tags else [])
                               + ([f"note: {plain(meta.note, limit=2000)}"] if meta.note else [])))
-    files = _checkpoints(paths)
+    files = checkpoints(paths)
     open_column, download_column = st.columns([3, 2], vertical_alignment="bottom")
     if files:
         labels = {str(path): f"{path.name} (step {step})" if step >= 0 and path != paths.latest else path.name
@@ -185,7 +146,7 @@ def render_delete(folder: Path, run: RunSummary, current_run: str | None) -> Non
     name = run.path.name
     refusal = delete_refusal(folder, run.path, current_run)
     if st.session_state.get(CONFIRM_KEY) == name and refusal is None:
-        count = len(_checkpoints(RunPaths(run.path)))
+        count = len(checkpoints(RunPaths(run.path)))
         st.warning(f"Delete **{plain(name)}** and all its files ({run.steps} steps, {count} checkpoint files)? "
                    "This cannot be undone.")
         yes, no, _ = st.columns([1, 1, 4])
@@ -219,7 +180,7 @@ def _delete(folder: Path, run_dir: Path, current_run: str | None) -> None:
 def open_in_explorer(checkpoint: str) -> None:
     """Switch to the latent explorer with this checkpoint file loaded (callback: before any widget exists)."""
     st.session_state[EXPLORE_REQUEST_KEY] = checkpoint
-    st.session_state["view"] = "Latent explorer"
+    st.session_state[VIEW_KEY] = EXPLORE_VIEW
 
 
 def _file_bytes(path: Path) -> bytes:
@@ -249,7 +210,7 @@ def render_resume(session: TrainingSession, snapshot: Snapshot, runs: list[RunSu
     if st.button("Resume this run", key="btn.resume_run", disabled=bool(reason)):
         try:
             session.resume_run(chosen.path)
-            resumed = live.current_snapshot(session, "checkpoints").config
+            resumed = session.snapshot(since=None).config
             if resumed is not None:
                 request_config_load(resumed)  # the sidebar shows the run's own settings, so Apply stays away
             st.rerun()

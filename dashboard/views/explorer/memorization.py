@@ -3,37 +3,23 @@ nearest-neighbour distance ratio (gan_core.quality.memorization does the measuri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
-import torch
 from torch import nn
 
-from dashboard.panels import cached_dataset
-from dashboard.text import plain
+from dashboard.resources import cached_neighbours, cached_ratio
+from dashboard.ui.text import plain
 from gan_core.config.schema import DataConfig
 from gan_core.data.datasets import DataError, data_from_file
-from gan_core.quality.evaluator import EvaluationUnavailable, Evaluator
-from gan_core.quality.memorization import (RatioReport, held_out_count, nearest_training_images, run_distance_ratio,
-                                           training_features)
-from gan_core.views.latent import generate, image_grid, zs_from_seeds
+from gan_core.quality.evaluator import EvaluationUnavailable
+from gan_core.quality.memorization import (RatioReport)
 
-NEIGHBOURS = 5
 NEIGHBOUR_WIDTH = 64  # pixels: each neighbour's whole-factor upscale before the browser fits it to its column
 SAMPLE_WIDTH = 160
-RATIO_SEED_BASE = 1_000_000  # the ratio's samples: seeds 1,000,000.., away from the seeds people type
 RATIO_HELP = ("The nearest-neighbour distance ratio: how far generated samples are from their nearest training "
               "image, over how far unseen real images are, in the evaluator's feature space.")
 CHECKED_KEY = "explore.memo_checked"  # generator identities whose check was asked for
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A data set's evaluator and its training images' features (N, 128), made once per data config."""
-
-    evaluator: Evaluator
-    features: torch.Tensor
 
 
 def render_memorization(generator: nn.Module, latent_dim: int, data_config: DataConfig | None,
@@ -91,33 +77,3 @@ def _sharp(image: np.ndarray, width: int) -> np.ndarray:
     """Nearest-neighbour upscale by the whole factor that brings the width to at least `width` pixels."""
     scale = max(1, -(-width // image.shape[1]))
     return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
-
-
-@st.cache_resource(max_entries=2, show_spinner=False)
-def cached_reference(data_config: DataConfig) -> Reference:
-    """The evaluator (loaded, or trained and cached on disk) and the training features, once per data set."""
-    dataset = cached_dataset(data_config)
-    evaluator = Evaluator.for_data(data_config, dataset=dataset)
-    return Reference(evaluator, training_features(evaluator, dataset.images))
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_neighbours(_generator: nn.Module, identity: tuple, data_config: DataConfig, seed: int,
-                      latent_dim: int) -> tuple[np.ndarray, list[np.ndarray], list[float]]:
-    """The sample of this seed (H, W, C) uint8, its nearest training images and their distances."""
-    reference = cached_reference(data_config)
-    images = cached_dataset(data_config).images
-    sample = generate(_generator, zs_from_seeds([seed], latent_dim))  # (1, C, H, W)
-    found = nearest_training_images(reference.evaluator, reference.features, sample, k=NEIGHBOURS)
-    indices = found.indices[0].tolist()
-    return (image_grid(sample, padding=0), [image_grid(images[[i]], padding=0) for i in indices],
-            found.distances[0].tolist())
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def cached_ratio(_generator: nn.Module, identity: tuple, data_config: DataConfig, latent_dim: int) -> RatioReport:
-    """The run's distance ratio, once per generator (weights) and data set."""
-    reference = cached_reference(data_config)
-    count = held_out_count(reference.features.shape[0])
-    samples = generate(_generator, zs_from_seeds(range(RATIO_SEED_BASE, RATIO_SEED_BASE + count), latent_dim))
-    return run_distance_ratio(reference.evaluator, reference.features, samples)

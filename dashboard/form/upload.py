@@ -3,7 +3,7 @@ set in the runs root's data folder, shown as a preview grid with its counts befo
 
 The engine (gan_core/data/image_import.py) vets and converts the upload; this file draws the widgets, checks the
 upload's size before reading it, and points the sidebar's data fields at the result. Every name and message
-that comes from the upload is shown as plain text (dashboard/text.py)."""
+that comes from the upload is shown as plain text (dashboard/ui/text.py)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import streamlit as st
 
-from dashboard.guide import UPLOAD_HELP
-from dashboard.panels import cached_dataset, real_grid
-from dashboard.text import plain
+from dashboard.form.help import UPLOAD_HELP
+from dashboard.resources import cached_dataset, data_root, folder_preview, real_grid
+from dashboard.ui.text import plain
 from gan_core.data import image_import
 from gan_core.data.image_import import SIZES, ImportRefused, ImportReport, check_name
 
-PREVIEW_COUNT = 64
-PREVIEW_MIN_WIDTH = 256  # px: a grid of small images is enlarged by whole pixels, so it stays sharp
-PREVIEW_MAX_SIDE = 64  # px per preview tile
 DEFAULT_SIZE = 32  # a user's photos at 32x32 train at a few steps/s on a laptop's CPU
 CHANNEL_NAMES = {3: "RGB", 1: "grayscale"}
 
@@ -38,11 +34,6 @@ RESULT_KEY = "upload.result"  # ("error" | "success", message) of the last Impor
 SKIPPED_KEY = "upload.skipped"  # folder -> what its import skipped, for the preview's counts
 
 SetFields = Callable[[dict[str, Any]], None]
-
-
-def data_root(runs_root: str | Path) -> Path:
-    """Where uploaded data sets go: the runs root's data folder."""
-    return Path(runs_root) / "data"
 
 
 def files_key() -> str:
@@ -183,46 +174,6 @@ def counts_text(per_class: dict[str, int]) -> str:
         text += f" in {len(classes)} class{'es' if len(classes) != 1 else ''} ("
         text += ", ".join(f"{label or 'no class'} {count:,}" for label, count in per_class.items()) + ")"
     return text
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def folder_preview(folder: str, stamp: tuple[int, int]) -> tuple[np.ndarray | None, dict[str, int], str]:
-    """(grid image or None, images per class folder ("" at the top), 'HxW RGB' of the first image) of a folder;
-    `stamp` (inode, mtime) makes a replaced folder a new cache entry."""
-    import torch
-    from PIL import Image, ImageOps
-
-    from gan_core.views.latent import image_grid
-
-    root = Path(folder)
-    files = sorted(p for p in root.rglob("*")
-                   if p.suffix.lower() in image_import.IMAGE_SUFFIXES and p.is_file() and not p.is_symlink())
-    per_class: dict[str, int] = {}
-    for file in files:
-        label = "" if file.parent == root else file.parent.relative_to(root).parts[0]
-        per_class[label] = per_class.get(label, 0) + 1
-    tiles, mode, side, shape = [], None, 0, ""
-    for file in files[::max(1, len(files) // PREVIEW_COUNT)][:PREVIEW_COUNT]:
-        try:
-            with Image.open(file) as image:
-                if image.width * image.height > image_import.MAX_IMAGE_PIXELS:  # from the header, not decoded
-                    continue
-                if mode is None:  # the first readable image sets the tiles' mode and side
-                    mode = "L" if image.mode in ("1", "L", "LA", "I", "I;16") else "RGB"
-                    side = min(image.width, image.height, PREVIEW_MAX_SIDE)
-                    shape = f"{image.width}×{image.height} {'grayscale' if mode == 'L' else 'RGB'}"
-                tile = ImageOps.fit(image.convert(mode), (side, side))
-        except (OSError, ValueError, Image.DecompressionBombError):
-            continue
-        array = np.asarray(tile, dtype=np.uint8)
-        tiles.append(array[..., None] if array.ndim == 2 else array)
-    if not tiles:
-        return None, per_class, shape
-    batch = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (N, C, H, W)
-    grid = image_grid(batch, columns=min(8, len(tiles)), pad_value=255)
-    scale = max(1, PREVIEW_MIN_WIDTH // grid.shape[1])
-    grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
-    return (grid[..., 0] if grid.shape[-1] == 1 else grid), per_class, shape
 
 
 def _files_changed(key: str) -> None:

@@ -1,7 +1,12 @@
-"""The Runs view: every run directory (live status), this run's checkpoints, open one or compare several."""
+"""The Runs view: every run directory, this run's checkpoints, open one or compare several, resume one.
+
+The table and the charts are drawn with the page; what changes while runs train (this run's checkpoints, the
+opened runs' lines, which runs are live and their steps) is a status component fed by the live feed
+(live/runs_messages.py), and the page redraws when a run goes live or ends (its phase)."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,17 +14,20 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, run_manage
-from dashboard.text import plain
+from dashboard.live import components, feed
+from dashboard.live.runs_messages import run_labels, runs_message
+from dashboard.ui import charts
+from dashboard.ui.text import plain
+from dashboard.views.runs import actions
 from gan_core.control.session import ACTIVE, TrainingSession
 from gan_core.control.snapshot import Snapshot
 from gan_core.files import UnreadableFile, read_bytes
 from gan_core.runs.admin import RunMeta, read_meta, run_config_timeline, timeline_differences
-from gan_core.runs.listing import RunSummary, list_runs, summarize_run
+from gan_core.runs.listing import RunSummary, list_runs
 from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import MAX_GRID_BYTES, RunPaths, read_events, sample_grids
 
-FOLLOW_REFRESH_S = 2.0
+WATCH_KEY = "runs.watch"  # this tab's random token: the live feed's name for its runs folder and opened runs
 METRICS = {  # overlay choices: metrics.csv columns, then quality.csv columns
     "d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x) on real images", "d_fake": "D(G(z)) on fakes",
     "grad_norm_d": "gradient norm of D", "grad_norm_g": "gradient norm of G", "lr_d": "learning rate D",
@@ -50,53 +58,51 @@ class OpenRun:
 
 
 def render_runs(session: TrainingSession, snapshot: Snapshot) -> None:
-    """This run's checkpoints, the runs table, the chosen runs (inspect, manage, compare), resume."""
-    active = snapshot.status in ACTIVE
-    if snapshot.run_dir:
-        st.fragment(run_every=FOLLOW_REFRESH_S if active else None)(run_manage.render_current_run)(session)
+    """This run, the runs table, the live status, the chosen runs (inspect, manage, compare), resume."""
+    with st.container():  # always there: the positions below never shift when a run starts
+        if snapshot.run_dir:
+            actions.render_current_run(session, snapshot)
     st.subheader("All runs")
     folder = Path(st.text_input("Runs folder", str(session.runs_root), key="runs.folder",
                                 help="The folder whose run directories are listed: this page's, the CLI's "
                                      "(--runs-root) or a shared folder torchrun writes to."))
     runs = list_runs(folder)
-    if not runs:
+    metas = {run.path.name: read_meta(run.path) for run in runs}
+    labels = run_labels(runs, metas)
+    if runs:
+        st.dataframe(runs_table(runs, metas), hide_index=True, key="runs.table")
+    else:
         st.info(f"No run directories under {plain(folder)}. Train from this page, the CLI "
                 "(python -m gan_core train), or torchrun into this folder.")
-        return
-    metas = {run.path.name: read_meta(run.path) for run in runs}
-    any_live = any(run.status == "live" for run in runs)
-    st.fragment(run_every=FOLLOW_REFRESH_S if any_live else None)(render_runs_table)(folder)
-    labels = run_labels(runs, metas)
     names = [run.path.name for run in runs if run.status != "unreadable"]
-    _restore_choices(names)
-    chosen = st.multiselect("Open runs (one to inspect and manage, several to compare)", names,
-                            format_func=lambda name: labels.get(name, name), key="runs.chosen",
-                            help="Each run keeps its colour in every comparison chart.")
-    st.session_state[CHOSEN_KEPT_KEY] = chosen  # Streamlit forgets a widget's state while its view is hidden
-    run_manage.render_message()
+    chosen: list[str] = []
+    if runs:
+        _restore_choices(names)
+        chosen = st.multiselect("Open runs (one to inspect and manage, several to compare)", names,
+                                format_func=lambda name: labels.get(name, name), key="runs.chosen",
+                                help="Each run keeps its colour in every comparison chart.")
+        st.session_state[CHOSEN_KEPT_KEY] = chosen  # Streamlit forgets a widget's state while its view is hidden
+    render_live_status(snapshot, folder, runs, labels, tuple(chosen))
+    if not runs:
+        return
+    actions.render_message()
     by_name = {run.path.name: run for run in runs}
-    live = any(by_name[name].status == "live" for name in chosen)
-    refresh = FOLLOW_REFRESH_S if live else None
-    if len(chosen) == 1:  # its line (live), what can be done with it, then its charts (live)
-        st.fragment(run_every=refresh)(render_run_line)(by_name[chosen[0]].path, labels[chosen[0]])
-        run_manage.render_manage(session.runs_root, by_name[chosen[0]], metas[chosen[0]], snapshot.run_dir)
+    if len(chosen) == 1:  # what can be done with it, then its charts
+        actions.render_manage(session.runs_root, by_name[chosen[0]], metas[chosen[0]], snapshot.run_dir)
     if chosen:
-        st.fragment(run_every=refresh)(render_chosen)(folder, tuple(chosen), live)
-    run_manage.render_resume(session, snapshot, runs, labels)
+        render_chosen(runs, labels, tuple(chosen))
+    actions.render_resume(session, snapshot, runs, labels)
 
 
-def run_labels(runs: list[RunSummary], metas: dict[str, RunMeta]) -> dict[str, str]:
-    """What each run is called on the page: its display name (with the folder when two share one), or its folder."""
-    names = [metas[run.path.name].display_name for run in runs] + [run.path.name for run in runs]
-    labels = {}
-    for run in runs:
-        display = metas[run.path.name].display_name
-        if not display:
-            labels[run.path.name] = run.path.name
-        else:  # a name shared with another run (or another run's folder) keeps the folder beside it
-            shared = names.count(display) - (display == run.path.name) > 1
-            labels[run.path.name] = f"{display} ({run.path.name})" if shared else display
-    return labels
+def render_live_status(snapshot: Snapshot, folder: Path, runs: list[RunSummary], labels: dict[str, str],
+                       opened: tuple[str, ...]) -> None:
+    """The status component: this run's checkpoints, the opened runs' lines, the live runs; fetched from the
+    live feed while a run is live (the feed knows this tab's folder and opened runs by its token only)."""
+    token = st.session_state.setdefault(WATCH_KEY, secrets.token_urlsafe(16))
+    feed.watch(token, folder, opened)
+    message = runs_message(runs, labels, opened, snapshot)
+    busy = snapshot.status in ("running", "stopping") or bool(message["phase"])
+    components.status("runs", message, message["phase"], busy, key="runs.status", state={"watch": token})
 
 
 def _restore_choices(names: list[str]) -> None:
@@ -105,13 +111,6 @@ def _restore_choices(names: list[str]) -> None:
     chosen = st.session_state.get("runs.chosen", st.session_state.get(CHOSEN_KEPT_KEY))
     if chosen is not None and (any(name not in names for name in chosen) or "runs.chosen" not in st.session_state):
         st.session_state["runs.chosen"] = [name for name in chosen if name in names]
-
-
-def render_runs_table(folder: Path) -> None:
-    """The runs table, re-read on its own timer while a run is live."""
-    runs = list_runs(folder)
-    st.dataframe(runs_table(runs, {run.path.name: read_meta(run.path) for run in runs}), hide_index=True,
-                 key="runs.table")
 
 
 def runs_table(runs: list[RunSummary], metas: dict[str, RunMeta]) -> pd.DataFrame:
@@ -144,10 +143,9 @@ def load_run(summary: RunSummary, label: str) -> OpenRun | str:
     return OpenRun(summary, label, metrics, quality, events, timeline)
 
 
-def render_chosen(folder: Path, chosen: tuple[str, ...], was_live: bool) -> None:
-    """Re-read the chosen runs from disk (read-only) and draw them; stop refreshing once none is live."""
-    runs = list_runs(folder)
-    labels = run_labels(runs, {run.path.name: read_meta(run.path) for run in runs})
+def render_chosen(runs: list[RunSummary], labels: dict[str, str], chosen: tuple[str, ...]) -> None:
+    """Read the chosen runs from disk (read-only) and draw them; drawn again when a run ends (the live status's
+    phase) or the user acts."""
     opened = []
     for run in runs:
         if run.path.name in chosen and run.status != "unreadable":
@@ -161,19 +159,6 @@ def render_chosen(folder: Path, chosen: tuple[str, ...], was_live: bool) -> None
         render_single(opened[0])
     elif opened:
         render_comparison(opened)
-    if was_live and not any(run.summary.status == "live" for run in opened):
-        st.rerun()  # a followed run ended: redraw as finished and switch the timer off
-
-
-def render_run_line(path: Path, label: str) -> None:
-    """One run's name, status and steps (and who writes it), re-read on the followed run's timer."""
-    summary = summarize_run(path)
-    if summary is None:
-        return
-    st.markdown(f"**{plain(label)}** · status **{summary.status}** · steps **{summary.steps}**"
-                + (f" · folder {plain(path.name)}" if label != path.name else ""))
-    if summary.owner:
-        st.caption(f"Written by {plain(summary.owner)}.")
 
 
 def render_single(run: OpenRun) -> None:
@@ -192,7 +177,7 @@ def render_single(run: OpenRun) -> None:
     grids = dict(sample_grids(RunPaths(summary.path)))
     if grids:
         steps = list(grids)
-        run_manage.forget_stale_choice("runs.timeline", steps)
+        actions.forget_stale_choice("runs.timeline", steps)
         shown = right.select_slider("Saved grids", options=steps, value=steps[-1], key="runs.timeline") \
             if len(steps) > 1 else steps[0]
         try:
