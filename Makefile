@@ -1,6 +1,7 @@
 # Two entry points do all the set-up on a fresh clone:
 #   make dashboard   - create .venv, install, start the dashboard on 127.0.0.1:8501 (python -m dashboard)
-#   make test        - create .venv, install, run the whole test suite
+#   make test        - create .venv, install, run the whole test suite (the slowest 25 tests listed)
+#   make check       - the fast tier: everything except the browser, AppTest and slow tests (under 2 minutes)
 # The venv is reinstalled only when requirements*.txt or pyproject.toml change.
 
 PYTHON ?= python3
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 PYTEST_ARGS ?=
 
-.PHONY: dashboard test bench clean-venv
+.PHONY: dashboard test check bench clean-venv
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +24,11 @@ dashboard: $(STAMP)
 	$(PY) -m dashboard --port $(PORT)
 
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q --durations=25 $(PYTEST_ARGS)
+
+# Markers are registered in pyproject.toml; a test over ~3 s is marked slow.
+check: $(STAMP)
+	$(PY) -m pytest -q -m "not browser and not apptest and not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/engine_bench.py engine

@@ -1,24 +1,30 @@
-"""Shared fixtures: tiny configs and a small in-memory data set so tests run in seconds on the CPU."""
+"""Shared fixtures: tiny configs and a small in-memory data set so tests run in seconds on the CPU. Only
+fixtures live here; helpers that tests import live in tests/support."""
 
 from __future__ import annotations
+
+import sys
 
 import pytest
 import torch
 
-from gan_core.config.schema import DataConfig, ModelConfig, OptimizerConfig, RunConfig, TrainingConfig
+from gan_core.config.schema import RunConfig
 from gan_core.data.datasets import ImageDataset
+from tests.support.configs import tiny_config
 
 
-def tiny_config(**training) -> RunConfig:
-    """An MLP GAN small enough for hundreds of steps a second, on mnist5k's first 400 digits."""
-    return RunConfig(
-        name="tiny",
-        data=DataConfig(name="mnist5k", limit=400),
-        model=ModelConfig(architecture="mlp", latent_dim=8, hidden_dim=16, depth=1),
-        optimizer=OptimizerConfig(),
-        training=TrainingConfig(**{"batch_size": 16, "device": "cpu", "sample_every": 10,
-                                   "checkpoint_every": 10, "grid_size": 16, "eval_every": 0, **training}),
-    )
+@pytest.fixture(autouse=True)
+def page_tests_are_marked(request, monkeypatch):
+    """A test that loads the page through AppTest must be marked apptest (or browser): `make check` leaves
+    those out, and an unmarked one would slow the fast tier unseen."""
+    testing = sys.modules.get("streamlit.testing.v1")  # imported by every module that uses AppTest
+    if testing is None or request.node.get_closest_marker("apptest") or request.node.get_closest_marker("browser"):
+        return
+
+    def refuse(cls, *args, **kwargs):
+        pytest.fail(f"{request.node.nodeid} runs the page through AppTest: mark it @pytest.mark.apptest")
+
+    monkeypatch.setattr(testing.AppTest, "from_file", classmethod(refuse))
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +50,7 @@ def runs_root(tmp_path, monkeypatch):
 
 @pytest.fixture
 def tiny() -> RunConfig:
+    """support.configs.tiny_config() with its defaults."""
     return tiny_config()
 
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest  # imported here, the conftest guard watches it
 
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED = ("dashboard", "gan_core", "benchmarks", "tests")  # every folder that might reach into a session
@@ -167,6 +171,7 @@ def test_the_import_contracts_hold():
     assert "BROKEN" not in result.stdout and " KEPT" in result.stdout
 
 
+@pytest.mark.slow
 def test_importing_every_engine_module_loads_no_streamlit():
     names = sorted(module_name(ROOT, p) for p in python_files(ROOT, "gan_core"))
     code = (f"import importlib, sys\nfor name in {names!r}:\n    importlib.import_module(name)\n"
@@ -202,7 +207,7 @@ def test_the_contract_catches_a_planted_upward_import(tmp_path):
     (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     for package in ("gan_core", "dashboard"):
         for path in python_files(ROOT, package):
-            if path.name == "__init__.py":  # the packages' shape without their code
+            if path.name == "__init__.py" or package == "dashboard":  # the packages' shape without their code
                 target = tmp_path / path.relative_to(ROOT)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text("")
@@ -240,3 +245,98 @@ def test_the_scans_catch_planted_violations(tmp_path):
     assert private_uses(tmp_path, names, ("gan_core", "tests")) == ["tests/test_x.py:2 _rows",
                                                                     "tests/test_x.py:3 '_log'"]
     assert reexported_imports(tmp_path, ("gan_core",)) == ["gan_core/user.py:1 x from gan_core.other"]
+
+
+# ---- the architecture doc names every module --------------------------------------------------
+
+def package_map(doc: str) -> dict[str, str]:
+    """docs/architecture.md's package map: each entry's first word (`control/`, `files.py`) -> its whole text."""
+    block = doc.split("## The package map", 1)[1].split("\n## ", 1)[0]
+    entries: dict[str, str] = {}
+    key = None
+    for line in block.splitlines():
+        if line.startswith("      ") and line[6:7].strip():  # a new entry starts at the map's first column
+            key = line.split()[0]
+            entries[key] = line
+        elif key is not None and line.startswith("        "):
+            entries[key] += " " + line.strip()
+    return entries
+
+
+def undocumented_modules(root: Path, doc: str, package: str = "gan_core") -> list[str]:
+    """The modules of package (outside __init__.py) that the package map does not name under their folder."""
+    entries = package_map(doc)
+    missing = []
+    for path in python_files(root, package):
+        relative = path.relative_to(root / package)
+        if path.name == "__init__.py":
+            continue
+        if len(relative.parts) == 1:
+            documented = relative.name in entries
+        else:  # under its top folder's entry, with any folder between named there too (views/: explorer/ (page.py))
+            text = entries.get(relative.parts[0] + "/", "")
+            documented = all(re.search(rf"(?<![\w/.]){re.escape(part)}\b", text) is not None
+                             for part in [*relative.parts[1:-1], relative.name])
+        if not documented:
+            missing.append(str(Path(package) / relative))
+    return missing
+
+
+def test_every_module_is_in_the_architecture_docs_package_maps():
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert undocumented_modules(ROOT, doc) == []
+    dashboard_map = "## The package map\n" + doc.split("## dashboard/", 1)[1]  # the page's own map
+    assert undocumented_modules(ROOT, dashboard_map, "dashboard") == []
+
+
+def test_the_doc_check_catches_a_module_left_out(tmp_path):
+    (tmp_path / "gan_core" / "engine").mkdir(parents=True)
+    for name in ("__init__.py", "files.py", "engine/__init__.py", "engine/trainer.py", "engine/new_loop.py"):
+        (tmp_path / "gan_core" / name).write_text("")
+    doc = ("## The package map\n\n    gan_core/\n      files.py    safe reads\n"
+           "      engine/     trainer.py (the D and G phases),\n                  nothing else\n\n## Next\n")
+    assert undocumented_modules(tmp_path, doc) == ["gan_core/engine/new_loop.py"]
+
+
+# ---- tests import helpers from tests/support, never from each other ----------------------------
+
+def is_test_module(name: str) -> bool:
+    """A module pytest collects or configures: any dotted part test_* or conftest (tests.cli.test_cli, test_cli)."""
+    return any(part == "conftest" or part.startswith("test_") for part in name.split("."))
+
+
+def imports_of_test_modules(root: Path, folders: tuple[str, ...] = ("tests", "benchmarks")) -> list[str]:
+    """`file: module` for each import of a test module or a conftest: shared helpers belong in tests/support."""
+    hits = []
+    for folder in folders:
+        for path in python_files(root, folder):
+            hits.extend(f"{path.relative_to(root)}: {name}" for name in sorted(imported_modules(root, path))
+                        if is_test_module(name))
+    return hits
+
+
+def test_no_module_imports_a_test_module_or_conftest():
+    assert imports_of_test_modules(ROOT) == []
+
+
+def test_the_scan_catches_a_test_module_importing_another(tmp_path):
+    (tmp_path / "tests" / "cli").mkdir(parents=True)
+    (tmp_path / "tests" / "support").mkdir()
+    (tmp_path / "benchmarks").mkdir()
+    for name in ("conftest.py", "cli/test_cli.py", "support/__init__.py", "support/configs.py"):
+        (tmp_path / "tests" / name).write_text("TINY = []\n")
+    (tmp_path / "tests" / "test_a.py").write_text("from tests.cli.test_cli import TINY\nfrom tests import conftest\n"
+                                                  "from tests.support.configs import TINY as fine\n")
+    (tmp_path / "tests" / "cli" / "test_b.py").write_text("def f():\n    from .test_cli import TINY\n")
+    (tmp_path / "tests" / "support" / "pages.py").write_text("import test_cli\n")
+    (tmp_path / "benchmarks" / "bench.py").write_text("from tests.conftest import tiny_config\n")
+    assert imports_of_test_modules(tmp_path) == [
+        "tests/cli/test_b.py: tests.cli.test_cli", "tests/support/pages.py: test_cli",
+        "tests/test_a.py: tests.cli.test_cli", "tests/test_a.py: tests.conftest",
+        "benchmarks/bench.py: tests.conftest"]
+
+
+def test_an_unmarked_test_cannot_load_the_page():
+    """conftest's guard: AppTest in a test not marked apptest (or browser) fails, naming the mark to add."""
+    with pytest.raises(pytest.fail.Exception, match="mark it @pytest.mark.apptest"):
+        AppTest.from_file(str(ROOT / "dashboard" / "app.py"))

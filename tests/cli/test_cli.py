@@ -12,10 +12,7 @@ from gan_core.cli.main import main
 from gan_core.runs.checkpoint import load_checkpoint
 from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import RunPaths, read_events
-
-TINY = ["--preset", "seed-mlp", "--set", "data.limit=400", "--set", "model.hidden_dim=16",
-        "--set", "model.latent_dim=8", "--set", "training.batch_size=16", "--set", "device=cpu",
-        "--set", "eval_every=0", "--quiet"]
+from tests.support.configs import TINY_CLI_ARGS
 
 
 def _cli(*args: str) -> int:
@@ -49,7 +46,7 @@ def test_bad_arguments_exit_2_with_one_line(args, needle, capsys, tmp_path, monk
 
 def test_train_sample_interpolate(tmp_path, capsys):
     run = tmp_path / "R"
-    assert _cli("train", *TINY, "--steps", "30", "--run-dir", str(run)) == 0
+    assert _cli("train", *TINY_CLI_ARGS, "--steps", "30", "--run-dir", str(run)) == 0
     paths = RunPaths(run)
     assert paths.config.exists() and paths.events.exists() and paths.latest.exists()
     frame = read_metrics(paths.metrics)
@@ -67,10 +64,11 @@ def test_train_sample_interpolate(tmp_path, capsys):
     assert _cli("train", "--resume", str(run), "--set", "lr_g=1") == 2
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_resume(tmp_path):
     run = tmp_path / "R"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "gan_core", "train", *TINY, "--set", "training.checkpoint_every=25",
+    command = [sys.executable, "-m", "gan_core", "train", *TINY_CLI_ARGS, "--set", "training.checkpoint_every=25",
                "--steps", "1000000", "--run-dir", str(run)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     paths = RunPaths(run)

@@ -18,9 +18,9 @@ from gan_core.record import opening as runs_module
 from gan_core.runs.listing import summarize_run
 from gan_core.runs.lock import run_owner
 from gan_core.runs.paths import RunPaths, read_events
-from tests.dashboard.test_upload_page import shapes_zip, unescaped
+from tests.support.pages import APP, unescaped
+from tests.support.uploads import shapes_zip
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
 TINY_TRAIN = ["train", "--preset", "seed-mlp", "--set", "data.limit=200", "--set", "device=cpu",
               "--set", "batch_size=16", "--set", "eval_every=0", "--set", "checkpoint_every=5",
@@ -136,6 +136,7 @@ def test_resuming_when_the_lock_cannot_be_written_leaves_no_lock(tmp_path, capsy
     assert cli(["train", "--resume", str(run), "--steps", "9", "--quiet"]) == 0  # space again: it resumes
 
 
+@pytest.mark.apptest
 def test_a_full_disk_during_an_import_is_one_message_beside_the_button(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_WORKBENCH_RUNS", str(tmp_path / "runs"))
     st.cache_resource.clear()

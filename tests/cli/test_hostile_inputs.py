@@ -29,8 +29,8 @@ from gan_core.engine.trainer import Trainer
 from gan_core.record.opening import create_run_dir
 from gan_core.runs.checkpoint import save_checkpoint
 from gan_core.runs.lock import run_owner
+from tests.support.pages import APP
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 pytestmark = pytest.mark.timeout(300)
 
 
@@ -92,6 +92,7 @@ def test_data_from_file_turns_download_off_unless_the_user_asked():
     assert data_from_file(DataConfig()) == DataConfig()
 
 
+@pytest.mark.apptest
 def test_the_memorisation_check_of_a_checkpoint_never_downloads(runs_root, hostile_state, downloads):
     path = save_checkpoint(hostile_state, runs_root / "hostile" / "checkpoints" / "latest.pt")
     at = AppTest.from_file(APP, default_timeout=180).run()
@@ -250,6 +251,7 @@ def _path_errors(at, path: str) -> list[str]:
     return [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]  # plain()'s escapes taken off
 
 
+@pytest.mark.apptest
 def test_the_explorer_says_one_thing_about_any_path_outside_the_runs_root(runs_root, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()

@@ -189,6 +189,7 @@ def test_resume_run_continues_from_latest(session, tiny, tmp_path):
     assert snap.step == stopped_at and len(snap.rows) == stopped_at and snap.status == "paused"
 
 
+@pytest.mark.slow
 def test_stress_eight_threads(session, tiny):
     session.start(tiny.with_changes({"training.checkpoint_every": 50}))
     stop_at = time.monotonic() + 3.0
@@ -237,3 +238,29 @@ def test_stress_eight_threads(session, tiny):
 
     assert read_metrics(paths.metrics)["step"].tolist() == steps
     assert load_checkpoint(paths.latest)["step"] == snap.step
+
+
+@pytest.mark.slow
+def test_a_speed_limit_paces_steps_and_costs_nothing_when_lifted(session, tiny):
+    session.start(tiny, paused=True)
+    assert session.wait_for(lambda s: s.status == "paused", 30)
+    with pytest.raises(ValueError, match=r"steps_per_s=0 is invalid: allowed None \(no limit\) or a number from 0.1"):
+        session.set_speed_limit(0)
+    session.set_speed_limit(5.0)
+    assert session.speed_limit == 5.0
+    session.resume()
+    time.sleep(2.0)
+    session.pause()
+    assert session.wait_for(lambda s: s.status == "paused", 30)
+    snapshot = session.snapshot(since=0)
+    paced, time_s, wall = snapshot.rows, snapshot.columns.index("time_s"), snapshot.columns.index("wall_time")
+    # 5 steps a second for ~2 s: about 10 steps (the first is due at once), never hundreds.
+    assert 6 <= len(paced) <= 12, len(paced)
+    # A step's start: its row's wall time (at the step's end, 3 decimals) less the time inside it.
+    starts = [b[wall] - (b[time_s] - a[time_s]) for a, b in zip(paced, paced[1:])]
+    # 1/5 s apart; the estimate of a start can be late by however long the thread waited to run (a loaded
+    # machine), which shortens the next gap: without the limit they would be milliseconds apart.
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.15
+    session.set_speed_limit(None)
+    session.step(50)  # no limit: 50 steps take far less than 10 s at 5/s
+    assert session.wait_for(lambda s: s.snapshot().steps_pending == 0 and s.snapshot().step >= len(paced) + 50, 5)

@@ -13,7 +13,7 @@ import torch
 
 from gan_core.control.session import TrainingSession
 from gan_core.engine.trainer import Trainer
-from tests.conftest import tiny_config
+from tests.support.configs import tiny_config
 
 WAIT = 60
 SLOW_FSYNC_S = 1.0
@@ -60,6 +60,7 @@ def _assert_quick(took: dict[str, list[float]]) -> None:
     assert all(min(times) < QUICK_S and max(times) < NEVER_S for times in took.values()), took
 
 
+@pytest.mark.slow
 def test_controls_return_at_once_while_a_manual_checkpoint_is_written(session, slow_disk):
     session.start(tiny_config(checkpoint_every=10_000, sample_every=10_000), paused=True)
     assert session.wait_for(lambda s: s.status == "paused", WAIT)

@@ -7,20 +7,23 @@ import json
 import re
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ab_page import AB_FIELDS, parse_ab_values, suggested_values, summary_table
+from dashboard.live import feed
+from dashboard.live.ab_messages import summary_rows
+from dashboard.views.ab import AB_FIELDS, parse_ab_values, suggested_values
 from gan_core.config.presets import preset
 from gan_core.config.schema import RunConfig
 from gan_core.control.ab import ABProgress, ABRunner, describe_value
 from gan_core.runs.checkpoint import load_checkpoint
 from gan_core.runs.paths import RunPaths
+from tests.support.components import component_data, component_keys
+from tests.support.pages import APP
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+HOST = "127.0.0.1:8501"  # a loopback Host, as the page's own fetches name it
 pytestmark = pytest.mark.timeout(300)
 
 
@@ -91,6 +94,7 @@ def _kept_folders(at: AppTest) -> list[str]:
     return re.findall(r"\d{8}-\d{6}-[\w-]+-[AB]", line)
 
 
+@pytest.mark.apptest
 def test_a_toy_pair_runs_from_the_page_and_is_kept_as_two_runs(app, started, tmp_path):
     _sidebar(app, "toy-ring", **{"data.limit": 512, "model.hidden_dim": 16, "training.batch_size": 32,
                                  "training.eval_every": 10, "training.device": "cpu"})
@@ -110,13 +114,22 @@ def test_a_toy_pair_runs_from_the_page_and_is_kept_as_two_runs(app, started, tmp
     headings = [_unescaped(m.value) for m in app.markdown if m.value.startswith("**A") or m.value.startswith("**B")]
     assert headings == ["**A: loss.loss=minimax** · step **20** · finish",
                         "**B: loss.loss=non_saturating** · step **20** · finish"]
-    assert {chart.key for chart in app.get("plotly_chart")} >= {"ab.curve.d_loss", "ab.curve.g_loss",
-                                                                 "ab.curve.d_fake", "ab.curve.grad_norm_g"}
-    assert len(app.dataframe) == 1
-    table = app.dataframe[0].value.set_index("latest")
-    assert list(table.columns) == ["A: loss.loss=minimax", "B: loss.loss=non_saturating"]
-    assert table.loc["step"].tolist() == ["20", "20"] and table.loc["modes_total"].tolist() == ["8", "8"]
-    assert float(table.loc["g_loss"].iloc[0]) < 0 < float(table.loc["g_loss"].iloc[1])  # minimax's is negative
+    # The overlaid curves: one chart per compared curve, a series per run, fed by the live feed's ab_charts.
+    charts = component_data(app, "ab.charts")
+    assert charts["feed"]["part"] == "ab_charts"
+    assert [chart["id"] for chart in charts["spec"]["charts"]] == ["d_loss", "g_loss", "d_fake", "grad_norm_g"]
+    assert [series["label"] for series in charts["spec"]["charts"][0]["series"]] == \
+        ["A: loss.loss=minimax", "B: loss.loss=non_saturating"]
+    # The latest numbers: the status component's table, a column per run.
+    table = component_data(app, "ab.status")["initial"]["table"]
+    assert table["columns"] == ["latest", "A: loss.loss=minimax", "B: loss.loss=non_saturating"]
+    rows = {row[0]: row[1:] for row in table["rows"]}
+    assert rows["step"] == ["20", "20"] and rows["modes_total"] == ["8", "8"]
+    assert float(rows["g_loss"][0]) < 0 < float(rows["g_loss"][1])  # minimax's is negative
+    # Each side's canvas draws the frames the feed makes from that run's model copies.
+    assert {"ab.playground.a", "ab.playground.b"} <= set(component_keys(app))
+    frame = feed.answer("ab_a", {}, HOST)["message"]
+    assert frame["step"] == 20 and frame["cells"] == 64 and "real" in frame
     # Kept: two ordinary run directories, named on the page, differing in exactly the chosen field.
     folders = _kept_folders(app)
     runs = tmp_path / "runs"
@@ -127,6 +140,7 @@ def test_a_toy_pair_runs_from_the_page_and_is_kept_as_two_runs(app, started, tmp
     assert not app.button(key="ab.run").disabled and app.button(key="ab.stop").disabled
 
 
+@pytest.mark.apptest
 def test_an_image_pair_shows_each_runs_latest_sample_grid(app, started, tmp_path):
     _sidebar(app, "seed-mlp", **{"data.limit": 400, "model.hidden_dim": 16, "model.latent_dim": 8,
                                  "training.batch_size": 16, "training.sample_every": 4, "training.eval_every": 0,
@@ -140,12 +154,17 @@ def test_an_image_pair_shows_each_runs_latest_sample_grid(app, started, tmp_path
     assert started and started[0].wait(120)
     app.run()
     assert not app.exception
-    captions = [caption for image in app.image for caption in image.captions]
-    assert captions == ["step 6", "step 6"]
+    # Each side shows its live grid (compact images component), which the feed sends from the runner's memory.
+    assert {"ab.images.a", "ab.images.b"} <= set(component_keys(app))
+    assert component_data(app, "ab.images.a")["compact"] is True
+    for part in ("ab_a", "ab_b"):
+        message = feed.answer(part, {}, HOST)["message"]
+        assert message["grid"]["step"] == 6 and message["real"] is None and message["steps"] == []
     run_a, run_b = (tmp_path / "runs" / name for name in _kept_folders(app))
     assert config_differences(run_a, run_b) == {"optimizer.lr_g": (2e-4, 1e-3)}
 
 
+@pytest.mark.apptest
 @pytest.mark.parametrize("value_b,needle", [
     ("abc", "optimizer.lr_d='abc' is invalid: expected a float"),
     ("0.001", "optimizer.lr_d=0.001 in both runs"),
@@ -166,6 +185,7 @@ def test_a_bad_value_is_named_beside_the_form_and_starts_nothing(app, started, t
     assert started == [] and not (tmp_path / "runs").exists()
 
 
+@pytest.mark.apptest
 def test_an_invalid_sidebar_says_so_instead_of_the_form(app):
     _sidebar(app, "toy-ring", **{"training.batch_size": 0})
     assert any("sidebar's settings are invalid" in w.value for w in app.main.warning)
@@ -182,14 +202,13 @@ def test_every_fields_suggested_pair_is_a_valid_experiment(preset_name):
 
 
 def test_the_summary_table_puts_each_run_in_a_column_as_text():
-    progress = ABProgress(status="running", field="loss.loss", values=("minimax", "hinge"), steps=10, step=(3, 2))
-    metrics = [pd.DataFrame({"step": [1, 2, 3], "d_loss": [1.0, 0.9, 0.8]}), pd.DataFrame({"step": [1, 2],
-                                                                                          "d_loss": [1.0, 1.5]})]
-    quality = [pd.DataFrame({"step": [2], "js": [0.25], "eval_s": [0.1]}), pd.DataFrame()]
-    table = summary_table(progress, ("A", "B"), metrics, quality)
-    assert table.loc["d_loss"].tolist() == ["0.8", "1.5"] and table.loc["g_loss"].tolist() == ["-", "-"]
-    assert table.loc["quality at step"].tolist() == ["2", "-"] and table.loc["js"].tolist() == ["0.25", "-"]
-    assert "eval_s" not in table.index and table.loc["status"].tolist() == ["running", "running"]
+    progress = ABProgress(status="running", field="loss.loss", values=("minimax", "hinge"), steps=10, step=(3, 2),
+                          last_rows=({"step": 3, "d_loss": 0.8}, {"step": 2, "d_loss": 1.5}))
+    quality = (({"step": 2.0, "js": 0.25, "eval_s": 0.1},), ())
+    rows = {row[0]: row[1:] for row in summary_rows(progress, quality)}
+    assert rows["d_loss"] == ["0.8", "1.5"] and rows["g_loss"] == ["-", "-"]
+    assert rows["quality at step"] == ["2", "-"] and rows["js"] == ["0.25", "-"]
+    assert "eval_s" not in rows and rows["status"] == ["running", "running"] and rows["step"] == ["3", "2"]
 
 
 # ---- the engine's model copies ---------------------------------------------------------------

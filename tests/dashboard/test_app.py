@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -13,9 +12,10 @@ from streamlit.testing.v1 import AppTest
 from gan_core.runs.checkpoint import load_checkpoint
 from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import RunPaths, read_events
+from tests.support.components import run_dir_of, status_of
+from tests.support.pages import APP, choose_tiny_config
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.apptest, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
@@ -33,26 +33,13 @@ def app(tmp_path, monkeypatch):
 
 
 def _status(at) -> tuple[str, int]:
-    line = next(m.value for m in at.markdown if "· step **" in m.value)
-    word = re.search(r"\*\*(idle|running|paused|stopping|finished|failed)\*\*", line).group(1)
-    return word, int(re.search(r"step \*\*(\d+)\*\*", line).group(1))
+    """(state, step) of the status line as the page drew it (the status component's first message)."""
+    return status_of(at)
 
 
 def _run_dir(at) -> Path:
-    """The run directory from its caption, with the markdown escapes taken off."""
-    line = next(c.value for c in at.caption if c.value.startswith("run directory: "))
-    return Path(re.sub(r"\\(.)", r"\1", line[len("run directory: "):]))
-
-
-def _tiny(at) -> None:
-    """Shrink the default preset to a tiny MLP on 400 digits."""
-    at.selectbox(key="cfg.model.architecture").set_value("mlp").run()
-    for key, value in (("cfg.model.hidden_dim", 16), ("cfg.model.latent_dim", 8), ("cfg.data.limit", 400),
-                       ("cfg.training.batch_size", 16), ("cfg.training.checkpoint_every", 50),
-                       ("cfg.training.eval_every", 0)):
-        at.number_input(key=key).set_value(value)
-    at.selectbox(key="cfg.model.discriminator_norm").set_value("none")
-    at.selectbox(key="cfg.training.device").set_value("cpu").run()
+    """The run directory the status line names."""
+    return run_dir_of(at)
 
 
 def test_page_loads_on_the_embedded_data(app):
@@ -80,7 +67,7 @@ def test_folder_without_path_names_the_field(app):
 
 
 def test_controls_drive_the_real_session(app):
-    _tiny(app)
+    choose_tiny_config(app)
     app.button(key="btn.start").click().run()
     assert _status(app)[0] == "running"
     time.sleep(1.0)
@@ -108,19 +95,30 @@ def test_controls_drive_the_real_session(app):
 
 
 def test_apply_changes_a_live_field(app):
-    _tiny(app)
+    choose_tiny_config(app)
     app.button(key="btn.start").click().run()
     app.button(key="btn.pause").click().run()
     app.number_input(key="cfg.optimizer.lr_g").set_value(1e-3).run()
     assert app.number_input(key="cfg.training.batch_size").disabled  # not live: locked during the run
     app.button(key="btn.apply").click().run()
+    held = _status(app)[1]
+    app.number_input(key="btn.step_n").set_value(2)
     app.button(key="btn.step").click().run()
-    updates = [e for e in read_events(RunPaths(_run_dir(app)).events) if e["kind"] == "update"]
+    assert _status(app) == ("paused", held + 2)
+    app.button(key="btn.stop").click().run()  # stopping flushes metrics.csv
+    paths = RunPaths(_run_dir(app))
+    updates = [e for e in read_events(paths.events) if e["kind"] == "update"]
     assert updates and updates[0]["changes"] == {"optimizer.lr_g": 1e-3}
+    # The optimizer itself changed: each metrics row reads lr_g from G's optimizer (Trainer.step).
+    rows = read_metrics(paths.metrics)
+    after = rows[rows["step"] > updates[0]["step"]]
+    assert len(after) >= 2 and after["lr_g"].tolist() == [1e-3] * len(after)
+    assert rows[rows["step"] <= updates[0]["step"]]["lr_g"].ne(1e-3).all()
+    assert rows["lr_d"].nunique() == 1  # only the field applied changed
 
 
 def test_a_new_tab_during_a_run_shows_its_live_settings_and_no_apply(app):
-    _tiny(app)
+    choose_tiny_config(app)
     app.button(key="btn.start").click().run()
     app.button(key="btn.pause").click().run()
     app.number_input(key="cfg.optimizer.lr_g").set_value(1e-3).run()
@@ -133,7 +131,7 @@ def test_a_new_tab_during_a_run_shows_its_live_settings_and_no_apply(app):
 
 
 def test_latent_explorer_renders_a_strip_of_the_chosen_length(app):
-    _tiny(app)
+    choose_tiny_config(app)
     app.button(key="btn.start").click().run()
     app.button(key="btn.pause").click().run()
     app.radio(key="view").set_value("Latent explorer").run()
@@ -179,7 +177,7 @@ def test_the_intro_shows_until_the_first_start(app):
     assert any(i.value.startswith("**New here?**") for i in app.info)
     app.run()
     assert any(i.value.startswith("**New here?**") for i in app.info)  # a rerun keeps it
-    _tiny(app)
+    choose_tiny_config(app)
     app.button(key="btn.start").click().run()
     assert not any(i.value.startswith("**New here?**") for i in app.info)
     app.button(key="btn.stop").click().run()
@@ -193,7 +191,7 @@ def _explainer_charts(at) -> list:
 
 def test_the_explainer_is_built_only_while_open_and_choosing_minimax_opens_it(app):
     # Closed, its Plotly chart is neither sent nor drawn (every full rerun would pay for it).
-    assert [e.label for e in app.expander] == ["Why the non-saturating loss?"]
+    assert [e.label for e in app.main.expander] == ["Why the non-saturating loss?"]
     assert not _explainer_charts(app)
     app.session_state["why.open.other"] = True  # what a click on the expander sets
     app.run()

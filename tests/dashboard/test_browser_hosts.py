@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import launch_browser, require_chromium, streamlit_process
+from tests.support.browser import STARTS, launch_browser, require_chromium, streamlit_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 EVIL = "evil.example"
@@ -27,35 +27,28 @@ def _start_button(page):
     return page.get_by_role("button", name="Start", exact=True)
 
 
-@pytest.mark.parametrize("script", ["server.py", "app.py"])
-def test_a_rebound_name_gets_no_controls_while_127_0_0_1_works(tmp_path, script):
-    """server.py (what `python -m dashboard` runs): 403 for the page, its WebSocket and the feed. A bare
-    `streamlit run dashboard/app.py` has no guard in front: the page draws only the refusal, no widget."""
+@pytest.mark.parametrize("start", STARTS)
+def test_a_rebound_name_gets_no_controls_while_127_0_0_1_works(tmp_path, start):
+    """Started either way (the launcher, or a plain `streamlit run dashboard/app.py`), the page is app.py's App:
+    403 for the page, its WebSocket and the feed under a rebound name; 127.0.0.1 works."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
-    with streamlit_process(tmp_path / "runs", script=script) as (url, _), sync_playwright() as playwright:
+    with streamlit_process(tmp_path / "runs", start=start) as (url, _), sync_playwright() as playwright:
         port = url.rsplit(":", 1)[1]
         browser = launch_browser(playwright, REBIND)
         local = browser.new_page()
         local.goto(url)
         _start_button(local).wait_for(timeout=90_000)  # (b) through 127.0.0.1 the dashboard works
-        if script == "server.py":
-            assert local.evaluate(FEED_JS) == 200
+        assert local.evaluate(FEED_JS) == 200
         assert local.evaluate(SOCKET_JS) == "open"
 
         evil = browser.new_page()
         response = evil.goto(f"http://{EVIL}:{port}/")
-        if script == "server.py":
-            assert response.status == 403
-            assert evil.locator("body").inner_text().startswith(f"host {EVIL} is not allowed")
-            assert evil.evaluate(FEED_JS) == 403
-            assert evil.evaluate(SOCKET_JS) == "refused"
-        else:
-            evil.get_by_text(f"host {EVIL} is not allowed").first.wait_for(timeout=90_000)
-            # Streamlit's own WebSocket opens (it checks no Host unless server.allowedHosts is set), but the
-            # script stopped before any widget: there is nothing on this session to click.
-            evil.wait_for_timeout(2000)
+        assert response.status == 403
+        assert evil.locator("body").inner_text().startswith(f"host {EVIL} is not allowed")
+        assert evil.evaluate(FEED_JS) == 403
+        assert evil.evaluate(SOCKET_JS) == "refused"
         assert _start_button(evil).count() == 0 and evil.get_by_role("button").count() == 0
         assert evil.get_by_test_id("stRadioGroup").count() == 0 and evil.get_by_test_id("stSidebar").count() == 0
         assert _start_button(local).count() == 1  # the local tab is untouched

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import (launch_browser, require_chromium, status_step, status_word, streamlit_server,
-                                   wait_until)
-from tests.dashboard.test_browser_training import VIEWPORT, _shot, wait_for_script_done
+from tests.support.browser import (VIEWPORT, launch_browser, require_chromium, screenshot, status_step, status_word,
+                                   streamlit_server, wait_for_script_done, wait_until)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -57,17 +56,20 @@ def test_playground_trains_ring8_steps_d_alone_and_trains_drawn_points(tmp_path)
         wait_until(lambda: (_canvas(page) or {}).get("fakes") == 0, 30, "the canvas with the data alone")
         wait_until(lambda: start.is_enabled(), 60, "Start enabled")
 
-        # Start: within 2 s the canvas shows fake points and D's surface, and the surface moves.
+        # Start: the first frame (fakes and D's surface) within 3 s, and the next refresh moves them. The
+        # live pace is the user's (every 2 s by default, shared.js): measured 0.5 s, then 2.6 s on a quiet
+        # 2-core machine; up to 2.6 s to the first frame while a test suite shared the cores (load 3.7).
         start.click()
         clicked = time.monotonic()
         first = _poll(page, lambda c: c["fakes"] > 0 and c["surface"] > 0, 10, "fakes and D's surface")
+        shown = time.monotonic()
+        assert shown - clicked < 3.0, f"the first frame came {shown - clicked:.2f} s after Start"
         _poll(page, lambda c: c["surface"] != first["surface"] and c["fake"] != first["fake"], 10,
               "the surface and the fakes moving")
-        # Measured 1.4 s on a quiet machine (the first frame, then the next 1 s refresh); 0.5 s of slack for
-        # a busy host's page latency.
-        assert time.monotonic() - clicked < 2.5, f"the heatmap changed {time.monotonic() - clicked:.2f} s after Start"
+        pace = page.evaluate("() => Number(localStorage.getItem('ganWorkbench.livePace')) || 2")
+        assert time.monotonic() - shown < pace + 1.5, f"the heatmap changed {time.monotonic() - shown:.2f} s later"
         time.sleep(1.0)
-        _shot(page, "playground_ring8.png")
+        screenshot(page, "playground_ring8.png")
 
         # Pause, then D step: the surface changes, the fakes stay where they are.
         page.get_by_role("button", name="Pause", exact=True).click()

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import launch_browser, require_chromium, streamlit_server, wait_until
-from tests.dashboard.test_browser_training import VIEWPORT, _shot, _view, wait_for_script_done
-from tests.cli.test_cli import TINY
+from tests.support.browser import (VIEWPORT, choose_view, launch_browser, require_chromium, screenshot,
+                                   streamlit_server, wait_for_script_done, wait_until)
+from tests.support.configs import TINY_CLI_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 QUALITY_HEADER = "step,fid,classes_covered,kl_uniform,precision,recall,diversity,eval_s\n"
@@ -33,7 +33,7 @@ def templates(tmp_path_factory) -> dict[str, Path]:
     for name, lr_g, fids in (("slow", "2e-4", (80.0, 60.0)), ("fast", "1e-3", (70.0, 40.0)),
                              ("mid", "5e-4", (75.0, 52.0))):
         run_dir = base / name
-        subprocess.run([sys.executable, "-m", "gan_core", "train", *TINY, "--steps", "12", "--set",
+        subprocess.run([sys.executable, "-m", "gan_core", "train", *TINY_CLI_ARGS, "--steps", "12", "--set",
                         "training.checkpoint_every=5", "--set", f"lr_g={lr_g}", "--run-dir", str(run_dir)],
                        check=True, stdout=subprocess.DEVNULL)
         (run_dir / "quality.csv").write_text(QUALITY_HEADER + "".join(
@@ -107,12 +107,12 @@ def test_compare_in_distinct_colours_with_quality_and_all_invalid_fields_flagged
         sidebar_errors = page.get_by_test_id("stSidebar").get_by_test_id("stAlertContainer")
         wait_until(lambda: sidebar_errors.count() == 2, 10, "one message under each of the two fields")
         assert not page.get_by_role("button", name="Start", exact=True).is_enabled()
-        _shot(page, "dashboard_invalid_fields.png")
+        screenshot(page, "dashboard_invalid_fields.png")
         _fill(page, "Learning rate G", "0.0004")
         _fill(page, "Batch size", "32")
         wait_until(lambda: page.get_by_role("button", name="Start", exact=True).is_enabled(), 30, "Start enabled")
 
-        _view(page, "Runs")
+        choose_view(page, "Runs")
         _choose_runs(page, "baseline", "faster-G", "lr-5e-4")
         wait_until(lambda: {"d_loss", "fid"} <= {p["title"] for p in page.evaluate(PLOTS_JS)}, 30,
                    "the overlays with the quality (FID) chart")
@@ -125,7 +125,7 @@ def test_compare_in_distinct_colours_with_quality_and_all_invalid_fields_flagged
             for name, colour in plots[title]:
                 assert colours.setdefault(name, colour) == colour, (title, name)
         page.get_by_text("Open runs (one to inspect").evaluate("e => e.scrollIntoView({block: 'start'})")
-        _shot(page, "dashboard_runs.png")
+        screenshot(page, "dashboard_runs.png")
         browser.close()
 
 
@@ -146,7 +146,7 @@ def test_rename_delete_with_confirmation_and_open_checkpoints_in_the_explorer(tm
         with streamlit_server(runs_root) as url, sync_playwright() as playwright:
             browser = launch_browser(playwright)
             page = _open_page(browser, url)
-            _view(page, "Runs")
+            choose_view(page, "Runs")
 
             # A live run: the delete button is off and says why.
             _choose_runs(page, "owned")
@@ -155,7 +155,7 @@ def test_rename_delete_with_confirmation_and_open_checkpoints_in_the_explorer(tm
 
             # Rename and tag; the folder keeps its name.
             page = _open_page(browser, url)
-            _view(page, "Runs")
+            choose_view(page, "Runs")
             _choose_runs(page, "doomed")
             page.get_by_text("Name, tags and note", exact=True).click()
             page.get_by_label("Display name", exact=True).fill("short-lived")
@@ -169,7 +169,7 @@ def test_rename_delete_with_confirmation_and_open_checkpoints_in_the_explorer(tm
             page.get_by_role("button", name="Delete this run...").click()
             page.get_by_text(re.compile(r"and all its files .* cannot be undone")).wait_for(timeout=30_000)
             assert doomed.is_dir()
-            _shot(page, "dashboard_runs_delete.png")
+            screenshot(page, "dashboard_runs_delete.png")
             page.get_by_role("button", name="Yes, delete it").click()
             page.get_by_text("Deleted doomed.").wait_for(timeout=30_000)
             assert not doomed.exists() and explore.is_dir() and owned.is_dir()
@@ -181,7 +181,7 @@ def test_rename_delete_with_confirmation_and_open_checkpoints_in_the_explorer(tm
             page.get_by_text(re.compile(r"^Loaded step_0000005\.pt at step 5")).wait_for(timeout=60_000)
 
             # latest.pt, then replaced (as a resumed run replaces it): the explorer reloads it.
-            _view(page, "Runs")
+            choose_view(page, "Runs")
             _select(page, "Checkpoint", "latest.pt")
             page.get_by_role("button", name="Open in latent explorer").click()
             page.get_by_text(re.compile(r"^Loaded latest\.pt at step 12")).wait_for(timeout=60_000)

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import io
-import os
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.support.browser import (launch_browser, require_chromium, status_step, status_word, streamlit_server,
-                                   wait_until)
+from tests.support.browser import (VIEWPORT, choose_view, launch_browser, require_chromium, screenshot, status_step,
+                                   status_word, streamlit_server, wait_for_script_done, wait_until)
+from tests.support.runs import make_long_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
-VIEWPORT = {"width": 1366, "height": 768}  # a laptop's
 
 # Per chart title: rows held, line segments drawn, event markers drawn, and whether it waits out of view
 # for a redraw (set by live_charts.js).
@@ -31,33 +27,6 @@ LIVE_PARTS = ("status", "charts", "images")  # what the live feed's one request 
 BROKEN_IMAGES_JS = """() => Array.from(document.querySelectorAll('.gw-images img, [data-testid=stImage] img'))
     .filter(img => img.getClientRects().length > 0)
     .filter(img => !(img.complete && img.naturalWidth > 0)).length"""
-
-
-def wait_for_script_done(page) -> None:
-    """Until Streamlit's running indicator has been gone for half a second."""
-    quiet_since = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if page.locator("[data-testid='stStatusWidget']").count() == 0:
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= 0.5:
-                return
-        else:
-            quiet_since = None
-        time.sleep(0.05)
-    raise AssertionError("the page kept running its script for 60 s")
-
-
-def _view(page, name: str) -> None:
-    """Choose a view in the page's view switcher."""
-    page.get_by_test_id("stRadioGroup").get_by_text(name, exact=True).click()
-
-
-def _shot(page, name: str) -> None:
-    """Screenshots for docs/ when SCREENSHOTS_DIR is set (not in CI)."""
-    folder = os.environ.get("SCREENSHOTS_DIR")
-    if folder:
-        page.screenshot(path=str(Path(folder) / name), full_page=False)
 
 
 def _query(url: str) -> dict[str, list[str]]:
@@ -118,7 +87,7 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
         wait_until(lambda: start.is_enabled(), 60, "Start enabled")
         wait_for_script_done(page)  # a person reads the page first; Start is timed from a loaded page
         assert page.evaluate(BROKEN_IMAGES_JS) == 0, "an empty image slot shows a broken-image icon"
-        _shot(page, "dashboard_idle.png")
+        screenshot(page, "dashboard_idle.png")
 
         # How fast is measured by benchmarks/dashboard_bench.py (about 1.2-1.8 s on a quiet machine);
         # a test on a shared machine checks that it happens, with room for a busy neighbour.
@@ -153,7 +122,7 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
         assert not page.evaluate(CHARTS_JS)["Losses"]["stale"], "the chart in view was left stale"
         _assert_charts_drawn_when_seen(page)
         assert page.locator(".gw-live img").evaluate("img => +img.dataset.scale") >= 2  # each digit >= 2x
-        _shot(page, "dashboard_training.png")
+        screenshot(page, "dashboard_training.png")
         # The user's pace applies to every part and is kept by the browser (checked after the reload below).
         page.get_by_label("refresh every").select_option("1")
         page.wait_for_timeout(1)
@@ -180,7 +149,7 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
 
         # A sidebar edit keeps the chosen view; Apply disappears once applied and leaves a marker.
         markers_before = page.evaluate(CHARTS_JS)["Losses"]["markers"]
-        _view(page, "Runs")
+        choose_view(page, "Runs")
         page.get_by_text("Resume a past run").wait_for(timeout=30_000)
         lr_g = page.get_by_label("Learning rate G", exact=True)  # not its help button, "Help for Learning rate G"
         lr_g.fill("0.0003")
@@ -190,57 +159,24 @@ def test_live_page_trains_refreshes_and_keeps_the_users_place(tmp_path):
         assert page.get_by_text("Resume a past run").is_visible(), "the sidebar edit left the Runs view"
         apply.click()
         wait_until(lambda: apply.count() == 0, 10, "Apply to disappear after applying")
-        _view(page, "Training")
+        choose_view(page, "Training")
         wait_until(lambda: page.evaluate(CHARTS_JS).get("Losses", {}).get("markers", 0) > markers_before, 10,
                    "the update marker on the loss chart")
 
-        _view(page, "Latent explorer")
+        choose_view(page, "Latent explorer")
         steps_input = page.get_by_label("Steps", exact=True)
         steps_input.fill("5")
         steps_input.press("Enter")
         wait_until(lambda: page.get_by_text(re.compile(r"slerp, 5 steps from seed 1 to seed 2")).count() > 0,
                    60, "the interpolation strip of 5 steps")
-        _shot(page, "dashboard_explorer.png")
+        screenshot(page, "dashboard_explorer.png")
 
-        _view(page, "Training")
+        choose_view(page, "Training")
         page.get_by_role("button", name="Stop", exact=True).click()
         wait_until(lambda: status_word(page) == "finished", 60, "finished")
         browser.close()
     checkpoints = list(runs_root.glob("*/checkpoints/latest.pt"))
     assert len(checkpoints) == 1 and checkpoints[0].stat().st_size > 0
-
-
-def make_long_run(runs_root: Path, steps: int = 100_000, cli_args: list[str] | None = None) -> Path:
-    """A real run (tiny unless cli_args say otherwise) whose checkpoint and metrics.csv claim `steps`
-    steps: synthetic rows, real weights."""
-    import math
-
-    import torch
-
-    from gan_core.columns import METRIC_NAMES
-    from gan_core.runs.checkpoint import save_checkpoint
-    from tests.cli.test_cli import TINY
-
-    run_dir = runs_root / "long-run"
-    subprocess.run([sys.executable, "-m", "gan_core", "train", *(cli_args or TINY), "--steps", "5",
-                    "--run-dir", str(run_dir)],
-                   check=True, stdout=subprocess.DEVNULL)
-    state = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
-    state["step"] = steps
-    (run_dir / "checkpoints" / "latest.pt").unlink()
-    save_checkpoint(state, run_dir / "checkpoints" / "latest.pt")
-    now = time.time() - steps * 0.02
-    with open(run_dir / "metrics.csv", "w", encoding="utf-8") as file:
-        file.write(",".join(METRIC_NAMES) + "\n")
-        for step in range(1, steps + 1):
-            wave = math.sin(step / 500.0)
-            values = {"step": step, "epoch": step // 100, "time_s": step * 0.02, "d_loss": 1.2 + 0.3 * wave,
-                      "g_loss": 1.0 - 0.3 * wave, "d_real": 0.6, "d_fake": 0.4, "d_fake_after": 0.4,
-                      "grad_norm_d": 1.0 + abs(wave), "grad_norm_g": 0.5, "lr_d": 2e-4, "lr_g": 2e-4,
-                      "images_per_s": 1000.0, "wall_time": round(now + step * 0.02, 3),
-                      "overfit_r": 0.2 * wave, "augment_p": 0.0, "d_fake_std": 0.05}
-            file.write(",".join(str(values[name]) for name in METRIC_NAMES) + "\n")
-    return run_dir
 
 
 def test_a_resumed_100k_step_run_renders_all_its_points(tmp_path):
@@ -254,17 +190,17 @@ def test_a_resumed_100k_step_run_renders_all_its_points(tmp_path):
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(url)
         page.get_by_role("button", name="Start", exact=True).wait_for(timeout=60_000)
-        _view(page, "Runs")
+        choose_view(page, "Runs")
         page.get_by_role("button", name="Resume this run").click()
         wait_until(lambda: status_step(page) >= 100_000, 60, "the resumed run")
         page.get_by_role("button", name="Pause", exact=True).click()
         wait_until(lambda: status_word(page) == "paused", 30, "paused")
         assert page.get_by_role("button", name=re.compile(r"^Apply ")).count() == 0, "the sidebar kept another config"
-        _view(page, "Training")
+        choose_view(page, "Training")
         # Timed by benchmarks/dashboard_bench.py ("charts drawn ... after opening", 1.36 s median).
         wait_until(lambda: _loss_points(page) >= 100_000, 15, "100,000 points in the loss chart")
         _assert_charts_drawn_when_seen(page)
-        _shot(page, "dashboard_long_run.png")
+        screenshot(page, "dashboard_long_run.png")
         page.get_by_role("button", name="Stop", exact=True).click()
         wait_until(lambda: status_word(page) == "finished", 60, "finished")
         browser.close()

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.support.browser import (launch_browser, require_chromium, status_step, status_word, streamlit_server,
-                                   wait_until)
-from tests.dashboard.test_browser_training import VIEWPORT, _shot, wait_for_script_done
+from tests.support.browser import (VIEWPORT, launch_browser, require_chromium, screenshot, status_step, status_word,
+                                   streamlit_server, wait_for_script_done, wait_until)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -77,8 +76,8 @@ def test_upload_a_zip_see_its_preview_and_counts_and_train_on_it(tmp_path):
         assert sidebar.get_by_text(counts).count() == 1
         folder = (runs / "data" / "my-shapes").resolve()
         assert page.get_by_label("Image folder", exact=True).input_value() == str(folder)
-        sidebar.get_by_test_id("stExpander").evaluate("e => e.scrollIntoView({block: 'start'})")
-        _shot(page, "upload_preview.png")
+        sidebar.get_by_test_id("stExpander").first.evaluate("e => e.scrollIntoView({block: 'start'})")  # the upload
+        screenshot(page, "upload_preview.png")
 
         wait_until(lambda: start.is_enabled(), 60, "Start enabled on the imported folder")
         start.click()

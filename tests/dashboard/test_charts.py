@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import charts
+from dashboard.ui import charts
 
 
 def _frame(rows: int) -> pd.DataFrame:

@@ -6,18 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.dashboard.test_explorer_memorization import _explore, _train
+from tests.support.pages import open_in_explorer
+from tests.support.runs import train_tiny_run
 
 pytestmark = pytest.mark.timeout(300)
-
 
 
 def _captions(at) -> list[str]:
     return [caption for image in at.image for caption in image.captions]
 
 
+@pytest.mark.apptest
 def test_a_conditional_generator_gets_a_class_picker_and_a_strip_through_every_class(runs_root, tmp_path):
-    at = _explore(_train(tmp_path / "cond", "data.name=digits", "model.conditional=true"))
+    at = open_in_explorer(train_tiny_run(tmp_path / "cond", "data.name=digits", "model.conditional=true"))
     picker = at.selectbox(key="explore.class")
     assert picker.options == ["each class in turn", *map(str, range(10))]
     assert "seed 0 as each class, 0 to 9" in _captions(at)
@@ -29,8 +30,9 @@ def test_a_conditional_generator_gets_a_class_picker_and_a_strip_through_every_c
     assert "slerp, 8 steps from seed 1 to seed 2" in captions
 
 
+@pytest.mark.apptest
 def test_an_unconditional_generator_has_no_class_picker(runs_root, tmp_path):
-    at = _explore(_train(tmp_path / "plain", "data.name=digits"))
+    at = open_in_explorer(train_tiny_run(tmp_path / "plain", "data.name=digits"))
     assert not [box for box in at.selectbox if box.key == "explore.class"]
     assert not [c for c in _captions(at) if "as each class" in c]
 
@@ -38,7 +40,7 @@ def test_an_unconditional_generator_has_no_class_picker(runs_root, tmp_path):
 def test_the_grid_and_the_class_strip_draw_the_requested_classes():
     import torch
 
-    from dashboard.explorer import cached_class_strip, cached_grid
+    from dashboard.resources import cached_class_strip, cached_grid
     from gan_core.config.schema import ModelConfig
     from gan_core.nets.models import build_models
 

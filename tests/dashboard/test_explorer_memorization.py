@@ -3,36 +3,14 @@ distance ratio after the button; a plain message when the data set has no evalua
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
-from tests.cli.test_cli import TINY
+from tests.support.pages import open_in_explorer
+from tests.support.runs import train_tiny_run
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-pytestmark = pytest.mark.timeout(300)
-
-
-def _train(run_dir: Path, *settings: str) -> Path:
-    """A 3-step tiny run through the CLI; returns its latest checkpoint."""
-    args = [arg for setting in settings for arg in ("--set", setting)]
-    subprocess.run([sys.executable, "-m", "gan_core", "train", *TINY, *args, "--steps", "3", "--run-dir",
-                    str(run_dir)], check=True, stdout=subprocess.DEVNULL)
-    return run_dir / "checkpoints" / "latest.pt"
-
-
-def _explore(checkpoint: Path) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180).run()
-    at.radio(key="view").set_value("Latent explorer").run()
-    at.radio(key="explore.source").set_value("Checkpoint file").run()
-    at.text_input(key="explore.path").set_value(str(checkpoint)).run()
-    assert not at.exception
-    return at
+pytestmark = [pytest.mark.apptest, pytest.mark.timeout(300)]
 
 
 def _texts(at) -> list[str]:
@@ -40,7 +18,7 @@ def _texts(at) -> list[str]:
 
 
 def test_the_check_shows_five_neighbours_and_the_ratio_after_the_button(runs_root, tmp_path):
-    at = _explore(_train(tmp_path / "digits-run", "data.name=digits"))
+    at = open_in_explorer(train_tiny_run(tmp_path / "digits-run", "data.name=digits"))
     assert not at.metric and not any(c.startswith("seed ") for image in at.image for c in image.captions)
     at.selectbox(key="explore.memo_seed").set_value(3).run()
     at.button(key="explore.memo_check").click().run()
@@ -63,7 +41,7 @@ def test_a_data_set_without_labels_gets_a_plain_message(runs_root, tmp_path):
     rng = np.random.default_rng(0)
     for index in range(30):  # images straight in the folder: no class subfolders, so no labels
         Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(folder / f"{index}.png")
-    at = _explore(_train(tmp_path / "folder-run", "data.name=folder", f"data.path={folder}",
+    at = open_in_explorer(train_tiny_run(tmp_path / "folder-run", "data.name=folder", f"data.path={folder}",
                          "data.image_size=8", "data.channels=1"))
     at.button(key="explore.memo_check").click().run()
     assert not at.exception and not at.metric

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from dashboard import feed
+from dashboard.live import feed
 from gan_core.control.session import TrainingSession
 
 WAIT = 60.0

@@ -8,9 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from dashboard import live
-from dashboard.panels import status_line
-from dashboard.text import plain
+from dashboard.live import messages as live
+from dashboard.ui.text import plain
 from gan_core.control.session import TrainingSession
 from gan_core.runs.paths import RunPaths, sample_grids
 
@@ -118,6 +117,12 @@ def test_saved_grid_listing_ignores_names_that_are_not_steps(tmp_path):
         (samples / name).write_bytes(b"\x89PNG")
     (samples / "step_0000030.png").mkdir()
     assert [step for step, _ in sample_grids(RunPaths(tmp_path))] == [5, 10]
+
+
+def status_line(snapshot) -> str:
+    """The status line as the status component shows it, as one line of text."""
+    message = live.status_message(snapshot)
+    return " · ".join([f"Status {message['status']}", f"step {message['step']}", *message["parts"]])
 
 
 def test_status_line_shows_wall_rates_and_what_the_thread_is_busy_with(session, tiny):

@@ -7,7 +7,8 @@ import base64
 import numpy as np
 import torch
 
-from dashboard.playground import compute_views, fixed_noise, playground_message, view_bounds
+from dashboard.live.frames import compute_views, fixed_noise, playground_message
+from gan_core.views.point_plot import view_bounds
 from gan_core.data.toys import make_toy
 from gan_core.nets.point_models import PointDiscriminator, PointGenerator
 

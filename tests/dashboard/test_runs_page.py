@@ -16,24 +16,27 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gan_core.cli.main import main as cli
+from gan_core.columns import QUALITY_COLUMNS, TOY_QUALITY_COLUMNS
 from gan_core.runs.admin import config_timeline, timeline_differences
+from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import RunPaths
-from tests.cli.test_cli import TINY
+from tests.support.configs import TINY_CLI_ARGS
+from tests.support.components import run_line_of
+from tests.support.pages import APP, choose_tiny_config
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.apptest, pytest.mark.timeout(300)]
 
 
 def _run_line(at) -> tuple[str, int]:
-    line = next(m.value for m in at.markdown if "· status **" in m.value)
-    return re.search(r"status \*\*(\w+)\*\*", line).group(1), int(re.search(r"steps \*\*(\d+)\*\*", line).group(1))
+    """(status, steps) of the opened run, as the Runs view's live status was drawn with the page."""
+    return run_line_of(at)
 
 
 def test_follows_a_cli_run_while_it_grows_then_shows_it_finished(runs_root):
     at = AppTest.from_file(APP, default_timeout=120)  # the page is loaded first: the run is short
     at.run()
     at.radio(key="view").set_value("Runs").run()
-    process = subprocess.Popen([sys.executable, "-m", "gan_core", "train", *TINY, "--seconds", "8",
+    process = subprocess.Popen([sys.executable, "-m", "gan_core", "train", *TINY_CLI_ARGS, "--seconds", "8",
                                 "--runs-root", str(runs_root)], env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -60,7 +63,8 @@ def test_follows_a_cli_run_while_it_grows_then_shows_it_finished(runs_root):
 
 def test_comparing_two_finished_runs_overlays_curves_and_lists_differences(runs_root):
     for lr in ("2e-4", "1e-3"):
-        assert cli(["train", *TINY, "--steps", "15", "--runs-root", str(runs_root), "--set", f"lr_g={lr}"]) == 0
+        assert cli(["train", *TINY_CLI_ARGS, "--steps", "15", "--runs-root", str(runs_root),
+                    "--set", f"lr_g={lr}"]) == 0
     names = sorted(p.name for p in runs_root.iterdir())
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
@@ -97,22 +101,35 @@ def test_a_field_an_older_config_lacks_compares_as_its_default():
 
 # ---- one chosen run: open in the explorer, manage ------------------------------------------------
 
-QUALITY_HEADER = "step,fid,classes_covered,kl_uniform,precision,recall,diversity,eval_s\n"
+# quality.csv as runs before conditional_accuracy wrote it (8 columns); readers must still take it.
+LEGACY_QUALITY_COLUMNS = ("step", "fid", "classes_covered", "kl_uniform", "precision", "recall", "diversity", "eval_s")
+# Per template: (step, fid, classes_covered, precision, recall) of its two quality rows.
+QUALITY_ROWS = {"slow": ((5, 80.0, 7, 0.5, 0.4), (10, 60.0, 8, 0.55, 0.45)),
+                "fast": ((5, 70.0, 9, 0.6, 0.3), (10, 40.0, 10, 0.7, 0.35))}
+
+
+def write_quality(run_dir: Path, columns: tuple[str, ...], rows) -> None:
+    """quality.csv with the given header; the columns a row does not give are 0.1 (conditional_accuracy: NaN)."""
+    lines = [",".join(columns)]
+    for step, fid, classes, precision, recall in rows:
+        values = {"step": step, "fid": fid, "classes_covered": classes, "precision": precision, "recall": recall,
+                  "conditional_accuracy": "nan"}
+        lines.append(",".join(str(values.get(column, 0.1)) for column in columns))
+    (run_dir / "quality.csv").write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory) -> dict[str, Path]:
     """Two real 12-step runs (lr_g 2e-4 and 1e-3; checkpoints at steps 5, 10 and 12), trained once, each
-    with two quality rows; tests copy them."""
+    with two quality rows: "slow" in the legacy 8-column quality.csv, "fast" in today's (QUALITY_COLUMNS)."""
     base = tmp_path_factory.mktemp("templates")
     runs = {}
-    for name, lr_g, fids in (("slow", "2e-4", (80.0, 60.0)), ("fast", "1e-3", (70.0, 40.0))):
+    for name, lr_g, columns in (("slow", "2e-4", LEGACY_QUALITY_COLUMNS), ("fast", "1e-3", QUALITY_COLUMNS)):
         run_dir = base / name
-        subprocess.run([sys.executable, "-m", "gan_core", "train", *TINY, "--steps", "12", "--set",
+        subprocess.run([sys.executable, "-m", "gan_core", "train", *TINY_CLI_ARGS, "--steps", "12", "--set",
                         "training.checkpoint_every=5", "--set", f"lr_g={lr_g}", "--run-dir", str(run_dir)],
                        check=True, stdout=subprocess.DEVNULL)
-        (run_dir / "quality.csv").write_text(QUALITY_HEADER + "".join(
-            f"{step},{fid},9,0.1,0.5,0.4,1.0,0.2\n" for step, fid in zip((5, 10), fids)))
+        write_quality(run_dir, columns, QUALITY_ROWS[name])
         runs[name] = run_dir
     return runs
 
@@ -242,10 +259,9 @@ def test_a_run_owned_by_a_live_process_cannot_be_deleted(copy_run):
 
 
 def test_the_pages_own_run_cannot_be_deleted(runs_root):
-    from tests.dashboard.test_app import _tiny
 
     at = AppTest.from_file(APP, default_timeout=120).run()
-    _tiny(at)
+    choose_tiny_config(at)
     at.button(key="btn.start").click().run()
     at.button(key="btn.pause").click().run()
     at.radio(key="view").set_value("Runs").run()
@@ -298,10 +314,29 @@ def test_each_run_keeps_one_distinct_colour_in_every_overlay_with_quality(copy_r
         assert len({t["line"]["color"] for t in traces}) == 3, title
         for trace in traces:
             assert colours.setdefault(trace["name"], trace["line"]["color"]) == trace["line"]["color"]
-    fid = {t["name"]: t for t in overlays["fid"]["data"]}
-    assert _array(fid[runs[1].name]["x"]) == [5, 10] and _array(fid[runs[1].name]["y"]) == [70.0, 40.0]
-    at.multiselect(key="runs.metrics").set_value(["precision", "d_loss"]).run()
-    assert set(_overlays(at)) == {"precision", "d_loss"}
+    # Each run's quality points as its quality.csv holds them, in the legacy and in today's columns alike.
+    at.multiselect(key="runs.metrics").set_value(["fid", "precision", "recall", "classes_covered", "d_loss"]).run()
+    overlays = _overlays(at)
+    assert set(overlays) == {"fid", "precision", "recall", "classes_covered", "d_loss"}
+    for index, column in ((1, "fid"), (2, "classes_covered"), (3, "precision"), (4, "recall")):
+        traces = {t["name"]: t for t in overlays[column]["data"]}
+        for run, template in zip(runs, ("slow", "fast", "slow")):
+            assert _array(traces[run.name]["x"]) == [5, 10], (column, run.name)
+            assert _array(traces[run.name]["y"]) == [row[index] for row in QUALITY_ROWS[template]], (column, run.name)
+
+
+def test_one_run_in_todays_quality_columns_shows_its_quality_chart(copy_run):
+    run = copy_run("fast", "20260101-000001-fast")
+    assert read_metrics(RunPaths(run).quality).columns.tolist() == list(QUALITY_COLUMNS)
+    at = _runs_view(run.name)
+    charts = {spec["layout"]["title"]["text"]: spec for spec in map(json.loads, (c.proto.spec for c in
+                                                                                  at.get("plotly_chart")))}
+    traces = {t["name"]: t for t in charts["Sample quality"]["data"]}
+    rows = QUALITY_ROWS["fast"]
+    assert _array(traces["FID"]["x"]) == [5, 10] and _array(traces["FID"]["y"]) == [row[1] for row in rows]
+    assert _array(traces["precision"]["y"]) == [row[3] for row in rows]
+    assert _array(traces["recall"]["y"]) == [row[4] for row in rows]
+    assert _array(traces["classes >= 2% (/10)"]["y"]) == [row[2] / 10 for row in rows]
 
 
 def test_wall_time_axis_starts_at_each_runs_first_step(copy_run):
@@ -377,7 +412,7 @@ def test_runs_in_another_typed_folder_are_shown_but_never_renamed_or_deleted(run
 
 
 def test_checkpoint_table_gives_latest_pt_the_step_of_the_file_it_links_to(copy_run):
-    from dashboard.run_manage import checkpoint_table
+    from dashboard.views.runs.actions import checkpoint_table
 
     run = copy_run("slow", "20260101-000000-slow")
     paths = RunPaths(run)
@@ -401,12 +436,33 @@ def test_2d_toy_runs_show_and_compare_their_modes_and_divergence(runs_root):
     for loss in ("minimax", "non_saturating"):
         assert cli(["train", *TOY, "--steps", "30", "--runs-root", str(runs_root), "--set", f"loss.loss={loss}"]) == 0
     names = sorted(p.name for p in runs_root.iterdir())
+    # The run wrote its quality.csv in TOY_QUALITY_COLUMNS; three known rows in those columns replace its own
+    # (a 30-step run has time for one evaluation), so the page's points can be checked one by one.
+    toy_rows = {}
+    for offset, name in enumerate(names):
+        path = RunPaths(runs_root / name).quality
+        assert read_metrics(path).columns.tolist() == list(TOY_QUALITY_COLUMNS)
+        toy_rows[name] = [{"step": step, "modes_covered": modes + offset, "modes_total": 8.0,
+                           "high_quality_share": 0.5, "kl": 2.0, "js": js - 0.1 * offset, "eval_s": 0.01}
+                          for step, modes, js in ((10, 1.0, 0.6), (20, 3.0, 0.4), (30, 6.0, 0.2))]
+        path.write_text(",".join(TOY_QUALITY_COLUMNS) + "\n" + "".join(
+            ",".join(str(row[column]) for column in TOY_QUALITY_COLUMNS) + "\n" for row in toy_rows[name]))
     at = _runs_view(names[0])
-    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
-    assert "2D toys: modes covered (quality)" in titles and "2D toys: JS divergence (quality)" in titles
+    charts = {spec["layout"]["title"]["text"]: spec
+              for spec in (json.loads(chart.proto.spec) for chart in at.get("plotly_chart"))}
+    for column, title in (("modes_covered", "2D toys: modes covered (quality)"),
+                          ("js", "2D toys: JS divergence (quality)")):
+        (trace,) = charts[title]["data"]
+        assert _array(trace["x"]) == [10, 20, 30]
+        assert _array(trace["y"]) == pytest.approx([row[column] for row in toy_rows[names[0]]]), title
     at.multiselect(key="runs.chosen").set_value(names).run()
     assert not at.exception
     assert at.multiselect(key="runs.metrics").value[:2] == ["modes_covered", "js"]  # toy quality first
     overlays = {json.loads(chart.proto.spec)["layout"]["title"]["text"]: json.loads(chart.proto.spec)
                 for chart in at.get("plotly_chart")}
     assert sorted(t["name"] for t in overlays["js"]["data"]) == names
+    for name in names:  # each run's own points, unsmoothed, in the comparison too
+        for column in ("modes_covered", "js"):
+            (trace,) = [t for t in overlays[column]["data"] if t["name"] == name]
+            assert _array(trace["x"]) == [10, 20, 30]
+            assert _array(trace["y"]) == pytest.approx([row[column] for row in toy_rows[name]]), (column, name)

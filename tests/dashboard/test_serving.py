@@ -17,10 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.serving import (ALLOW_REMOTE_ENV, ALLOWED_HOSTS_ENV, HostGuard, host_allowed, host_refusal,
                                is_loopback, refusal)
-from tests.support.browser import ROOT, free_port, launch_browser, require_chromium, streamlit_process
-
-APP = str(ROOT / "dashboard" / "app.py")
-SERVER = str(ROOT / "dashboard" / "server.py")
+from tests.support.browser import ROOT, STARTS, free_port, launch_browser, require_chromium, streamlit_process
+from tests.support.pages import APP
 
 
 @pytest.mark.parametrize("address, expected", [
@@ -52,6 +50,7 @@ def address_option():
     st.config.set_option("server.address", saved)
 
 
+@pytest.mark.apptest
 def test_the_page_serves_nothing_on_every_interface(address_option, monkeypatch, tmp_path):
     monkeypatch.setenv("GAN_WORKBENCH_RUNS", str(tmp_path / "runs"))
     monkeypatch.delenv(ALLOW_REMOTE_ENV, raising=False)
@@ -72,17 +71,17 @@ def _feed_status(port: int, host: str) -> tuple[int, str]:
             return response.status, ""
     except urllib.error.HTTPError as error:
         body = error.read().decode()
-        # The feed answers JSON; server.py's HostGuard answers a wrong Host with plain text before it.
+        # The feed answers JSON; app.py's HostGuard answers a wrong Host with plain text before it.
         return error.code, json.loads(body)["error"] if error.headers.get_content_type() == "application/json" else body
 
 
+@pytest.mark.apptest
 @pytest.mark.browser
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("script", [APP, SERVER])
-def test_started_from_another_folder_without_the_config_the_page_refuses(tmp_path, script):
-    """`streamlit run /path/to/dashboard/app.py` (or server.py, with the live feed) from elsewhere: Streamlit
-    reads no config and listens everywhere; the page itself then refuses to serve (checked from 127.0.0.1
-    only), and the feed has no session to show and answers no other host."""
+def test_started_from_another_folder_without_the_config_the_page_refuses(tmp_path):
+    """`streamlit run /path/to/dashboard/app.py` from elsewhere: Streamlit reads no config and listens
+    everywhere; the page itself then refuses to serve (checked from 127.0.0.1 only), and the feed has no
+    session to show and answers no other host."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
@@ -90,7 +89,7 @@ def test_started_from_another_folder_without_the_config_the_page_refuses(tmp_pat
     env = {k: v for k, v in __import__("os").environ.items() if k != ALLOW_REMOTE_ENV}
     env["GAN_WORKBENCH_RUNS"] = str(tmp_path / "runs")
     log = (tmp_path / "server.log").open("wb")
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
                                "--server.headless", "true"], cwd=tmp_path, env=env, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 60
@@ -108,11 +107,10 @@ def test_started_from_another_folder_without_the_config_the_page_refuses(tmp_pat
             page.get_by_text("is refused").first.wait_for(timeout=60_000)
             assert page.get_by_role("button", name="Start", exact=True).count() == 0
             browser.close()
-        if script == SERVER:
-            assert _feed_status(port, f"127.0.0.1:{port}") == (503, "session: no page has been served yet; "
-                                                                     "reload the page")
-            status, error = _feed_status(port, "attacker.example")
-            assert status == 403 and error.startswith("host attacker.example is not allowed")
+        assert _feed_status(port, f"127.0.0.1:{port}") == (503, "session: no page has been served yet; "
+                                                                 "reload the page")
+        status, error = _feed_status(port, "attacker.example")
+        assert status == 403 and error.startswith("host attacker.example is not allowed")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -203,12 +201,15 @@ def test_the_host_guard_answers_403_to_pages_and_websockets_under_other_names():
     assert _asgi(named, "http", "gpu-box:8501")[1]["body"] == b"page"
 
 
-@pytest.mark.timeout(120)
-def test_the_server_answers_403_to_every_route_under_another_name(tmp_path):
-    """dashboard/server.py (what the launcher runs), over real HTTP: the guard is outside Streamlit's routes
-    (page, static files, /_stcore/*) and the feed's. tests/test_browser_hosts.py drives a browser through it."""
-    with streamlit_process(tmp_path / "runs", script="server.py") as (url, _):
-        for path in ("/", "/_stcore/health", "/_stcore/host-config", "/_gw/live/status", "/favicon.png"):
+@pytest.mark.apptest
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("start", STARTS)
+def test_the_server_answers_403_to_every_route_under_another_name(tmp_path, start):
+    """dashboard/app.py's App, started either way, over real HTTP: the guard is outside Streamlit's routes (page,
+    static files, /_stcore/*), the feed's and the components' module. test_browser_hosts.py drives a browser."""
+    with streamlit_process(tmp_path / "runs", start=start) as (url, _):
+        for path in ("/", "/_stcore/health", "/_stcore/host-config", "/_gw/live/status", "/_gw/static/shared.js",
+                     "/favicon.png"):
             status, text = _get(url + path, "evil.example:8501")
             assert status == 403 and text.startswith("host evil.example is not allowed"), (path, status, text)
         assert _get(url + "/", url.split("//")[1])[0] == 200
@@ -225,8 +226,9 @@ def _get(url: str, host: str) -> tuple[int, str]:
         return error.code, error.read().decode(errors="replace")
 
 
+@pytest.mark.apptest
 def test_the_page_serves_nothing_to_a_request_under_another_name(monkeypatch, tmp_path):
-    """`streamlit run dashboard/app.py` has no guard around it: the page itself refuses (st.context.headers)."""
+    """Whatever serves it, the page itself refuses a request under another name too (st.context.headers)."""
     monkeypatch.setenv("GAN_WORKBENCH_RUNS", str(tmp_path / "runs"))
     monkeypatch.delenv(ALLOW_REMOTE_ENV, raising=False)
     headers = {"host": "evil.example:8599"}

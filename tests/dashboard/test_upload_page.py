@@ -3,39 +3,18 @@ fields at it; zip-slip, symlinks and oversize uploads are refused with the limit
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import pytest
 import streamlit as st
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from gan_core.data import image_import
-from tests.data.test_image_import import _zip as make_zip
+from tests.support.pages import APP, unescaped
+from tests.support.uploads import shapes_zip, solid_png
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-pytestmark = pytest.mark.timeout(300)
-
-
-def png(value: int, size: int = 20) -> bytes:
-    """A small solid-colour PNG."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (size, size + 4), color=(value, 64, 255 - value)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def shapes_zip(per_class: int = 10, extra: list[tuple[str, bytes]] | None = None, symlink: str | None = None) -> bytes:
-    """A zip as 'compress folder' makes it: shapes/circle/*.png and shapes/square/*.png, plus `extra` members."""
-    images = [(f"shapes/{('circle', 'square')[index % 2]}/{index:02d}.png", png(index * 12))
-              for index in range(2 * per_class)]
-    return make_zip(images + list(extra or []), symlink=symlink)
-
-
-def unescaped(text: str) -> str:
-    """Markdown text with plain()'s backslash escapes taken off."""
-    return re.sub(r"\\(.)", r"\1", text)
+pytestmark = [pytest.mark.apptest, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
@@ -103,7 +82,7 @@ def test_a_good_zip_imports_with_its_counts_and_points_the_data_fields_at_it(app
     ("/etc/evil.png", "has an absolute or Windows path: allowed only relative paths"),
 ])
 def test_a_zip_slip_archive_is_refused_naming_the_rule_and_writes_nothing(app, tmp_path, member, refusal):
-    _upload(app, "slip.zip", shapes_zip(per_class=2, extra=[(member, png(1))]))
+    _upload(app, "slip.zip", shapes_zip(per_class=2, extra=[(member, solid_png(1))]))
     app.button(key="upload.import").click().run()
     assert not app.exception
     (error,) = _upload_errors(app)
@@ -125,7 +104,8 @@ def test_a_symlink_in_the_archive_is_refused(app, tmp_path):
 def test_an_oversize_upload_is_refused_by_its_size_before_import(app, tmp_path, monkeypatch):
     monkeypatch.setattr(image_import, "MAX_UPLOAD_BYTES", 1000)
     app.run()  # the uploader's own per-file limit follows (1 MB): a changed limit resets the widget
-    app.sidebar.file_uploader[0].set_value([("a.png", png(1) * 9, "image/png"), ("b.png", png(2) * 9, "image/png")])
+    app.sidebar.file_uploader[0].set_value([("a.png", solid_png(1) * 9, "image/png"),
+                                            ("b.png", solid_png(2) * 9, "image/png")])
     app.text_input(key="upload.name").set_value("big").run()
     assert not app.exception
     error = _following(app, app.sidebar.file_uploader[0].key)
@@ -143,7 +123,7 @@ def test_a_bad_or_taken_name_is_refused_beside_the_field_and_replace_swaps_the_f
     assert app.button(key="upload.import").disabled
     taken = tmp_path / "runs" / "data" / "taken"
     (taken / "old").mkdir(parents=True)
-    (taken / "old" / "x.png").write_bytes(png(9))
+    (taken / "old" / "x.png").write_bytes(solid_png(9))
     app.text_input(key="upload.name").set_value("taken").run()
     error = _following(app, "upload.name")
     assert error.type == "error" and "name='taken' is taken" in unescaped(error.value)
@@ -161,13 +141,13 @@ def test_a_bad_or_taken_name_is_refused_beside_the_field_and_replace_swaps_the_f
 def test_the_preview_shows_only_folders_inside_the_runs_data_folder(app, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "a.png").write_bytes(png(3))
+    (outside / "a.png").write_bytes(solid_png(3))
     app.text_input(key="cfg.data.path").set_value(str(outside)).run()
     assert not app.exception and not app.sidebar.image
     inside = tmp_path / "runs" / "data" / "mine"
     inside.mkdir(parents=True)
     for index in range(3):
-        (inside / f"{index}.png").write_bytes(png(index * 80))
+        (inside / f"{index}.png").write_bytes(solid_png(index * 80))
     app.text_input(key="cfg.data.path").set_value(str(inside)).run()
     assert len(app.sidebar.image) == 1
     assert "mine: 3 images, 20×24 RGB." in [unescaped(c.value) for c in app.sidebar.caption]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import stat
-import zipfile
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ from gan_core.config.schema import DataConfig
 from gan_core.data import image_import
 from gan_core.data.datasets import load_dataset
 from gan_core.data.image_import import ImportRefused, import_upload
+from tests.support.uploads import zip_archive
 
 
 def _png(width: int = 20, height: int = 12, value: int = 200, mode: str = "RGB") -> bytes:
@@ -23,20 +22,8 @@ def _png(width: int = 20, height: int = 12, value: int = 200, mode: str = "RGB")
     return buffer.getvalue()
 
 
-def _zip(entries: list[tuple[str, bytes]], symlink: str | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in entries:
-            archive.writestr(name, content)
-        if symlink is not None:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, "/etc/passwd")
-    return buffer.getvalue()
-
-
 def test_a_good_archive_is_imported_with_classes_counts_and_skips(tmp_path):
-    archive = _zip([("shapes/circle/a.png", _png()), ("shapes/circle/b.jpg", _png(value=50)),
+    archive = zip_archive([("shapes/circle/a.png", _png()), ("shapes/circle/b.jpg", _png(value=50)),
                     ("shapes/square/c.png", _png(30, 30)), ("shapes/square/notes.txt", b"hello"),
                     ("shapes/square/broken.png", b"not a png"), ("__MACOSX/shapes/._a.png", b"x")])
     report = import_upload([("shapes.zip", archive)], tmp_path / "data", "my-shapes", size=16, channels=1)
@@ -55,7 +42,7 @@ def test_a_good_archive_is_imported_with_classes_counts_and_skips(tmp_path):
 @pytest.mark.parametrize("member", ["../evil.png", "a/../../evil.png", "/etc/evil.png", "C:/evil.png",
                                     "a\\..\\evil.png"])
 def test_zip_slip_paths_are_refused_and_nothing_is_written(tmp_path, member):
-    archive = _zip([("ok/a.png", _png()), (member, _png())])
+    archive = zip_archive([("ok/a.png", _png()), (member, _png())])
     with pytest.raises(ImportRefused, match="archive member .* (climbs out|absolute or Windows)"):
         import_upload([("up.zip", archive)], tmp_path / "data", "x")
     assert not (tmp_path / "data" / "x").exists() and not (tmp_path / "evil.png").exists()
@@ -63,7 +50,7 @@ def test_zip_slip_paths_are_refused_and_nothing_is_written(tmp_path, member):
 
 def test_symlinks_are_refused(tmp_path):
     with pytest.raises(ImportRefused, match="is a symbolic link"):
-        import_upload([("up.zip", _zip([("a.png", _png())], symlink="link.png"))], tmp_path, "x")
+        import_upload([("up.zip", zip_archive([("a.png", _png())], symlink="link.png"))], tmp_path, "x")
     assert not (tmp_path / "x").exists()
 
 
@@ -73,7 +60,7 @@ def test_oversize_upload_archive_member_and_image_are_refused_naming_the_limit(t
         import_upload([("big.zip", b"\0" * 1001)], tmp_path, "x")
     monkeypatch.setattr(image_import, "MAX_UPLOAD_BYTES", 10**9)
     monkeypatch.setattr(image_import, "MAX_MEMBER_BYTES", 5000)
-    bomb = _zip([("a.png", _png()), ("zeros.png", b"\0" * 100_000)])  # compresses to a few hundred bytes
+    bomb = zip_archive([("a.png", _png()), ("zeros.png", b"\0" * 100_000)])  # compresses to a few hundred bytes
     with pytest.raises(ImportRefused, match="unpacks to 100,000 bytes: allowed at most 5,000 per file"):
         import_upload([("bomb.zip", bomb)], tmp_path, "x")
     monkeypatch.setattr(image_import, "MAX_IMAGE_PIXELS", 100)  # a 20x12 image declares 240 pixels
@@ -84,11 +71,11 @@ def test_oversize_upload_archive_member_and_image_are_refused_naming_the_limit(t
 def test_too_many_entries_and_too_many_unpacked_bytes_are_refused_naming_the_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(image_import, "MAX_MEMBERS", 3)
     with pytest.raises(ImportRefused, match="the archive has 4 entries: allowed at most 3$"):
-        import_upload([("a.zip", _zip([(f"{i}.png", _png()) for i in range(4)]))], tmp_path, "x")
+        import_upload([("a.zip", zip_archive([(f"{i}.png", _png()) for i in range(4)]))], tmp_path, "x")
     monkeypatch.setattr(image_import, "MAX_MEMBERS", 20_000)
     monkeypatch.setattr(image_import, "MAX_TOTAL_BYTES", 3000)
     with pytest.raises(ImportRefused, match="unpacks to more than 3,000 bytes: allowed at most 3,000$"):
-        import_upload([("a.zip", _zip([(f"{i}.png", b"\0" * 1500) for i in range(3)]))], tmp_path, "x")
+        import_upload([("a.zip", zip_archive([(f"{i}.png", b"\0" * 1500) for i in range(3)]))], tmp_path, "x")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tests.conftest import tiny_config
+from tests.support.configs import tiny_config
 
 from gan_core.cli.main import main
 from gan_core.config.presets import preset
@@ -186,6 +186,7 @@ def test_cli_sample_and_interpolate_with_class(tmp_path, capsys):
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.slow
 def test_brief_training_makes_the_requested_class(tmp_path):
     """200 steps of a small conditional MLP on digits: the evaluator's classifier agrees with the requested
     class far more often than chance (0.1). Measured: ~0.98 at seed 0; an unconditional G scores ~0.1."""
@@ -225,6 +226,7 @@ def test_live_evaluation_logs_conditional_accuracy(tmp_path):
     live.close()
 
 
+@pytest.mark.slow
 def test_cli_evaluate_reports_conditional_scores(tmp_path, capsys):
     trainer = Trainer(conditional_tiny())
     trainer.step()

@@ -14,9 +14,9 @@ from gan_core.engine.trainer import Trainer, noise_seed
 from gan_core.runs.lock import run_owner
 from gan_core.runs.metrics import read_metrics
 from gan_core.runs.paths import RunPaths, read_events
-from tests.conftest import tiny_config
+from tests.support.configs import tiny_config
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # torchrun starts processes
 ROOT = Path(__file__).resolve().parents[2]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 

@@ -182,7 +182,7 @@ def test_toy_presets_are_valid_point_configs():
 
 
 def test_quality_caption_speaks_of_modes_for_toys_and_of_fid_for_images():
-    from dashboard.panels import quality_caption
+    from dashboard.live.messages import quality_caption
 
     toy = quality_caption([{**_toy_quality(300, 6.0), "high_quality_share": 0.42}])
     assert toy == "Latest quality at step 300: 6 of 8 modes covered, 42% of samples near a mode, KL 1.00, JS 0.300"

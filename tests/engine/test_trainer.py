@@ -5,8 +5,7 @@ import torch
 
 from gan_core.columns import METRIC_NAMES
 from gan_core.engine.trainer import Trainer
-
-LOSS_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake", "d_fake_after", "grad_norm_d", "grad_norm_g")
+from tests.support.configs import LOSS_COLUMNS
 
 
 def test_step_returns_a_full_finite_row(tiny):
@@ -18,13 +17,44 @@ def test_step_returns_a_full_finite_row(tiny):
     assert 0 < row["d_real"] < 1 and 0 < row["d_fake"] < 1 and row["grad_norm_d"] > 0
 
 
-def test_step_updates_both_networks_and_d_on_detached_fakes(tiny):
-    trainer = Trainer(tiny)
-    g_before = [p.detach().clone() for p in trainer.generator.parameters()]
-    d_before = [p.detach().clone() for p in trainer.discriminator.parameters()]
-    trainer.step()
-    assert all(not torch.equal(a, b) for a, b in zip(g_before, trainer.generator.parameters()))
-    assert all(not torch.equal(a, b) for a, b in zip(d_before, trainer.discriminator.parameters()))
+def _tensors(tensors) -> list[torch.Tensor | None]:
+    """Copies of parameters or their gradients (None for a parameter without one)."""
+    return [None if t is None else t.detach().clone() for t in tensors]
+
+
+def _same(before: list[torch.Tensor | None], after: list[torch.Tensor | None]) -> bool:
+    return all((a is None and b is None) or (a is not None and b is not None and torch.equal(a, b))
+               for a, b in zip(before, after, strict=True))
+
+
+@pytest.mark.parametrize("d_steps", [1, 2])
+def test_step_updates_both_networks_and_d_on_detached_fakes(tiny, d_steps, monkeypatch):
+    """D's update sees G untouched: no gradient reached G's parameters (the fakes were detached) and G did not
+    move; then G's own update moves it. Checked on the second step too, when G's gradients are left over."""
+    trainer = Trainer(tiny.with_changes({"optimizer.d_steps_per_g_step": d_steps}))
+    seen_at_d_updates: list[tuple[bool, bool]] = []  # (G's gradients unchanged, G's weights unchanged)
+    d_step = trainer.optimizer_d.step
+
+    def checked_d_step(*args, **kwargs):
+        seen_at_d_updates.append((_same(g_grads, _tensors(p.grad for p in trainer.generator.parameters())),
+                                  _same(g_before, _tensors(trainer.generator.parameters()))))
+        return d_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer.optimizer_d, "step", checked_d_step)
+    for _ in range(2):
+        g_before = _tensors(trainer.generator.parameters())
+        g_grads = _tensors(p.grad for p in trainer.generator.parameters())  # None at first, then the last G step's
+        d_before = _tensors(trainer.discriminator.parameters())
+        try:
+            trainer.step()
+        finally:  # a D loss that reached G also breaks G's backward: report what the D phase did first
+            assert seen_at_d_updates and all(grads for grads, _ in seen_at_d_updates), \
+                "the D update backpropagated into G (G's gradients changed in the D phase): fakes not detached"
+            assert all(weights for _, weights in seen_at_d_updates), "G's weights moved during the D update"
+        assert len(seen_at_d_updates) == d_steps
+        seen_at_d_updates.clear()
+        assert all(not torch.equal(a, b) for a, b in zip(g_before, trainer.generator.parameters()))
+        assert all(not torch.equal(a, b) for a, b in zip(d_before, trainer.discriminator.parameters()))
 
 
 def test_same_seed_same_rows_other_seed_other_rows(tiny):
@@ -58,13 +88,19 @@ def test_live_hyperparameter_update(tiny):
         trainer.update_hyperparameters({"optimizer.lr_d": -1.0})
 
 
-def test_ema_generator_lags_the_generator(tiny):
-    trainer = Trainer(tiny.with_changes({"training.ema_decay": 0.9}))
+def test_ema_generator_follows_the_generator_by_its_decay(tiny):
+    """After each G update: ema = decay * ema + (1 - decay) * G, for every parameter; so it lags G."""
+    decay = 0.9  # not 0.5: a decay applied the wrong way round must give other numbers
+    # A large lr_g: G moves ~1e-2 a step, so an EMA that stands still misses by ~1e-3, far outside the tolerance.
+    trainer = Trainer(tiny.with_changes({"training.ema_decay": decay, "optimizer.lr_g": 1e-2}))
+    assert _same(_tensors(trainer.ema_generator.parameters()), _tensors(trainer.generator.parameters()))
     for _ in range(3):
+        ema_before = _tensors(trainer.ema_generator.parameters())
         trainer.step()
-    ema = list(trainer.ema_generator.parameters())[0]
-    live = list(trainer.generator.parameters())[0]
-    assert not torch.equal(ema, live)
+        for ema_old, ema, live in zip(ema_before, trainer.ema_generator.parameters(), trainer.generator.parameters(),
+                                      strict=True):
+            torch.testing.assert_close(ema, decay * ema_old + (1 - decay) * live.detach(), rtol=1e-5, atol=1e-6)
+            assert not torch.equal(ema, live)  # it lags
     assert trainer.sampling_generator() is trainer.ema_generator
 
 

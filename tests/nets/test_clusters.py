@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tests.conftest import tiny_config
+from tests.support.configs import tiny_config
 
 from gan_core.cli.main import main
 from gan_core.config.presets import preset

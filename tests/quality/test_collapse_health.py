@@ -37,12 +37,37 @@ def test_one_class_quality_stream_raises_mode_collapse_within_the_first_evaluati
     assert rules and rules[0] == (300, "mode_collapse")  # the third evaluation, after the 2-evaluation warm-up
 
 
+def _recorder(tiny, tmp_path, every: int) -> RunRecorder:
+    """A recorder of a tiny run with live evaluation every `every` steps: it builds the LiveEvaluation."""
+    config = tiny.with_changes({"training.eval_every": every, "training.eval_samples": 64})
+    return RunRecorder(Trainer(config), create_run_dir(config, tmp_path / "run"))
+
+
 @pytest.mark.parametrize("every, expected", [(500, [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1500, 2000]),
                                              (3, [1, 2, 3, 4, 5, 6, 9, 12])])
-def test_evaluations_start_dense_then_thin_out(every, expected):
-    evaluation = LiveEvaluation.__new__(LiveEvaluation)
-    evaluation.every = every
-    assert [s for s in range(1, expected[-1] + 1) if evaluation.scheduled(s)] == expected
+def test_evaluations_start_dense_then_thin_out(tiny, tmp_path, every, expected):
+    recorder = _recorder(tiny, tmp_path, every)
+    try:
+        evaluation = recorder.quality
+        assert isinstance(evaluation, LiveEvaluation) and evaluation.every == every
+        assert [s for s in range(1, expected[-1] + 1) if evaluation.scheduled(s)] == expected
+    finally:
+        recorder.close()
+
+
+def test_a_real_runs_evaluation_is_due_on_the_dense_schedule(tiny, tmp_path):
+    """The recorder's own LiveEvaluation, after real steps: due exactly on the schedule (nothing evaluated yet,
+    so the 10% budget allows each)."""
+    recorder = _recorder(tiny, tmp_path, 3)
+    try:
+        due = []
+        for _ in range(12):
+            recorder.trainer.step()
+            if recorder.quality.due():
+                due.append(recorder.trainer.step_count)
+        assert due == [1, 2, 3, 4, 5, 6, 9, 12]
+    finally:
+        recorder.close()
 
 
 def _health_events(name: str, steps: int, tmp_path) -> list[dict]:
@@ -56,6 +81,7 @@ def _health_events(name: str, steps: int, tmp_path) -> list[dict]:
     return [e for e in read_events(recorder.paths.events) if e["kind"] == "health"]
 
 
+@pytest.mark.slow
 def test_a_real_seed_mlp_collapse_warns_and_the_default_presets_healthy_run_does_not(tmp_path):
     collapsed = _health_events("seed-mlp", 800, tmp_path)
     assert [e["rule"] for e in collapsed] == ["low_diversity"] and collapsed[0]["step"] <= 800

@@ -32,6 +32,7 @@ def _sample(mnist, count=1000, seed=1):
     return mnist.images[torch.randperm(len(mnist), generator=torch.Generator().manual_seed(seed))[:count]]
 
 
+@pytest.mark.slow
 def test_cache_is_reused_without_retraining(evaluator, mnist):
     first, cache = evaluator
     again = Evaluator.for_data(DataConfig(name="mnist5k"), cache_dir=cache, dataset=mnist)
@@ -40,12 +41,14 @@ def test_cache_is_reused_without_retraining(evaluator, mnist):
     assert len(list(cache.iterdir())) == 1
 
 
+@pytest.mark.slow
 def test_fid_is_zero_for_a_set_against_itself(evaluator, mnist):
     features = evaluator[0].features(_sample(mnist))
     assert abs(fid(features, features)) < 1e-3  # float64 rounding of a trace in the hundreds
     assert evaluator[0].reference(mnist.images)["fid"] < 3.0  # two real halves: the floor
 
 
+@pytest.mark.slow
 def test_fid_grows_monotonically_with_noise_and_blur(evaluator, mnist):
     images = _sample(mnist)
     noisy = [evaluator[0].score((images + s * torch.randn_like(images)).clamp(-1, 1))["fid"]
@@ -55,6 +58,7 @@ def test_fid_grows_monotonically_with_noise_and_blur(evaluator, mnist):
     assert blurred == sorted(blurred)
 
 
+@pytest.mark.slow
 def test_coverage_flags_one_class_and_passes_a_uniform_set(evaluator, mnist):
     one_class = mnist.images[mnist.labels == 3][:400]
     scores = evaluator[0].score(one_class)
@@ -65,6 +69,7 @@ def test_coverage_flags_one_class_and_passes_a_uniform_set(evaluator, mnist):
                                                         "kl_uniform": 0.0}
 
 
+@pytest.mark.slow
 def test_precision_recall_near_one_for_real_and_recall_falls_for_one_class(evaluator, mnist):
     real = evaluator[0].score(_sample(mnist, 2000))
     assert real["precision"] > 0.85 and real["recall"] > 0.85
@@ -81,6 +86,7 @@ def test_unlabelled_data_says_plainly_it_is_unavailable(tmp_path):
                            cache_dir=tmp_path / "cache")
 
 
+@pytest.mark.slow
 def test_cli_scores_samples_made_elsewhere(evaluator, mnist, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GAN_WORKBENCH_CACHE", str(evaluator[1]))
     np.save(tmp_path / "real.npy", _sample(mnist, 500).numpy())

@@ -181,6 +181,7 @@ def test_a_training_run_with_a_bad_cache_trains_on(kind, good_cache, cache_dir, 
     _rebuilt(path, cache_dir)
 
 
+@pytest.mark.slow
 def test_the_pages_background_evaluation_sets_a_bad_cache_aside_and_trains_it_in_the_child(good_cache, cache_dir,
                                                                                           tmp_path):
     import time

@@ -4,7 +4,7 @@ import torch
 from gan_core.engine.trainer import Trainer
 from gan_core.runs.checkpoint import load_checkpoint, load_generator, restore, save_checkpoint
 from gan_core.runs.vetting import CheckpointError
-from tests.engine.test_trainer import LOSS_COLUMNS
+from tests.support.configs import LOSS_COLUMNS
 
 
 def _rows(trainer, count):

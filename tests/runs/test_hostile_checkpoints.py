@@ -19,7 +19,7 @@ from gan_core.runs.vetting import CheckpointError
 
 @pytest.fixture(scope="module")
 def good_state():
-    from tests.conftest import tiny_config
+    from tests.support.configs import tiny_config
 
     trainer = Trainer(tiny_config(ema_decay=0.9))
     trainer.step()
@@ -122,7 +122,7 @@ def test_a_batch_order_that_does_not_fit_the_data_is_refused_on_resume(tiny, tmp
 
 @pytest.mark.parametrize("norm", ["spectral", "batch"])
 def test_vetting_accepts_every_discriminator_norm(tmp_path, norm):
-    from tests.conftest import tiny_config
+    from tests.support.configs import tiny_config
 
     trainer = Trainer(tiny_config().with_changes({"model.discriminator_norm": norm}))
     trainer.step()

@@ -118,7 +118,7 @@ def test_open_append_appends_to_a_plain_file(tmp_path):
 
 
 def test_saving_a_bookmark_replaces_a_link_and_never_writes_its_target(tmp_path):
-    from dashboard.explorer import load_bookmarks, save_bookmark
+    from dashboard.views.explorer.page import load_bookmarks, save_bookmark
 
     target = _outside(tmp_path)
     path = tmp_path / "bookmarks.json"
@@ -174,7 +174,7 @@ def test_the_quality_reference_is_replaced_not_written_through(tmp_path, monkeyp
             return {"fid": 1.0, "diversity": 2.0}
 
     monkeypatch.setattr(quality.Evaluator, "for_data", classmethod(lambda cls, data, **options: FakeEvaluator()))
-    from tests.conftest import tiny_config
+    from tests.support.configs import tiny_config
 
     config = tiny_config(eval_every=10)
     paths = create_run_dir(config, run_dir=tmp_path / "r")
@@ -189,7 +189,7 @@ def test_the_quality_reference_is_replaced_not_written_through(tmp_path, monkeyp
 
 RUN_WRITERS = ("gan_core/record/opening.py", "gan_core/record/recorder.py", "gan_core/runs/metrics.py", "gan_core/record/live_quality.py",
                "gan_core/record/quality_record.py", "gan_core/record/toy_quality.py", "gan_core/runs/admin.py",
-               "gan_core/runs/paths.py", "gan_core/runs/listing.py", "gan_core/runs/checkpoint.py", "dashboard/explorer.py")
+               "gan_core/runs/paths.py", "gan_core/runs/listing.py", "gan_core/runs/checkpoint.py", "dashboard/views/explorer/page.py")
 
 
 def test_modules_that_write_run_files_write_only_through_safe_io():
@@ -223,14 +223,14 @@ def _returns_within(function, seconds=10.0):
 
 
 def test_a_fifo_named_bookmarks_json_does_not_hang_the_explorer(tmp_path):
-    from dashboard.explorer import load_bookmarks
+    from dashboard.views.explorer.page import load_bookmarks
 
     os.mkfifo(tmp_path / "bookmarks.json")
     assert _returns_within(lambda: load_bookmarks(tmp_path / "bookmarks.json")) == []
 
 
 def test_a_linked_bookmarks_json_is_not_read(tmp_path):
-    from dashboard.explorer import load_bookmarks
+    from dashboard.views.explorer.page import load_bookmarks
 
     target = tmp_path / "elsewhere.json"
     target.write_text("[1, 2, 3]")
@@ -239,14 +239,14 @@ def test_a_linked_bookmarks_json_is_not_read(tmp_path):
 
 
 def test_the_metrics_download_does_not_hang_on_a_fifo(tmp_path):
-    from dashboard.panels import _read_csv
+    from dashboard.views.training import _read_csv
 
     os.mkfifo(tmp_path / "metrics.csv")
     assert _returns_within(lambda: _read_csv(tmp_path / "metrics.csv")).startswith(b"error:")
 
 
 def test_a_saved_grid_that_is_a_link_is_not_served(tmp_path):
-    from dashboard.live import read_saved_grid
+    from dashboard.live.messages import read_saved_grid
 
     target = tmp_path / "private.png"
     target.write_bytes(b"\x89PNG private")

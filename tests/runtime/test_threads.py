@@ -102,6 +102,7 @@ def test_prepare_openmp_bounds_the_spin_for_the_dashboard_only(monkeypatch):
         prepare_openmp("gpu")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/stat") or len(os.sched_getaffinity(0)) != 2,
                     reason="reads Linux /proc on a 2-core machine like CI's")
 def test_cli_training_beside_a_busy_neighbour_drops_to_one_thread_and_logs_it(tmp_path):

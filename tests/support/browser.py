@@ -18,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
+VIEWPORT = {"width": 1366, "height": 768}  # a laptop's
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 
@@ -31,31 +32,42 @@ def require_chromium() -> None:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
+# Every way of starting the dashboard serves the same page (dashboard/app.py, Streamlit's ASGI app with the live
+# feed and the Host guard): the launcher (`python -m dashboard`, what `make dashboard` runs) and a plain
+# `streamlit run dashboard/app.py` from the repository root (its .streamlit/config.toml binds 127.0.0.1).
+STARTS = ("launcher", "streamlit-run")
+
+
+def server_command(start: str, port: int) -> list[str]:
+    """The command line of one way of starting the dashboard on `port`."""
+    if start == "launcher":
+        return [sys.executable, "-m", "dashboard", "--port", str(port)]
+    if start == "streamlit-run":
+        return [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port)]
+    raise ValueError(f"start={start!r}: one of {', '.join(STARTS)}")
+
+
 @contextlib.contextmanager
-def streamlit_server(runs_root: Path, extra_env: dict[str, str] | None = None):
-    """`streamlit run dashboard/server.py` (as `python -m dashboard` runs it) on a free port bound to
-    127.0.0.1; yields its URL."""
-    with streamlit_process(runs_root, extra_env) as (url, _):
+def streamlit_server(runs_root: Path, extra_env: dict[str, str] | None = None, start: str = "launcher"):
+    """The dashboard started one way (STARTS) on a free port bound to 127.0.0.1; yields its URL."""
+    with streamlit_process(runs_root, extra_env, start) as (url, _):
         yield url
 
 
 @contextlib.contextmanager
-def streamlit_process(runs_root: Path, extra_env: dict[str, str] | None = None, script: str = "server.py"):
-    """Like streamlit_server, yielding (url, the server's Popen) for tools that measure its CPU. script
-    "app.py" serves the page without the live feed (it then refreshes by reruns): a benchmark's baseline."""
+def streamlit_process(runs_root: Path, extra_env: dict[str, str] | None = None, start: str = "launcher"):
+    """Like streamlit_server, yielding (url, the server's Popen) for tools that measure its CPU."""
     port = free_port()
     env = {**os.environ, "GAN_WORKBENCH_RUNS": str(runs_root), **(extra_env or {})}
     # The server's output goes to a file: an unread pipe fills up and would block the server.
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / script),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(server_command(start, port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -93,11 +105,13 @@ def status_step(page) -> int:
 
 
 def status_word(page) -> str:
+    """The run's state word from the status line: idle, running, paused, stopping, finished or failed."""
     text = page.get_by_text(re.compile(r"· step \d+ ·")).first.inner_text()
     return re.search(r"(idle|running|paused|stopping|finished|failed)", text).group(1)
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:
+    """Poll predicate every 0.25 s until it holds; fail naming what after timeout seconds."""
     deadline = time.monotonic() + timeout
     last_error = None
     while time.monotonic() < deadline:
@@ -108,3 +122,30 @@ def wait_until(predicate, timeout: float, what: str) -> None:
             last_error = error
         time.sleep(0.25)
     raise AssertionError(f"timed out waiting for {what} ({last_error})")
+
+
+def wait_for_script_done(page) -> None:
+    """Until Streamlit's running indicator has been gone for half a second."""
+    quiet_since = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if page.locator("[data-testid='stStatusWidget']").count() == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= 0.5:
+                return
+        else:
+            quiet_since = None
+        time.sleep(0.05)
+    raise AssertionError("the page kept running its script for 60 s")
+
+
+def choose_view(page, name: str) -> None:
+    """Choose a view in the page's view switcher."""
+    page.get_by_test_id("stRadioGroup").get_by_text(name, exact=True).click()
+
+
+def screenshot(page, name: str) -> None:
+    """Save the page's visible part as SCREENSHOTS_DIR/name for docs/ when SCREENSHOTS_DIR is set (not in CI)."""
+    folder = os.environ.get("SCREENSHOTS_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / name), full_page=False)

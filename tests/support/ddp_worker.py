@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from gan_core.engine.distributed import init_from_environment, shutdown  # noqa: E402
 from gan_core.engine.trainer import Trainer  # noqa: E402
-from tests.conftest import tiny_config  # noqa: E402
+from tests.support.configs import tiny_config  # noqa: E402
 
 
 def flat(module: torch.nn.Module) -> torch.Tensor:
