@@ -10,6 +10,7 @@ Cost: one event per metrics row (all its scalars in one Summary), ~20 us (benchm
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import math
@@ -40,11 +41,7 @@ MAX_GRID_PIXELS = 24 << 20  # a saved grid of ours: at most 256 samples of 256 x
 
 def available() -> bool:
     """Whether the tensorboard package is installed (it is a dependency; a broken install only loses events)."""
-    try:
-        import tensorboard  # noqa: F401  (only asking whether it imports)
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 class TensorBoardLog:
