@@ -27,9 +27,9 @@ from gan_core.runtime.threads import prepare_openmp  # noqa: E402  (imports no t
 prepare_openmp("dashboard")
 
 from dashboard import resources, serving  # noqa: E402
-from dashboard.form.help import STEP_COUNT_HELP, intro_done, render_intro  # noqa: E402
-from dashboard.form.sidebar import field_label, live_changes, load_run_config_once, render_sidebar  # noqa: E402
-from dashboard.live import components, feed  # noqa: E402
+from dashboard.form.help import SPEED_HELP, STEP_COUNT_HELP, intro_done, render_intro  # noqa: E402
+from dashboard.form.sidebar import field_label, follow_run, live_changes, render_sidebar  # noqa: E402
+from dashboard.live import components, feed, frames  # noqa: E402
 from dashboard.live.messages import phase, status_message  # noqa: E402
 from dashboard.ui.keys import ACTION_ERROR_KEY, VIEW_KEY, VIEWS  # noqa: E402
 from dashboard.ui.text import plain  # noqa: E402
@@ -40,6 +40,12 @@ from gan_core.config.fields import live_values  # noqa: E402
 from gan_core.control.session import ACTIVE, TrainingSession  # noqa: E402
 from gan_core.runtime import priority  # noqa: E402
 from gan_core.runtime.serial_torch import serial_torch_in_this_thread  # noqa: E402
+
+STEP_COUNT_WIDTH = 130  # px: "Steps per Step" and its help icon on one line
+SPEED_KEY = "run.speed"
+# Steps per second at most (0: no limit); GAN Lab's speed slider goes from slow motion to full speed.
+SPEEDS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 1000.0)
+SPEED_WIDTH = 230  # px
 
 
 def main() -> None:
@@ -64,8 +70,8 @@ def main() -> None:
     resources.register_feed(session, runner)
     snapshot = session.snapshot(since=None)  # no rows: the page draws none, the charts fetch theirs
     active = snapshot.status in ACTIVE
-    if active and snapshot.config is not None:
-        load_run_config_once(snapshot.config)
+    if active and snapshot.config is not None:  # every tab shows the live run's settings
+        follow_run((snapshot.run_dir, snapshot.cursor[0]), snapshot.config)
     config, errors, _ = render_sidebar(active)
     st.title("GAN Workbench")
     # Whatever comes and goes above the live components (the intro, an error, Apply, a banner) has a slot that
@@ -83,10 +89,13 @@ def main() -> None:
     busy = snapshot.status in ("running", "stopping") or snapshot.steps_pending > 0
     # The status line: drawn with the page, then fetched from the live feed; the page reruns only when the
     # user acts or the run changes phase by itself (paused, failed, finished, its steps done).
-    components.status("status", status_message(snapshot), phase(snapshot), busy, key="live.status")
+    components.status("status", status_message(snapshot, session.speed_limit), phase(snapshot), busy,
+                      key="live.status")
     with st.container():
         _render_banners(snapshot)
-    at = (snapshot.run_dir, *snapshot.cursor, snapshot.step)  # where the run stands as this page is drawn
+    # Where the run stands as this page is drawn: a Step or a live change (Apply, while paused) moves it, and
+    # the live views fetch what it changed at once.
+    at = (snapshot.run_dir, *snapshot.cursor, snapshot.step, frames.config_key(snapshot.config))
     if view == "Training":
         if points_source is not None:
             playground.render_playground(points_source, busy, at)
@@ -102,17 +111,20 @@ def main() -> None:
 
 
 def _points_source(snapshot, sidebar_config):
-    """What the playground shows: ("run", the run's config) while a 2D run is active, or after one whose data
-    the sidebar still holds; else ("data", the sidebar's 2D data config, None while a drawn set is still being
-    drawn); None for images."""
-    if snapshot.status in ACTIVE and snapshot.config is not None:
-        return ("run", snapshot.config) if snapshot.config.data.is_points else None
+    """What the playground shows: ("run", the run's config) while a 2D run is active, or after one (the run the
+    status line names) unless the sidebar holds another 2D data set; then ("data", the sidebar's 2D data
+    config, None while a drawn set is still being drawn), to see or draw before Start; None for images."""
+    run_config = snapshot.config
+    if snapshot.status in ACTIVE and run_config is not None:
+        return ("run", run_config) if run_config.data.is_points else None
     if sidebar_config is not None and sidebar_config.data.is_points:
-        if snapshot.config is not None and snapshot.config.data == sidebar_config.data:
-            return "run", snapshot.config  # the finished run's last frame, until the data set changes
+        if run_config is not None and run_config.data == sidebar_config.data:
+            return "run", run_config  # the finished run's last frame, until the data set changes
         return "data", sidebar_config.data
     if sidebar_config is None and st.session_state.get("cfg.data.name") == "drawn":
         return "data", None
+    if run_config is not None and run_config.data.is_points:
+        return "run", run_config  # an image data set chosen after a 2D run: the view still shows that run
     return None
 
 
@@ -130,8 +142,9 @@ def _render_banners(snapshot) -> None:
 
 def _render_control_bar(session: TrainingSession, status: str, config, errors: dict[str, str],
                         points: bool = False) -> None:
-    """Start, Pause, Resume, Step (n), Stop (and for 2D runs D step, G step), each enabled only when it makes sense."""
-    columns = st.columns([1, 1, 1, 1, 1, 1.2, 1, 1, 2], vertical_alignment="bottom")
+    """Start, Pause, Resume, Stop, Step (n), for 2D runs D step and G step, and the speed limit, each enabled
+    only when it makes sense. One row that wraps: every control keeps its own width and a readable label
+    from 1024 px wide up."""
     can_start = status not in ACTIVE and config is not None
     if can_start:
         try:  # load the data while the user reads the page, and build the models off this thread (warm-up)
@@ -139,32 +152,53 @@ def _render_control_bar(session: TrainingSession, status: str, config, errors: d
         except (ValueError, FileNotFoundError, OSError) as error:
             st.session_state[ACTION_ERROR_KEY] = f"data.name={config.data.name}: {error}"
             can_start = False
-    columns[0].button("Start", key="btn.start", disabled=not can_start, type="primary",
-                      on_click=_call, args=(_start, session, config))
-    columns[1].button("Pause", key="btn.pause", disabled=status != "running", on_click=_call,
-                      args=(_and_wait, session, session.pause, ("paused", "failed", "finished")))
-    columns[2].button("Resume", key="btn.resume", disabled=status != "paused", on_click=_call,
-                      args=(_and_wait, session, session.resume, ("running", "failed", "finished")))
-    columns[5].number_input("Steps per Step", min_value=1, max_value=10000, value=1, key="btn.step_n",
-                            help=STEP_COUNT_HELP, disabled=status != "paused")
-    columns[3].button("Step", key="btn.step", disabled=status != "paused", on_click=_call,
-                      args=(_step_and_wait, session))
-    columns[4].button("Stop", key="btn.stop", disabled=status not in ("running", "paused"),
-                      on_click=_call, args=(_and_wait, session, session.stop, ("finished", "failed")))
-    if points:
-        # GAN Lab's finer stepping: one network moves, the other stands still (a paused run only).
-        columns[6].button("D step", key="btn.step_d", disabled=status != "paused", on_click=_call,
-                          args=(_step_and_wait, session, "discriminator"),
-                          help="One step that updates only D: watch its surface move while the fakes stay.")
-        columns[7].button("G step", key="btn.step_g", disabled=status != "paused", on_click=_call,
-                          args=(_step_and_wait, session, "generator"),
-                          help="One step that updates only G: watch the fakes follow the arrows.")
-    if errors and status not in ACTIVE:
-        columns[8].warning(errors_banner(errors))
-    message = st.session_state.pop(ACTION_ERROR_KEY, None)
-    with st.container():  # a slot that is always there (see main)
+    not_paused = status != "paused"
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small", key="controls"):
+        st.button("Start", key="btn.start", disabled=not can_start, type="primary",
+                  on_click=_call, args=(_start, session, config))
+        st.button("Pause", key="btn.pause", disabled=status != "running", on_click=_call,
+                  args=(_and_wait, session, session.pause, ("paused", "failed", "finished")))
+        st.button("Resume", key="btn.resume", disabled=not_paused, on_click=_call,
+                  args=(_and_wait, session, session.resume, ("running", "failed", "finished")))
+        st.button("Stop", key="btn.stop", disabled=status not in ("running", "paused"),
+                  on_click=_call, args=(_and_wait, session, session.stop, ("finished", "failed")))
+        st.button("Step", key="btn.step", disabled=not_paused, on_click=_call, args=(_step_and_wait, session))
+        st.number_input("Steps per Step", min_value=1, max_value=10000, value=1, key="btn.step_n",
+                        help=STEP_COUNT_HELP, disabled=not_paused, width=STEP_COUNT_WIDTH)
+        if points:
+            # GAN Lab's finer stepping: one network moves, the other stands still (a paused run only).
+            st.button("D step", key="btn.step_d", disabled=not_paused, on_click=_call,
+                      args=(_step_and_wait, session, "discriminator"),
+                      help="One step that updates only D: watch its surface move while the fakes stay.")
+            st.button("G step", key="btn.step_g", disabled=not_paused, on_click=_call,
+                      args=(_step_and_wait, session, "generator"),
+                      help="One step that updates only G: watch the fakes follow the arrows.")
+        _render_speed(session)
+    with st.container():  # slots that are always there (see main)
+        if errors and status not in ACTIVE:
+            st.warning(errors_banner(errors))
+        message = st.session_state.pop(ACTION_ERROR_KEY, None)
         if message:
             st.error(message)
+
+
+def _speed_label(limit: float) -> str:
+    """The speed slider's words for a limit (0: none)."""
+    return "no limit" if not limit else f"{limit:g}/s" + (" (slow motion)" if limit < 1 else "")
+
+
+def _render_speed(session: TrainingSession) -> None:
+    """The speed limit (GAN Lab's speed slider): shows the session's own, so every tab agrees; a change applies
+    at once, from the next step."""
+    limit = session.speed_limit or 0.0
+    options = SPEEDS if limit in SPEEDS else tuple(sorted({*SPEEDS, limit}))
+    st.session_state[SPEED_KEY] = limit
+    st.select_slider("Speed (steps/s)", options, key=SPEED_KEY, format_func=_speed_label, help=SPEED_HELP,
+                     on_change=_call, args=(_set_speed, session), width=SPEED_WIDTH)
+
+
+def _set_speed(session: TrainingSession) -> None:
+    session.set_speed_limit(st.session_state.get(SPEED_KEY) or None)  # 0: no limit
 
 
 def errors_banner(errors: dict[str, str]) -> str:
@@ -196,8 +230,10 @@ def _and_wait(session: TrainingSession, method, statuses: tuple[str, ...]) -> No
 
 
 def _step_and_wait(session: TrainingSession, update: str = "both") -> None:
-    """Ask for n steps (the number beside Step, read at click time) and wait up to 2 s for them."""
-    session.step(int(st.session_state.get("btn.step_n", 1)), update)
+    """Step: ask for n steps (the number beside Step, read at click time); D step and G step: one step of that
+    network, as their labels say (they exist to watch one network move at a time). Waits up to 2 s for them."""
+    count = int(st.session_state.get("btn.step_n", 1)) if update == "both" else 1
+    session.step(count, update)
     session.wait_for(lambda s: s.snapshot().steps_pending == 0 or s.status != "paused", 2.0)
 
 

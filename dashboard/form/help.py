@@ -26,7 +26,11 @@ PRESET_HELP = ("A named starting point for every field below: default (the best 
                "(the default made class-conditional: ask for a digit), "
                "and the 2D playground's toys: toy-ring (8 Gaussians on a ring, the classic mode-collapse "
                "case), toy-grid (25 Gaussians), toy-moons, toy-spiral.")
-STEP_COUNT_HELP = "How many training steps one press of Step runs while the run is paused."
+STEP_COUNT_HELP = ("How many training steps one press of Step runs while the run is paused. D step and G step "
+                   "always run one: they are for watching one network move at a time.")
+SPEED_HELP = ("At most this many training steps a second, for this server's runs (every tab, this run and the "
+              "next): 0.5 or 1 is slow motion, to watch the playground's surface and points move step by step. "
+              "'no limit' trains as fast as the machine goes, and costs nothing.")
 
 PLAYGROUND_GUIDE = (
     "**Reading the playground.** The background is D's verdict at each point of the plane: green where D "

@@ -98,11 +98,28 @@ def request_config_load(config: RunConfig) -> None:
     st.session_state[PENDING_CONFIG_KEY] = config
 
 
-def load_run_config_once(config: RunConfig) -> None:
-    """A new tab or a reload during a run: show the run's current settings (live changes included),
-    not a preset, so no Apply button offers to undo a change made earlier."""
-    if VALUES_KEY not in st.session_state and PENDING_CONFIG_KEY not in st.session_state:
+SYNCED_KEY = "config_synced"  # (the run this tab's sidebar shows, that run's live values when last taken)
+PRESET_KEY = "cfg.preset"
+
+
+def follow_run(run: tuple, config: RunConfig) -> None:
+    """During a run, before the sidebar is drawn: show that run's settings, so Apply offers only this tab's
+    own edits. A run this tab has not shown yet (started in another tab, resumed, a reload) brings every
+    field and its preset; a live change made since (here or in another tab) replaces each field this tab's
+    user has not edited since. `run` names the run: (run directory, the session's generation)."""
+    live = live_values(config)
+    synced = st.session_state.get(SYNCED_KEY)
+    st.session_state[SYNCED_KEY] = (run, live)
+    if synced is None or synced[0] != run:
         request_config_load(config)
+        return
+    shown = synced[1]
+    stored = st.session_state.get(VALUES_KEY, {})
+    untouched = {field for field in live  # as this tab's sidebar last took it from the run
+                 if st.session_state.get(widget_key(field), stored.get(field)) == shown.get(field)}
+    follow = {field: value for field, value in live.items() if value != shown.get(field) and field in untouched}
+    if follow:
+        set_fields(follow)
 
 
 def _load_pending_config() -> None:
@@ -110,13 +127,20 @@ def _load_pending_config() -> None:
     if config is None:
         return
     st.session_state[VALUES_KEY] = {field: _field_value(config, field) for field, *_ in FIELDS}
+    st.session_state[PRESET_KEY] = config.name  # a run's name is its preset's when the page started it
     for field, *_ in FIELDS:
         st.session_state.pop(widget_key(field), None)
 
 
+def _base(name: str) -> RunConfig:
+    """What the sidebar's fields are laid over: the preset, or (a run started elsewhere under its own name)
+    the default preset under that name."""
+    return preset(name) if name in PRESET_NAMES else preset("default").with_changes({"name": name})
+
+
 def validate(values: dict[str, Any], name: str) -> tuple[RunConfig | None, dict[str, str]]:
     """(config, {}) when valid, else (None, {field: the config's own message}) for every bad field at once."""
-    nested = changed_dict(preset(name).to_dict(), values)
+    nested = changed_dict(_base(name).to_dict(), values)
     errors = dict(validation_errors(nested))
     return (None, errors) if errors else (RunConfig.from_dict(nested), {})
 
@@ -130,11 +154,14 @@ def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]
     sidebar.header("Configure")
     _load_pending_config()
     if VALUES_KEY not in st.session_state:
-        st.session_state["cfg.preset"] = "default"
+        st.session_state[PRESET_KEY] = "default"
         load_preset_into_state("default")
     stored = st.session_state[VALUES_KEY]
-    preset_name = sidebar.selectbox("Preset", PRESET_NAMES, key="cfg.preset", disabled=active, help=PRESET_HELP,
-                                    on_change=lambda: load_preset_into_state(st.session_state["cfg.preset"]))
+    # A run started elsewhere (the CLI) under a name of its own shows that name while the sidebar holds it.
+    shown = st.session_state.get(PRESET_KEY, "default")
+    names = PRESET_NAMES if shown in PRESET_NAMES else (*PRESET_NAMES, shown)
+    preset_name = sidebar.selectbox("Preset", names, key=PRESET_KEY, disabled=active, help=PRESET_HELP,
+                                    on_change=_choose_preset)
     slots: dict[str, Any] = {}
     values: dict[str, Any] = {}
     dataset = st.session_state.get(widget_key("data.name"), stored["data.name"])
@@ -165,6 +192,12 @@ def render_sidebar(active: bool) -> tuple[RunConfig | None, dict[str, str], str]
         sidebar.error(errors[""])
     render_settings_reference(sidebar, _LABELS)
     return config, errors, preset_name
+
+
+def _choose_preset() -> None:
+    name = st.session_state[PRESET_KEY]
+    if name in PRESET_NAMES:  # not the name of a run shown earlier
+        load_preset_into_state(name)
 
 
 def set_fields(changes: dict[str, Any]) -> None:

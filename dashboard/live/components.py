@@ -70,6 +70,13 @@ def images(part: str, busy: bool, key: str, compact: bool = False, at: Any = Non
     _images(key=key, data={"key": key, "feed": feed_spec(part, busy, at=at), "compact": compact})
 
 
+def saved_grids(part: str, busy: bool, key: str, state: dict[str, Any], pin: str, at: Any = None) -> None:
+    """A run's saved-grid timeline alone (the Runs view), following the newest grid while `busy` unless the user
+    moves the slider; `state` names what the part shows (echoed to the feed), `pin` the pinned step's parameter."""
+    _images(key=key, data={"key": key, "feed": feed_spec(part, busy, at=at), "timeline": True, "state": state,
+                           "pin": pin})
+
+
 def playground(key: str, on_drawn: Callable[[], None], part: str | None = None, busy: bool = False,
                frame: dict[str, Any] | None = None, at: Any = None) -> None:
     """The 2D canvas: a run's frames from the feed (part), or one fixed frame (the data alone, before a run)."""

@@ -21,6 +21,7 @@ engine's internals: message builders (live/*messages.py, frames.py, samples.py) 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -34,22 +35,27 @@ from gan_core.control.ab import ABRunner
 from gan_core.control.session import TrainingSession
 from gan_core.runs.admin import read_meta
 from gan_core.runs.listing import list_runs
+from gan_core.runs.paths import RunPaths, sample_grids
 from gan_core.runtime.serial_torch import serial_torch_in_this_thread
 
 PREFIX = "/_gw/live"
 MAX_STATE_CHARS = 4096
 MAX_STATE_DEPTH = 4  # a state is an object holding objects that hold at most a two-number list
-PARTS = ("status", "charts", "images", "playground", "ab_status", "ab_charts", "ab_a", "ab_b", "runs",
+PARTS = ("status", "charts", "images", "playground", "ab_status", "ab_charts", "ab_a", "ab_b", "runs", "runs_grids",
          "explorer_grid", "explorer_strip", "explorer_classes")
 ALL = "all"  # several parts in one request (see answer)
 MAX_WATCHES = 64  # Runs views registered (one per tab); the oldest is forgotten first
+_log = logging.getLogger(__name__)
 
 # The fields a component may echo back, and their types: anything else in its state is dropped.
 _CHART_FIELDS = {"run": str, "gen": int, "cursor": list, "events": int, "quality": int, "seq": int}
 _IMAGE_FIELDS = {"run": str, "seq": int, "grid_step": int, "real": str, "steps": int, "timeline_step": int}
-_FRAME_FIELDS = {"run": str, "seq": int, "step": int, "gen": int}
+_FRAME_FIELDS = {"run": str, "seq": int, "step": int, "gen": int, "cfg": str}
 _SIDE_FIELDS = {**_IMAGE_FIELDS, **_FRAME_FIELDS}
 _RUNS_FIELDS = {"watch": str, "sig": str, "seq": int}
+# The Runs view's saved grids: the tab's token, the opened run it shows ("open", a folder name the tab
+# registered), and what it holds (as _IMAGE_FIELDS).
+_RUNS_GRID_FIELDS = {"watch": str, "open": str, "run": str, "seq": int, "steps": int, "timeline_step": int}
 _SAMPLE_FIELDS = {**samples.REQUEST_FIELDS, "run": str, "gen": int, "step": int, "key": str, "seq": int}
 
 
@@ -163,13 +169,14 @@ def _nesting(text: str) -> int:
     return deepest
 
 
-def _pin(query: Mapping[str, str]) -> dict[str, Any] | None:
-    """The saved-grid step the user pinned (?pin=STEP), as the image message builder takes it."""
-    raw = query.get("pin")
+def _pin(query: Mapping[str, str], parameter: str = "pin") -> dict[str, Any] | None:
+    """The saved-grid step the user pinned (?pin=STEP; the Runs view's ?runs_pin=STEP), as the image message
+    builders take it."""
+    raw = query.get(parameter)
     if raw is None:
         return None
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # "²".isdigit() is True, and int() refuses it
-        raise FeedError(400, "pin: a saved grid's step, a whole number of at most 12 digits (0-9)")
+        raise FeedError(400, f"{parameter}: a saved grid's step, a whole number of at most 12 digits (0-9)")
     return {"pinned": True, "step": int(raw)}
 
 
@@ -194,7 +201,19 @@ def answer(part: str, query: Mapping[str, str], host: str | None,
     if part != ALL:
         return _answer_part(part, sources, query.get("state"), query, "state")
     wanted = _wanted_parts(query.get("parts"))
-    return {"parts": {name: _answer_part(name, sources, query.get(name), query, name) for name in wanted}}
+    return {"parts": {name: _answer_alone(name, sources, query.get(name), query) for name in wanted}}
+
+
+def _answer_alone(part: str, sources: Sources, state: str | None, query: Mapping[str, str]) -> dict[str, Any]:
+    """One part of an "all" answer; a part that fails on the server's side answers {"error": why} for its
+    component to show, and the other parts are answered as usual (a refused request still refuses the whole)."""
+    try:
+        return _answer_part(part, sources, state, query, part)
+    except FeedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - one part's failure must not blank every live view
+        _log.exception("live feed: the part %s failed", part)
+        return {"error": f"{part}: not available now ({type(error).__name__}: {str(error)[:300]})"}
 
 
 def _wanted_parts(raw: str | None) -> list[str]:
@@ -210,7 +229,7 @@ def _answer_part(part: str, sources: Sources, state: str | None, query: Mapping[
     """One part's {"message", "state"}, given the state its component echoed back in the query's `parameter`."""
     session = sources.session
     if part == "status":
-        return {"message": messages.status_message(session.snapshot(since=None)), "state": {}}
+        return {"message": messages.status_message(session.snapshot(since=None), session.speed_limit), "state": {}}
     if part == "charts":
         sent = _vetted(state, _CHART_FIELDS, parameter)
         message, record = messages.chart_message(session.snapshot(since=sent.get("cursor", 0)), sent)
@@ -223,6 +242,8 @@ def _answer_part(part: str, sources: Sources, state: str | None, query: Mapping[
         message, record = _ab_part(part, sources, state, parameter)
     elif part == "runs":
         message, record = _runs_part(session, _vetted(state, _RUNS_FIELDS, parameter))
+    elif part == "runs_grids":
+        message, record = _runs_grids_part(_vetted(state, _RUNS_GRID_FIELDS, parameter), _pin(query, "runs_pin"))
     else:
         message, record = _samples_part(part.removeprefix("explorer_"), session,
                                         _vetted(state, _SAMPLE_FIELDS, parameter), parameter)
@@ -234,14 +255,15 @@ def _unchanged(sent: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"seq": sent.get("seq", 0), "unchanged": True}, sent
 
 
-def _frame(sent: dict[str, Any], identity: tuple[str, int, int], views_for: Callable[[], frames.PlaygroundViews]
-           ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A playground frame for identity (run, generation, step), computed only when the browser lacks it."""
-    run, generation, step = identity
-    if (sent.get("run"), sent.get("gen"), sent.get("step")) == identity:
+def _frame(sent: dict[str, Any], identity: tuple[str, int, int, str],
+           views_for: Callable[[], frames.PlaygroundViews]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A playground frame for identity (run, generation, step, live settings' key), computed only when the
+    browser lacks it: a live change while paused (the loss sets the arrows) is a new frame at the same step."""
+    run, generation, step, settings = identity
+    if (sent.get("run"), sent.get("gen"), sent.get("step"), sent.get("cfg", "")) == identity:
         return _unchanged(sent)
     message, record = frames.playground_message(views_for(), sent)
-    return message, {**record, "gen": generation, "step": step, "run": run}
+    return message, {**record, "gen": generation, "step": step, "run": run, "cfg": settings}
 
 
 def _session_frame(sources: Sources, sent: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -252,7 +274,7 @@ def _session_frame(sources: Sources, sent: dict[str, Any]) -> tuple[dict[str, An
         return _unchanged(sent)
     real = sources.dataset(config.data).images
     session = sources.session
-    return _frame(sent, (snapshot.run_dir or "", snapshot.cursor[0], snapshot.step),
+    return _frame(sent, (snapshot.run_dir or "", snapshot.cursor[0], snapshot.step, frames.config_key(config)),
                   lambda: frames.run_views(session, snapshot, real))
 
 
@@ -282,7 +304,7 @@ def _ab_part(part: str, sources: Sources, state: str | None, parameter: str) -> 
     if sources.dataset is None:
         return _unchanged(sent)
     real = sources.dataset(config.data).images
-    return _frame(sent, (run_dir, 0, progress.step[side]),
+    return _frame(sent, (run_dir, 0, progress.step[side], frames.config_key(config)),
                   lambda: frames.ab_views(runner.models(side), config, run_dir, real))
 
 
@@ -302,6 +324,19 @@ def _runs_part(session: TrainingSession, sent: dict[str, Any]) -> tuple[dict[str
         return _unchanged(sent)
     seq = sent.get("seq", 0) + 1
     return {**message, "seq": seq}, {"watch": token, "sig": signature, "seq": seq}
+
+
+def _runs_grids_part(sent: dict[str, Any], pin: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The saved grids of a run the tab opened in its Runs view (new steps, and the newest grid unless pinned):
+    the folder is the one the tab registered under its token, the run one of the names it opened there."""
+    token, name = sent.get("watch", ""), sent.get("open", "")
+    with _lock:
+        watched = _watches.get(token)
+    if watched is None or name not in watched[1] or Path(name).name != name or name in ("", ".", ".."):
+        return _unchanged(sent)
+    folder = watched[0]
+    message, record = messages.timeline_message(name, sample_grids(RunPaths(folder / name)), sent, pin)
+    return message, {**record, "watch": token, "open": name}
 
 
 def _samples_part(kind: str, session: TrainingSession, sent: dict[str, Any], parameter: str

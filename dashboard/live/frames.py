@@ -8,6 +8,7 @@ and sends the real points only when the run changes. Pure functions, tested with
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +17,21 @@ import torch
 from torch import nn
 
 from dashboard.live.messages import encode
+from gan_core.config.fields import live_values
+from gan_core.config.schema import RunConfig
 from gan_core.views.point_plot import view_bounds
 from gan_core.views.toy_views import SURFACE_CELLS, decision_surface, generator_arrows, manifold_mesh
 
 FAKE_POINTS = 256
 REAL_POINTS = 1000
+
+
+def config_key(config: RunConfig | None) -> str:
+    """A short fingerprint of a run's live settings: a frame drawn before a live change (the loss sets G's
+    arrows) is not the frame after it, though the step is the same (a change applied while paused)."""
+    if config is None:
+        return ""
+    return hashlib.sha1(repr(sorted(live_values(config).items())).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

@@ -107,20 +107,43 @@ def image_message(snapshot: Snapshot, sent: dict[str, Any], real_png, timeline_r
     None), new saved steps and the chosen saved grid (the newest unless the user pinned one) only when it
     changes (none without saved_grids: the live grid alone, as an A/B side shows it)."""
     run = snapshot.run_dir or ""
-    same_run = sent.get("run") == run
-    message: dict[str, Any] = {"run": run, "seq": sent.get("seq", 0) + 1, "grid": None, "real": None,
-                               "timeline": None}
-    record = dict(sent) if same_run else {}
-    record.update(run=run, seq=message["seq"])
+    message, record, same_run = _image_start(run, sent)
     if snapshot.grid is not None and (not same_run or sent.get("grid_step") != snapshot.grid_step):
         message["grid"] = {"step": snapshot.grid_step, "png": png_base64(snapshot.grid)}
         record["grid_step"] = snapshot.grid_step
-    if snapshot.config is not None and real_png is not None:
+    if snapshot.config is not None and real_png is not None and not snapshot.config.data.is_points:
+        # A 2D set has no image grid of its own (its points are the playground's); a page whose sidebar holds
+        # an image data set after a 2D run still asks for this part.
         data_key = hashlib.sha1(repr(snapshot.config.data).encode()).hexdigest()[:16]  # echoed back by the feed
         if sent.get("real") != data_key:
             message["real"] = {"png": real_png(snapshot.config.data)}
             record["real"] = data_key
     saved = sample_grids(RunPaths(run)) if run and saved_grids else []  # (step, path), by step
+    return _image_end(message, record, sent, same_run, saved, timeline_request)
+
+
+def timeline_message(run: str, saved: list[tuple[int, Path]], sent: dict[str, Any], timeline_request: dict | None
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(message, new sent record) of a run's saved grids alone (the Runs view): new steps, and the chosen grid
+    (the newest unless the user pinned one) only when it changes; `run` names the run, `saved` is its
+    (step, path) list by step."""
+    message, record, same_run = _image_start(run, sent)
+    return _image_end(message, record, sent, same_run, saved, timeline_request)
+
+
+def _image_start(run: str, sent: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """An image message with nothing in it yet, its record, and whether the browser holds this run."""
+    same_run = sent.get("run") == run
+    message: dict[str, Any] = {"run": run, "seq": sent.get("seq", 0) + 1, "grid": None, "real": None,
+                               "timeline": None}
+    record = dict(sent) if same_run else {}
+    record.update(run=run, seq=message["seq"])
+    return message, record, same_run
+
+
+def _image_end(message: dict[str, Any], record: dict[str, Any], sent: dict[str, Any], same_run: bool,
+               saved: list[tuple[int, Path]], timeline_request: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Add the new saved steps and the chosen saved grid; the last seq again when nothing is new."""
     steps_sent = record.get("steps", 0)
     if steps_sent > len(saved):  # the run was cut back (a restore): send the list again
         steps_sent = 0
@@ -149,14 +172,17 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def status_fields(snapshot: Snapshot) -> tuple[str, int, list[str], str | None]:
+def status_fields(snapshot: Snapshot, speed_limit: float | None = None) -> tuple[str, int, list[str], str | None]:
     """(state, step, our parts, what the thread is busy with): epoch, steps/s and images/s over the last
-    ~10 s of wall time, elapsed wall time (and the time inside steps when it differs)."""
+    ~10 s of wall time, the speed limit when one is set, elapsed wall time (and the time inside steps when it
+    differs)."""
     parts = [f"epoch {snapshot.epoch}"]
     if snapshot.steps_per_s is not None:
         parts.append(f"{snapshot.steps_per_s:,.1f} steps/s · {snapshot.images_per_s:,.0f} images/s")
     elif snapshot.status == "running":
         parts.append("measuring speed")
+    if speed_limit is not None:  # why the run goes slower than the machine could
+        parts.append(f"speed limit {speed_limit:g} steps/s")
     if snapshot.config is not None:
         elapsed = f"elapsed {format_duration(snapshot.elapsed_s)}"
         if snapshot.elapsed_s > 0 and abs(snapshot.train_s - snapshot.elapsed_s) > max(2.0, 0.1 * snapshot.elapsed_s):
@@ -203,10 +229,11 @@ def phase(snapshot: Snapshot) -> list:
     return [snapshot.status, snapshot.steps_pending > 0]
 
 
-def status_message(snapshot: Snapshot) -> dict[str, Any]:
-    """What the status component shows: the line, the run directory, health lines, and the run's phase (a
-    snapshot taken without rows: the status needs none)."""
-    status, step, parts, busy = status_fields(snapshot)
+def status_message(snapshot: Snapshot, speed_limit: float | None = None) -> dict[str, Any]:
+    """What the status component shows: the line (with the session's speed limit, steps per second, when one
+    is set), the run directory, health lines, and the run's phase (a snapshot taken without rows: the status
+    needs none)."""
+    status, step, parts, busy = status_fields(snapshot, speed_limit)
     return {"status": status, "step": step, "parts": parts + ([f"busy: {busy}"] if busy else []),
             "run_dir": snapshot.run_dir or "",
             "lines": [[level, text[:1000]] for level, text in health_lines(snapshot)],

@@ -21,8 +21,9 @@ METHODS = ("slerp", "lerp")
 MAX_SEED = 2**31 - 1
 # The request's fields and their types (live/feed.py drops anything else); ranges are checked by `request`.
 # "label" is the class index plus one (0: each class in turn), so every number echoed is >= 0.
+# "hold" is 1 to keep the start's cluster along a walk (z[:, 0] held: a self-conditioned G reads its cluster there).
 REQUEST_FIELDS = {"kind": str, "seed": int, "count": int, "label": int, "start": int, "end": int, "steps": int,
-                  "method": str}
+                  "method": str, "hold": int}
 
 
 def request(values: dict[str, Any]) -> dict[str, Any]:
@@ -41,9 +42,11 @@ def request(values: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"method: one of {', '.join(METHODS)}")
     if not 0 <= values.get("label", 0) <= 1000:
         raise ValueError("label: a class index plus one, or 0 for each class in turn")
+    if values.get("hold", 0) not in (0, 1):
+        raise ValueError("hold: 1 to keep the start's cluster, or 0")
     return {"kind": kind, "seed": values.get("seed", 0), "count": values.get("count", 16),
             "label": values.get("label", 0), "start": values.get("start", 1), "end": values.get("end", 2),
-            "steps": values.get("steps", 8), "method": values.get("method", "slerp")}
+            "steps": values.get("steps", 8), "method": values.get("method", "slerp"), "hold": values.get("hold", 0)}
 
 
 def request_key(wanted: dict[str, Any]) -> str:
@@ -61,11 +64,39 @@ def grid_image(generator: nn.Module, seeds: tuple[int, ...], latent_dim: int, la
     return image_grid(generate(generator, zs_from_seeds(seeds, latent_dim), labels=_labels(label, len(seeds))))
 
 
-def strip_image(generator: nn.Module, start: int, end: int, steps: int, method: str, latent_dim: int,
-                label: int | None = None) -> np.ndarray:
-    """The interpolation strip between two seeds (within one class, for a conditional G)."""
+def walk_latents(start: int, end: int, steps: int, method: str, latent_dim: int, hold: bool = False) -> torch.Tensor:
+    """(steps, latent_dim) from seed start's z to seed end's; hold keeps z[:, 0] at the start's value, so a
+    self-conditioned G stays in the start's cluster (it reads the cluster off that coordinate)."""
     path = interpolate(z_from_seed(start, latent_dim), z_from_seed(end, latent_dim), steps, method)
+    if hold:
+        path[:, 0] = path[0, 0]
+    return path
+
+
+def walk_clusters(generator: nn.Module, path: torch.Tensor) -> list[int] | None:
+    """The cluster a self-conditioned G draws for each latent of a walk; None for any other generator."""
+    if not hasattr(generator, "clusters_for") or getattr(generator, "cluster_edges", None) is None:
+        return None
+    with torch.inference_mode():
+        return generator.clusters_for(path.to(next(generator.parameters()).device)).cpu().tolist()
+
+
+def strip_image(generator: nn.Module, start: int, end: int, steps: int, method: str, latent_dim: int,
+                label: int | None = None, hold: bool = False) -> np.ndarray:
+    """The interpolation strip between two seeds (within one class, for a conditional G; in the start's cluster
+    with hold, for a self-conditioned G)."""
+    path = walk_latents(start, end, steps, method, latent_dim, hold)
     return image_grid(generate(generator, path, labels=_labels(label, steps)), columns=steps)
+
+
+def strip_caption(generator: nn.Module, start: int, end: int, steps: int, method: str, latent_dim: int,
+                  hold: bool = False) -> str:
+    """The strip's caption; for a self-conditioned G it names each frame's cluster (why a walk may jump)."""
+    caption = f"{method}, {steps} steps from seed {start} to seed {end}"
+    clusters = walk_clusters(generator, walk_latents(start, end, steps, method, latent_dim, hold))
+    if clusters is None:
+        return caption
+    return caption + (", z[0] held" if hold else "") + " · clusters " + " ".join(map(str, clusters))
 
 
 def class_strip_image(generator: nn.Module, seed: int, latent_dim: int, classes: int) -> np.ndarray:
@@ -83,9 +114,10 @@ def picture(generator: nn.Module, latent_dim: int, wanted: dict[str, Any]) -> tu
         seeds = tuple(range(wanted["seed"], wanted["seed"] + wanted["count"]))
         return grid_image(generator, seeds, latent_dim, label), f"seeds {seeds[0]}..{seeds[-1]}{suffix}"
     if wanted["kind"] == "strip":
-        caption = f"{wanted['method']}, {wanted['steps']} steps from seed {wanted['start']} to seed {wanted['end']}"
-        return strip_image(generator, wanted["start"], wanted["end"], wanted["steps"], wanted["method"], latent_dim,
-                           label), caption
+        walk = (wanted["start"], wanted["end"], wanted["steps"], wanted["method"], latent_dim)
+        hold = bool(wanted["hold"])
+        return (strip_image(generator, *walk, label, hold),
+                strip_caption(generator, *walk, hold))
     if not classes:
         return None
     return (class_strip_image(generator, wanted["seed"], latent_dim, classes),

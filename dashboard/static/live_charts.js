@@ -665,6 +665,7 @@ function feedMember(store) {
     url: store.feed.url,
     interval: () => store.feed.live ? (Object.values(store.sources).some((src) => src.n) ? gw.pace() : gw.FIRST_POINT_S) : null,
     alive: () => Boolean(store.root && store.root.isConnected),
+    root: () => store.root,
     query: () => ({[part]: JSON.stringify(store.feedState || {})}),
     apply: (reply) => {
       const message = reply.message;

@@ -2,9 +2,11 @@
 // (sent once), and the timeline of saved grids (follows the newest unless the user moves it); compact: the
 // live grid alone (an A/B side). Images arrive as base64 PNG at native size and are drawn at a whole multiple
 // (at least 2x) with nearest-neighbour scaling, so every pixel of a digit stays sharp.
-// Data: {key, feed: {url, part, live, interval}, compact}; the hub (shared.js) fetches image messages
-// (dashboard/live/messages.py image_message): {seq, run, grid: {step, png} | null, real: {png} | null,
-// steps_start, steps: [int], timeline: {step, png} | null}.
+// timeline: the saved grids alone (the Runs view's opened run), following the newest as the run saves them.
+// Data: {key, feed: {url, part, live, interval}, compact, timeline, state?: what the part's state starts with,
+// pin?: the query parameter of a pinned step (default "pin")}; the hub (shared.js) fetches image messages
+// (dashboard/live/messages.py image_message, timeline_message): {seq, run, grid: {step, png} | null,
+// real: {png} | null, steps_start, steps: [int], timeline: {step, png} | null}.
 
 const gw = await import(new URL("_gw/static/shared.js", new URL(".", window.location.href)).href);
 const STORE = (window.__ganWorkbenchImages = window.__ganWorkbenchImages || new Map());
@@ -24,15 +26,19 @@ function figure(className, captionText) {
 }
 
 function fit(view) {
-  // A whole scale of at least 2 (at most 4), nearest-neighbour via CSS. Two grids of a row sit side
-  // by side when both fit at that scale; otherwise they stack.
+  // The largest whole scale (at most 4) at which the image fits its column, nearest-neighbour via CSS, so
+  // every pixel stays a sharp square; an image wider than its column even at 1x is shrunk to the column's
+  // width (smoothly: the one case that is not whole), never clipped. Two grids of a row sit side by side
+  // when both fit at 2x; otherwise they stack.
   const natural = view.img.naturalWidth;
   if (!natural) return;
   const width = Math.max(view.box.parentElement.clientWidth, 1);
   const perRow = view.pair && width >= 4 * natural + 12 ? 2 : 1;
-  const scale = Math.min(4, Math.max(2, Math.floor((width - 12 * (perRow - 1)) / perRow / natural)));
-  view.img.style.width = natural * scale + "px";
-  view.img.dataset.scale = String(scale);
+  const room = Math.max(1, Math.floor((width - 12 * (perRow - 1)) / perRow));
+  const scale = Math.min(4, Math.floor(room / natural));
+  view.img.style.width = (scale >= 1 ? natural * scale : room) + "px";
+  view.img.style.imageRendering = scale >= 1 ? "" : "auto";
+  view.img.dataset.scale = scale >= 1 ? String(scale) : (room / natural).toFixed(3);
 }
 
 function show(view, png, captionText, step, decoded) {
@@ -57,6 +63,15 @@ function show(view, png, captionText, step, decoded) {
   next.src = "data:image/png;base64," + png;
 }
 
+function blank(view, captionText) {
+  // An empty slot: only its caption shows (live.css hides an <img> without a source).
+  if (!view) return;
+  view.img.removeAttribute("src");
+  delete view.img.dataset.ok;
+  delete view.img.dataset.step;
+  view.caption.textContent = captionText;
+}
+
 async function decodeImages(store, message) {
   // The message's new images as loaded <img> elements, before anything on the page changes (one that does not
   // decode is not shown: its slot keeps what it had).
@@ -71,16 +86,18 @@ function build(store, root) {
   root.replaceChildren();
   const row = document.createElement("div");
   row.className = "gw-row";
-  store.live = figure("gw-live", "samples appear once training starts");
-  store.real = figure("gw-real", "real images");
-  store.live.pair = store.real.pair = !store.compact;
-  row.append(store.live.box);
+  if (!store.timelineOnly) {
+    store.live = figure("gw-live", "samples appear once training starts");
+    store.real = figure("gw-real", "real images");
+    store.live.pair = store.real.pair = !store.compact;
+    row.append(store.live.box);
+  }
   if (store.compact) {  // an A/B side: the live grid alone
     root.append(row);
     if (store.liveImage) show(store.live, store.liveImage.png, store.liveImage.caption, store.liveImage.step);
     return;
   }
-  row.append(store.real.box);
+  if (!store.timelineOnly) row.append(store.real.box);
   const timeline = document.createElement("div");
   timeline.className = "gw-timeline";
   const controls = document.createElement("div");
@@ -98,7 +115,7 @@ function build(store, root) {
   controls.append(label, slider, follow);
   store.saved = figure("gw-saved", "no saved grid yet");
   timeline.append(controls, store.saved.box);
-  root.append(row, timeline);
+  if (store.timelineOnly) root.append(timeline); else root.append(row, timeline);
   store.slider = slider;
   store.followBox = followBox;
   const request = () => {
@@ -135,9 +152,13 @@ function syncSlider(store) {
 
 function applyMessage(store, data, decoded = {}) {
   if (data.run !== store.run) {
+    // Another run: nothing of the last one stays on screen (its digits beside a new run's curves).
     store.run = data.run; store.steps = []; store.pinned = false;
     if (store.followBox) store.followBox.checked = true;
-    store.liveImage = store.savedImage = null;
+    store.liveImage = store.savedImage = store.realImage = null;
+    blank(store.live, "samples appear once training starts");
+    blank(store.real, "real images");
+    blank(store.saved, "no saved grid yet");
   }
   if (data.steps_start === 0) store.steps = [];
   if (data.steps_start === store.steps.length || data.steps_start === 0) store.steps.push(...(data.steps || []));
@@ -167,9 +188,10 @@ function feedMember(store) {
   return {
     url: store.feed.url, interval: () => store.feed.live ? gw.pace() : null,
     alive: () => Boolean(store.root && store.root.isConnected),
+    root: () => store.root,
     query: () => {
       const query = {[part]: JSON.stringify(store.feedState || {})};
-      if (store.pinned && store.pinStep !== undefined) query.pin = store.pinStep;
+      if (store.pinned && store.pinStep !== undefined) query[store.pinParam] = store.pinStep;
       return query;
     },
     prepare: (message) => decodeImages(store, message),
@@ -187,8 +209,16 @@ export default function (component) {
   const id = (data && data.key) || key;
   let store = STORE.get(id);
   if (!store) {
-    store = {run: null, steps: [], pinned: false, compact: Boolean(data && data.compact)};
+    store = {run: null, steps: [], pinned: false, compact: Boolean(data && data.compact),
+             timelineOnly: Boolean(data && data.timeline)};
     STORE.set(id, store);
+  }
+  store.pinParam = (data && data.pin) || "pin";
+  if (data && data.state) {
+    // What the page asks this part for (the Runs view: its tab's token and the opened run): another opened run
+    // is a new run to this component, and the feed sends it all.
+    const asked = JSON.stringify(data.state);
+    if (asked !== store.asked) { store.asked = asked; store.feedState = {...(store.feedState || {}), ...data.state}; }
   }
   let root = parentElement.querySelector(".gw-images");
   if (!root) {

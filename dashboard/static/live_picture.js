@@ -37,6 +37,7 @@ function feedMember(store) {
   return {
     url: store.feed.url, interval: () => store.feed.interval,
     alive: () => Boolean(store.root && store.root.isConnected),
+    root: () => store.root,
     query: () => ({[part]: JSON.stringify({...(store.feedState || {}), ...store.request})}),
     prepare: async (message) => { store.loaded = message.image ? await gw.loadImage(message.image.png) : null; },
     apply: (reply) => {

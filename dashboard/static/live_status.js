@@ -90,6 +90,7 @@ function feedMember(store) {
   return {
     url: store.feed.url, interval: () => store.feed.live ? gw.pace() : store.feed.interval,
     alive: () => Boolean(store.root && store.root.isConnected),
+    root: () => store.root,
     query: () => ({[store.feed.part]: JSON.stringify(store.feedState || {})}),
     refused: (error) => {
       // Say why the page stopped following the run (e.g. a proxy that rewrites the Host header).

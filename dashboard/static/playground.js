@@ -154,7 +154,8 @@ function build(store, root, setTriggerValue) {
     box.append(input, " " + label); bar.append(box);
   }
   const canvas = document.createElement("canvas"); canvas.className = "gw-pg-canvas";
-  canvas.style.width = canvas.style.height = SIZE + "px";
+  // SIZE px, or the column's width when that is less (a 1024-px screen): square either way (live.css).
+  canvas.style.width = "100%"; canvas.style.maxWidth = SIZE + "px";
   const tools = document.createElement("div"); tools.className = "gw-pg-bar";
   const drawToggle = document.createElement("button"); drawToggle.textContent = "Draw points";
   const clear = document.createElement("button"); clear.textContent = "Clear drawing";
@@ -166,8 +167,8 @@ function build(store, root, setTriggerValue) {
   // Spray: a press adds a point; dragging adds one every few pixels, jittered, so strokes become clouds.
   let pressed = false, last = null;
   const add = (e) => {
-    const rect = canvas.getBoundingClientRect();
-    const px = e.clientX - rect.left, py = e.clientY - rect.top;
+    const rect = canvas.getBoundingClientRect(), shrink = SIZE / Math.max(rect.width, 1);  // to the plot's px
+    const px = (e.clientX - rect.left) * shrink, py = (e.clientY - rect.top) * shrink;
     if (last && Math.hypot(px - last[0], py - last[1]) < 6) return;
     last = [px, py];
     const [x, y] = toWorld(store, px, py);
@@ -211,6 +212,7 @@ function feedMember(store) {
   return {
     url: store.feed.url, interval: () => store.feed.live ? gw.pace() : null,
     alive: () => Boolean(store.root && store.root.isConnected),
+    root: () => store.root,
     query: () => ({[part]: JSON.stringify(store.feedState || {})}),
     apply: (reply) => {
       store.feedState = reply.state;

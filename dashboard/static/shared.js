@@ -12,7 +12,9 @@
 // 2 by default: on a 2-core machine each refresh's frame costs training time, docs/benchmarks.md).
 // A member is {url, interval() (seconds, or null: only when kicked), alive(), query(), prepare(message)?
 // (a promise: work to finish before any part updates), apply(reply) (true: fetch it again at once),
-// refused(error)?}. A member is fetched when it joins (its component is drawn) and when kicked.
+// refused(error)?, root()?: the component's element, where a part the server could not answer says why}. A
+// member is fetched when it joins (its component is drawn) and when kicked. Each part of a reply stands
+// alone: {message, state}, or {error} for a part that failed on the server (the others are applied as usual).
 
 const HUB = {members: new Map(), running: false, wake: null, timer: null, requests: 0};
 const JOIN_WAIT_MS = 30;  // parts drawn by the same rerun join within this, and go out together
@@ -119,13 +121,32 @@ async function fetchParts(due, now) {
     for (const [, member] of due) if (member.refused) member.refused(error);
   });
   if (!body || !body.parts) return false;
+  const answered = (name) => body.parts[name] && body.parts[name].error === undefined;
   await Promise.all(due.map(([name, member]) =>
-    body.parts[name] && member.prepare ? member.prepare(body.parts[name].message) : null));
+    answered(name) && member.prepare ? member.prepare(body.parts[name].message) : null));
   let again = false;
   for (const [name, member] of due) {
-    if (body.parts[name] && member.apply(body.parts[name])) { member.due = true; again = true; }
+    const reply = body.parts[name];
+    if (!reply) continue;
+    partNote(member.root && member.root(), reply.error === undefined ? null : reply.error);
+    if (reply.error === undefined && member.apply(reply)) { member.due = true; again = true; }
   }
   return again;
+}
+
+export function partNote(root, text) {
+  // A part the server could not answer says so at the top of its component (text: why; null: it answers
+  // again, and the note goes). What the part showed before stays below it.
+  if (!root) return;
+  let note = root.querySelector(":scope > .gw-part-error");
+  if (!text) { if (note) note.remove(); return; }
+  if (!note) {
+    note = document.createElement("div");
+    note.className = "gw-note gw-note-warning gw-part-error";
+    root.prepend(note);
+  }
+  const line = "Live updates of this part failed on the server: " + text;
+  if (note.textContent !== line) note.textContent = line;
 }
 
 export function decode(b64, type) {

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import (VIEWPORT, choose_view, launch_browser, require_chromium, screenshot,
-                                   streamlit_server, wait_for_script_done, wait_until)
+from tests.support.browser import (VIEWPORT, choose_option, choose_view, fill_field, launch_browser, open_options,
+                                   require_chromium, screenshot, streamlit_server, wait_for_script_done, wait_until)
 from tests.support.configs import TINY_CLI_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -52,37 +52,15 @@ def _open_page(browser, url: str):
     return page
 
 
-def _open_options(page, label: str) -> None:
-    """Open a selectbox's or multiselect's list of options, as a person does: click it, then arrow down."""
-    combobox = page.get_by_role("combobox", name=re.compile("^" + re.escape(label)))
-    combobox.click()
-    if page.get_by_role("option").count() == 0:
-        combobox.press("ArrowDown")
-    page.get_by_role("listbox").wait_for(timeout=10_000)
-
-
 def _choose_runs(page, *names: str) -> None:
     """Pick runs in the "Open runs" multiselect, one option click each."""
     for name in names:
         option = page.get_by_role("option", name=name, exact=True)
         if not option.is_visible():
-            _open_options(page, "Open runs")
+            open_options(page, "Open runs")
         option.click()
         wait_for_script_done(page)
     page.keyboard.press("Escape")
-    wait_for_script_done(page)
-
-
-def _select(page, label: str, option: str) -> None:
-    _open_options(page, label)
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_for_script_done(page)
-
-
-def _fill(page, label: str, value: str) -> None:
-    field = page.get_by_label(label, exact=True)
-    field.fill(value)
-    field.press("Enter")
     wait_for_script_done(page)
 
 
@@ -99,8 +77,8 @@ def test_compare_in_distinct_colours_with_quality_and_all_invalid_fields_flagged
         page = _open_page(browser, url)
         assert page.get_by_text("New here?").first.is_visible()
 
-        _fill(page, "Learning rate G", "5")
-        _fill(page, "Batch size", "0")
+        fill_field(page, "Learning rate G", "5")
+        fill_field(page, "Batch size", "0")
         banner = page.get_by_text(re.compile(r"^Fix these 2 settings to start")).first
         banner.wait_for(timeout=30_000)
         assert "Learning rate G" in banner.inner_text() and "Batch size" in banner.inner_text()
@@ -108,8 +86,8 @@ def test_compare_in_distinct_colours_with_quality_and_all_invalid_fields_flagged
         wait_until(lambda: sidebar_errors.count() == 2, 10, "one message under each of the two fields")
         assert not page.get_by_role("button", name="Start", exact=True).is_enabled()
         screenshot(page, "dashboard_invalid_fields.png")
-        _fill(page, "Learning rate G", "0.0004")
-        _fill(page, "Batch size", "32")
+        fill_field(page, "Learning rate G", "0.0004")
+        fill_field(page, "Batch size", "32")
         wait_until(lambda: page.get_by_role("button", name="Start", exact=True).is_enabled(), 30, "Start enabled")
 
         choose_view(page, "Runs")
@@ -176,18 +154,18 @@ def test_rename_delete_with_confirmation_and_open_checkpoints_in_the_explorer(tm
 
             # Open a chosen checkpoint in the explorer: it shows that checkpoint's step.
             _choose_runs(page, "explore-me")
-            _select(page, "Checkpoint", "step_0000005.pt (step 5)")
+            choose_option(page, "Checkpoint", "step_0000005.pt (step 5)")
             page.get_by_role("button", name="Open in latent explorer").click()
             page.get_by_text(re.compile(r"^Loaded step_0000005\.pt at step 5")).wait_for(timeout=60_000)
 
             # latest.pt, then replaced (as a resumed run replaces it): the explorer reloads it.
             choose_view(page, "Runs")
-            _select(page, "Checkpoint", "latest.pt")
+            choose_option(page, "Checkpoint", "latest.pt")
             page.get_by_role("button", name="Open in latent explorer").click()
             page.get_by_text(re.compile(r"^Loaded latest\.pt at step 12")).wait_for(timeout=60_000)
             state = torch.load(explore / "checkpoints" / "step_0000010.pt", weights_only=True)
             save_checkpoint(state, explore / "checkpoints" / "latest.pt")
-            _fill(page, "From seed", "3")  # any rerun of the explorer
+            fill_field(page, "From seed", "3")  # any rerun of the explorer
             page.get_by_text(re.compile(r"^Loaded latest\.pt at step 10")).wait_for(timeout=60_000)
             browser.close()
     finally:

@@ -149,3 +149,42 @@ def screenshot(page, name: str) -> None:
     folder = os.environ.get("SCREENSHOTS_DIR")
     if folder:
         page.screenshot(path=str(Path(folder) / name), full_page=False)
+
+
+NARROW_VIEWPORT = {"width": 1024, "height": 700}  # the narrowest screen the page is laid out for
+
+
+def open_options(page, label: str) -> None:
+    """Open a selectbox's or multiselect's list of options, as a person does: click it, then arrow down."""
+    combobox = page.get_by_role("combobox", name=re.compile("^" + re.escape(label)))
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    combobox.click()
+    listbox = page.get_by_role("listbox")
+    try:  # the list opens a moment after the click; a click that only focused it opens none
+        listbox.wait_for(timeout=2_000)
+    except PlaywrightTimeoutError:
+        combobox.press("ArrowDown")
+        listbox.wait_for(timeout=10_000)
+
+
+def choose_option(page, label: str, option: str) -> None:
+    """Pick one option of a selectbox, then wait for the rerun it causes."""
+    open_options(page, label)
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_script_done(page)
+
+
+def fill_field(page, label: str, value: str) -> None:
+    """Type a value into a text or number field and press Enter, then wait for the rerun."""
+    field = page.get_by_label(label, exact=True)
+    field.fill(value)
+    field.press("Enter")
+    wait_for_script_done(page)
+
+
+def feed_statuses(page) -> list[int]:
+    """Collect the HTTP status of every live-feed answer the page gets from now on (the list grows)."""
+    statuses: list[int] = []
+    page.on("response", lambda response: statuses.append(response.status) if "/_gw/live/" in response.url else None)
+    return statuses

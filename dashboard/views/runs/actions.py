@@ -105,12 +105,6 @@ def _set_checkpoint_choice(paths: RunPaths, labels: dict[str, str]) -> None:
     st.session_state[CHECKPOINT_KEY] = chosen if chosen in labels else options[-1]
 
 
-def forget_stale_choice(key: str, options: list) -> None:
-    """Drop a widget's remembered value that is not among its options now (another run was opened)."""
-    if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
-
-
 def render_meta_form(folder: Path, run: RunSummary, meta: RunMeta) -> None:
     """Display name, tags and note, saved to run_meta.json (the folder's own name never changes)."""
     keys = meta_keys(run.path.name)

@@ -19,13 +19,12 @@ from dashboard.live.runs_messages import run_labels, runs_message
 from dashboard.ui import charts
 from dashboard.ui.text import plain
 from dashboard.views.runs import actions
-from gan_core.control.session import ACTIVE, TrainingSession
+from gan_core.control.session import TrainingSession
 from gan_core.control.snapshot import Snapshot
-from gan_core.files import UnreadableFile, read_bytes
 from gan_core.runs.admin import RunMeta, read_meta, run_config_timeline, timeline_differences
 from gan_core.runs.listing import RunSummary, list_runs
 from gan_core.runs.metrics import read_metrics
-from gan_core.runs.paths import MAX_GRID_BYTES, RunPaths, read_events, sample_grids
+from gan_core.runs.paths import RunPaths, read_events, sample_grids
 
 WATCH_KEY = "runs.watch"  # this tab's random token: the live feed's name for its runs folder and opened runs
 METRICS = {  # overlay choices: metrics.csv columns, then quality.csv columns
@@ -90,7 +89,7 @@ def render_runs(session: TrainingSession, snapshot: Snapshot) -> None:
     if len(chosen) == 1:  # what can be done with it, then its charts
         actions.render_manage(session.runs_root, by_name[chosen[0]], metas[chosen[0]], snapshot.run_dir)
     if chosen:
-        render_chosen(runs, labels, tuple(chosen))
+        render_chosen(runs, labels, tuple(chosen), snapshot)
     actions.render_resume(session, snapshot, runs, labels)
 
 
@@ -143,9 +142,10 @@ def load_run(summary: RunSummary, label: str) -> OpenRun | str:
     return OpenRun(summary, label, metrics, quality, events, timeline)
 
 
-def render_chosen(runs: list[RunSummary], labels: dict[str, str], chosen: tuple[str, ...]) -> None:
+def render_chosen(runs: list[RunSummary], labels: dict[str, str], chosen: tuple[str, ...],
+                  snapshot: Snapshot | None = None) -> None:
     """Read the chosen runs from disk (read-only) and draw them; drawn again when a run ends (the live status's
-    phase) or the user acts."""
+    phase) or the user acts; one run's saved grids follow it as it trains (from the live feed)."""
     opened = []
     for run in runs:
         if run.path.name in chosen and run.status != "unreadable":
@@ -156,13 +156,21 @@ def render_chosen(runs: list[RunSummary], labels: dict[str, str], chosen: tuple[
                 opened.append(loaded)
     opened.sort(key=lambda run: chosen.index(run.summary.path.name))  # the user's order fixes the colours
     if len(opened) == 1:
-        render_single(opened[0])
+        render_single(opened[0], _trains_now(opened[0].summary, snapshot))
     elif opened:
         render_comparison(opened)
 
 
-def render_single(run: OpenRun) -> None:
-    """One run: curves, quality, samples timeline, and its settings over time."""
+def _trains_now(summary: RunSummary, snapshot: Snapshot | None) -> bool:
+    """Whether a run is being trained now: by this page's session, or by another process (live)."""
+    if snapshot is not None and snapshot.run_dir == str(summary.path):
+        return snapshot.status in ("running", "stopping") or snapshot.steps_pending > 0
+    return summary.status == "live"
+
+
+def render_single(run: OpenRun, live: bool = False) -> None:
+    """One run: curves, quality, saved grids (following the newest while the run is `live`, from the live feed),
+    and its settings over time."""
     summary = run.summary
     left, right = st.columns([3, 2])
     left.plotly_chart(charts.loss_figure(run.metrics, run.events), key="runs.loss")
@@ -174,16 +182,13 @@ def render_single(run: OpenRun) -> None:
             figure = charts.overlay_figure({run.label: run.quality}, column, title=METRICS[column])
             if figure.data:
                 left.plotly_chart(figure, key=f"runs.toy.{column}")
-    grids = dict(sample_grids(RunPaths(summary.path)))
-    if grids:
-        steps = list(grids)
-        actions.forget_stale_choice("runs.timeline", steps)
-        shown = right.select_slider("Saved grids", options=steps, value=steps[-1], key="runs.timeline") \
-            if len(steps) > 1 else steps[0]
-        try:
-            right.image(read_bytes(grids[shown], MAX_GRID_BYTES), caption=f"step {shown}", output_format="PNG")
-        except (OSError, UnreadableFile) as error:
-            right.caption(f"The grid of step {shown} cannot be read: {plain(error)}")
+    if sample_grids(RunPaths(summary.path)) or live:
+        # The timeline of saved grids, drawn sharp at a whole scale that fits the column; it fetches only the
+        # steps it lacks, and follows the newest grid while the run trains unless the user moves the slider.
+        token = st.session_state.get(WATCH_KEY, "")
+        with right:
+            components.saved_grids("runs_grids", live, key="runs.grids", pin="runs_pin",
+                                   state={"watch": token, "open": summary.path.name}, at=summary.steps)
     render_timeline(run)
 
 
