@@ -21,7 +21,7 @@ from gan_core.config.schema import MAX_DRAWN_POINTS
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSET_PREFIX = "/_gw/static"
-SHARED_MODULES = ("shared.js",)  # the only files the asset route serves
+SHARED_MODULES = ("shared.js", "chart_rows.js", "chart_draw.js")  # the only files the asset route serves
 IDLE_STATUS_INTERVAL_S = 5.0
 _CSS = (STATIC / "live.css").read_text(encoding="utf-8")
 
@@ -102,7 +102,7 @@ def picture(part: str, request: dict[str, Any], interval: float | None, key: str
 
 
 def asset_routes() -> list:
-    """GET /_gw/static/<name>: the components' shared module, as JavaScript (only the files named above)."""
+    """GET /_gw/static/<name>: the components' shared modules, as JavaScript (only the files named above)."""
     from starlette.responses import PlainTextResponse, Response
     from starlette.routing import Route
 

@@ -72,7 +72,8 @@ def test_shared_javascript_lives_in_one_module_that_every_component_imports():
 
 
 def test_what_the_charts_draw_is_declared_in_python_only():
-    charts_js = (STATIC / "live_charts.js").read_text(encoding="utf-8")
+    charts_js = "".join((STATIC / name).read_text(encoding="utf-8")
+                        for name in ("live_charts.js", "chart_rows.js", "chart_draw.js"))
     for colour, _ in spec.EVENT_STYLES.values():
         assert colour not in charts_js  # event colours come with the component's spec
     for chart in spec.TRAINING_CHARTS:
