@@ -82,7 +82,7 @@ def read_text(path: str | os.PathLike, limit: int, strict: bool = True, follow_l
 def read_json(path: str | os.PathLike, limit: int = MAX_CONFIG_BYTES, follow_links: bool = False) -> Any:
     """Parsed JSON of a small regular file; UnreadableFile for bad text, bad JSON or too deep nesting."""
     text = read_text(path, limit, follow_links=follow_links)
-    if _nesting(text) > MAX_JSON_DEPTH:
+    if json_nesting(text) > MAX_JSON_DEPTH:
         raise UnreadableFile(f"{Path(path).name} is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(text)
@@ -156,7 +156,7 @@ def open_append(path: str | os.PathLike, newline: str | None = None) -> IO[str]:
         raise
 
 
-def _nesting(text: str) -> int:
+def json_nesting(text: str) -> int:
     """Deepest bracket nesting outside strings (checked before json.loads, which recurses)."""
     depth = deepest = 0
     in_string = escaped = False

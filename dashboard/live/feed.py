@@ -33,6 +33,7 @@ from dashboard.live import ab_messages, frames, messages, runs_messages, samples
 from dashboard.serving import ALLOW_REMOTE_ENV, host_allowed
 from gan_core.control.ab import ABRunner
 from gan_core.control.session import TrainingSession
+from gan_core.files import json_nesting
 from gan_core.runs.admin import read_meta
 from gan_core.runs.listing import list_runs
 from gan_core.runs.paths import RunPaths, sample_grids
@@ -121,7 +122,7 @@ def _parsed(raw: str | None, parameter: str) -> dict[str, Any]:
     if len(raw) > MAX_STATE_CHARS:
         raise FeedError(400, f"{parameter}: at most {MAX_STATE_CHARS} characters")
     # json.loads recurses once per level: 2,000 nested brackets fit in 4 KB and end in a RecursionError.
-    if _nesting(raw) > MAX_STATE_DEPTH:
+    if json_nesting(raw) > MAX_STATE_DEPTH:
         raise FeedError(400, f"{parameter}: a JSON object nested at most {MAX_STATE_DEPTH} levels deep")
     try:
         value = json.loads(raw)
@@ -150,23 +151,6 @@ def _vet_object(value: Any, fields: Mapping[str, type]) -> dict[str, Any]:
             continue
         vetted[name] = tuple(item) if kind is list else item
     return vetted
-
-
-def _nesting(text: str) -> int:
-    """How deep JSON text nests its arrays and objects (brackets inside strings do not count)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def _pin(query: Mapping[str, str], parameter: str = "pin") -> dict[str, Any] | None:

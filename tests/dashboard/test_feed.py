@@ -11,6 +11,7 @@ import pytest
 
 from dashboard.live import feed
 from gan_core.control.session import TrainingSession
+from gan_core.files import json_nesting
 
 WAIT = 60.0
 HOST = "127.0.0.1:8501"
@@ -209,6 +210,6 @@ def test_the_route_answers_400_not_500_to_a_deep_state(session):
 def test_brackets_inside_a_state_string_are_not_nesting(session):
     """The depth limit counts JSON structure only: a run name full of brackets is still a valid state."""
     state = {"run": "[{" * 40 + "\\\"[", "seq": 3}
-    assert feed._nesting(json.dumps(state)) == 1
+    assert json_nesting(json.dumps(state)) == 1
     assert _fetch("charts", state)["message"]["n"] == 0
-    assert feed._nesting('{"a": [[{"b": "]]]"}]]}') == 4
+    assert json_nesting('{"a": [[{"b": "]]]"}]]}') == 4
