@@ -11,10 +11,11 @@ Ways of starting: `launcher` (`python -m dashboard`, what `make dashboard` runs)
 `streamlit run dashboard/app.py` from the repository root). Two rates per run (an A/B pair: the sum of its two
 runs): "events" = steps / (end event time - start event time) from events.jsonl, and "steady" = the steps
 metrics.csv logged from STEADY_AFTER_S after the first row to the last, over their wall time. The start event
-comes before the page's own Start (the rerun that draws the running page, Chromium drawing it: about 1 s), so
-only the steady rate leaves every side's start-up out alike; a run of minutes trains at that rate. The ratio
-is printed for both, and also as the median of the per-round ratios (each page round against the baseline of
-its own round: on this host the CLI alone ranges 35-59 steps/s from one round to the next, docs/benchmarks.md).
+comes before the page's own Start (the rerun that draws the running page and Chromium drawing it cost training
+about half a second), so only the steady rate leaves every side's start-up out alike; a run of minutes trains at
+that rate. The ratio is printed for both, and also as the median of the per-round ratios (each page round
+against the baseline of its own round: on this host the CLI alone ranges 35-59 steps/s from one round to the
+next, docs/benchmarks.md).
 CPU is read from /proc (utime + stime of the server and of every Chromium process) over a window after the page
 settled.
 --refresh adds the server time of one live refresh at 1,000 vs 100,000 rows.
